@@ -1,0 +1,1 @@
+"""Icon and README screenshots, installed as the package `rnnviz.assets`."""

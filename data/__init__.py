@@ -1,0 +1,1 @@
+"""Bundled corpora, installed as the package `rnnviz.data` (provenance in SOURCES.md beside this file)."""

@@ -1,0 +1,1 @@
+"""Text loading, tokenisers, vocabularies and tasks. Pure Python + NumPy; never imports Qt."""

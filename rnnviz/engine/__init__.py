@@ -1,0 +1,1 @@
+"""The pure-NumPy engine: cells, model, optimizers, clipping, checkpoints, gradient check. Never imports Qt."""

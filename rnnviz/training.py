@@ -1,0 +1,1 @@
+"""Training loop (filled in with the engine)."""
