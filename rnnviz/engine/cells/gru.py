@@ -1,0 +1,87 @@
+"""Gated recurrent unit in the formulation of PyTorch's ``nn.GRU`` (and cuDNN), gate order r, z, n.
+
+    r = sigmoid(x_t @ W_ir + b_ir + h_{t-1} @ W_hr + b_hr)        reset gate
+    z = sigmoid(x_t @ W_iz + b_iz + h_{t-1} @ W_hz + b_hz)        update gate
+    n = tanh(x_t @ W_in + b_in + r * (h_{t-1} @ W_hn + b_hn))     candidate
+    h_t = (1 - z) * n + z * h_{t-1}
+
+Stored fused: ``W_xh = [W_ir W_iz W_in]`` ``(I, 3H)``, ``W_hh = [W_hr W_hz W_hn]`` ``(H, 3H)``,
+``b_h = [b_ir b_iz b_in]`` and ``b_hh = [b_hr b_hz b_hn]``, each ``(3H,)``. The recurrent bias is kept
+separate (``b_hr``/``b_hz`` are redundant with ``b_ir``/``b_iz``, ``b_hn`` is not, because r multiplies
+it) so weights map one to one onto PyTorch's ``weight_ih_l0``/``weight_hh_l0``/``bias_ih_l0``/``bias_hh_l0``
+(transposed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NAME = "GRU"
+GATES = ("r", "z", "n")
+HAS_CELL_STATE = False
+HAS_RECURRENT_BIAS = True
+ACT_IS_H = False
+EXTRA = True
+GATE_RANGES = ((0.0, 1.0), (0.0, 1.0), (-1.0, 1.0))
+
+
+def step_forward(ax_t, W_hh, b_hh, step):
+    """One step forward.
+
+    ``ax_t (B, 3H)`` is ``x_t @ W_xh + b_h``. Writes ``[r z n]`` into ``step.act (B, 3H)``,
+    ``h_{t-1} @ W_hn + b_hn`` into ``step.extra (B, H)`` and ``h_t`` into ``step.h``.
+    """
+    h_prev, extra_out = step.h_prev, step.extra
+    H = h_prev.shape[1]
+    ah = h_prev @ W_hh  # (B, 3H) recurrent part
+    ah += b_hh
+    a = step.act
+    rz = a[:, : 2 * H]
+    # sigmoid(v) = 0.5 + 0.5 tanh(v / 2): never overflows
+    np.add(ax_t[:, : 2 * H], ah[:, : 2 * H], out=rz)
+    rz *= 0.5
+    np.tanh(rz, out=rz)
+    rz *= 0.5
+    rz += 0.5
+    r, z = a[:, :H], a[:, H : 2 * H]
+    extra_out[...] = ah[:, 2 * H :]  # W_hn h + b_hn, kept for the backward pass
+    n = a[:, 2 * H :]
+    np.multiply(r, extra_out, out=n)
+    n += ax_t[:, 2 * H :]
+    np.tanh(n, out=n)
+    # h = (1 - z) n + z h_prev = n + z (h_prev - n)
+    h = step.h
+    np.subtract(h_prev, n, out=h)  # (B, H)
+    h *= z
+    h += n
+
+
+def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
+    """One step backward.
+
+    ``dh (B, H)`` is the total dL/dh_t. Writes dL/d(input pre-activation) ``(B, 3H)`` into
+    ``dax_out`` and dL/d(recurrent pre-activation ``h @ W_hh + b_hh``) into ``dah_out``; they differ
+    only in the n block, where the recurrent part is multiplied by r. Returns ``(dL/dh_{t-1}, None)``.
+    """
+    H = dh.shape[1]
+    a, ah_n, h_prev = step.act, step.extra, step.h_prev
+    r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+    dr, dz, dn = dax_out[:, :H], dax_out[:, H : 2 * H], dax_out[:, 2 * H :]
+    # h = n + z (h_prev - n)
+    np.subtract(h_prev, n, out=dz)
+    dz *= dh  # dL/dz
+    np.subtract(1.0, z, out=dn)
+    dn *= dh  # dL/dn
+    # n = tanh(v): dL/dv = dL/dn (1 - n^2)
+    dn *= 1.0 - n * n
+    np.multiply(dn, ah_n, out=dr)  # dL/dr = dL/dv * (W_hn h + b_hn)
+    # r, z = sigmoid: slope a (1 - a)
+    rz = a[:, : 2 * H]
+    drz = dax_out[:, : 2 * H]
+    drz *= rz
+    drz *= 1.0 - rz
+    dah_out[:, : 2 * H] = drz
+    np.multiply(dn, r, out=dah_out[:, 2 * H :])  # v = ... + r * (W_hn h + b_hn)
+    dh_prev = dah_out @ W_hh.T  # (B, H)
+    dh_prev += dh * z  # the direct path z * h_prev
+    return dh_prev, None

@@ -1,0 +1,38 @@
+"""Vanilla (Elman) RNN cell.
+
+    h_t = tanh(x_t @ W_xh + h_{t-1} @ W_hh + b_h)
+
+Shapes: ``W_xh (I, H)``, ``W_hh (H, H)``, ``b_h (H,)``. One gate block (G = 1) whose activation is
+``h_t`` itself, so the layer passes the same buffer as ``step.act`` and ``step.h`` (``ACT_IS_H``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NAME = "vanilla RNN"
+GATES = ("h",)
+HAS_CELL_STATE = False
+HAS_RECURRENT_BIAS = False
+ACT_IS_H = True
+EXTRA = False
+# Activation ranges of the gate blocks, for fixed colour levels in the app.
+GATE_RANGES = ((-1.0, 1.0),)
+
+
+def step_forward(ax_t, W_hh, b_hh, step):
+    """One step forward. ``ax_t (B, H)`` is ``x_t @ W_xh + b_h``; writes ``h_t`` into ``step.h``."""
+    h = step.h
+    np.matmul(step.h_prev, W_hh, out=h)  # (B, H)
+    h += ax_t
+    np.tanh(h, out=h)
+
+
+def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
+    """One step backward: ``dh (B, H)`` is the total dL/dh_t. Returns ``(dL/dh_{t-1}, None)``."""
+    # d tanh(z) / dz = 1 - tanh(z)^2 = 1 - h_t^2
+    h = step.h
+    np.multiply(h, h, out=dax_out)
+    np.subtract(1.0, dax_out, out=dax_out)
+    dax_out *= dh  # dL/dz_t  (B, H); the input and recurrent parts share z, so dah_out is dax_out
+    return dax_out @ W_hh.T, None  # (B, H)

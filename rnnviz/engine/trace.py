@@ -1,0 +1,136 @@
+"""The instrumented view of one training step: what the app's panels draw.
+
+A :class:`Trace` is read-only and shares the forward pass's arrays instead of copying them (every
+step allocates fresh buffers, so nothing writes into them afterwards); it can be handed to another
+thread as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.engine.cells import get_cell
+from rnnviz.engine.clipping import ClipReport
+from rnnviz.engine.linalg import row_norms
+from rnnviz.engine.model import ForwardPass, backward
+from rnnviz.engine.spectral import BlockSpectrum
+
+
+@dataclass(frozen=True)
+class LayerView:
+    """One layer of the trace. ``hs``/``cs`` ``(T+1, B, H)`` with h_0 first; ``acts`` ``(T, B, G*H)``."""
+
+    hs: np.ndarray
+    cs: np.ndarray | None
+    acts: np.ndarray
+    gate_names: tuple[str, ...]
+    dh_norm: np.ndarray  # (T, B)  ||dL/dh_t||: the whole BPTT gradient reaching h_t
+    dlast_norm: np.ndarray  # (T,)   ||dL_T/dh_t|| for the displayed row: the last step's loss alone
+
+
+@dataclass(frozen=True)
+class Trace:
+    row: int  # the batch row the per-row views show
+    x: np.ndarray  # (T,) ids or (T, I) values of that row
+    y: np.ndarray  # (T,) target ids / (T, O) values of that row, or () class id
+    length: int  # steps used by the row (classify: its true length; else T)
+    layers: tuple[LayerView, ...]
+    probs: np.ndarray | None  # (T, V) next-token probabilities (lm) or (K,) class probabilities of the row
+    outputs: np.ndarray | None  # (T, O) regression predictions of the row
+    per_step_loss: np.ndarray  # (T, B) per-token loss, or (B,) per-row loss (classify)
+    grad_norms: dict[str, float]  # per parameter, before clipping
+    clip: ClipReport | None
+    spectrum: tuple[BlockSpectrum, ...] | None  # None on steps where it was not computed
+
+
+def _readonly(a: np.ndarray | None) -> np.ndarray | None:
+    if a is not None:
+        a.setflags(write=False)
+    return a
+
+
+def last_step_dh_norms(params: dict[str, np.ndarray], fp: ForwardPass, y: np.ndarray, row: int) -> list[np.ndarray]:
+    """``||dL_T/dh_t||`` for t = 1..T of one batch row, per layer: each ``(T,)``.
+
+    L_T is the loss of the row's last step alone (unaveraged): for a language model -log p(y_T), for
+    classification the row's loss, for regression its squared error at T. Its gradient can only
+    reach h_t through the recurrence, so this curve shows how the signal decays (vanishes) or grows
+    (explodes) with distance T - t. Computed by a backward pass over the one row with the weight
+    gradients skipped; entries after a classification row's end are 0.
+    """
+    cfg = fp.cfg
+    one = fp.rows(slice(row, row + 1))
+    if cfg.head == "regress":
+        dout = np.zeros_like(one.out)  # (T, 1, O)
+        yt = np.asarray(y)[row, -1]
+        dout[-1, 0] = 2.0 * (one.out[-1, 0] - yt) / one.out.shape[-1]
+    else:
+        dout = np.zeros_like(one.out)
+        target = int(np.asarray(y)[row] if cfg.head == "classify" else np.asarray(y)[row, -1])
+        if cfg.head == "classify":
+            dout[0] = one.probs[0]
+            dout[0, target] -= 1.0
+        else:
+            dout[-1, 0] = one.probs[-1, 0]
+            dout[-1, 0, target] -= 1.0
+    bw = backward(params, one, dout, param_grads=False)
+    return [row_norms(lg.dh[:, 0]) for lg in bw.layers]
+
+
+def build_trace(
+    params: dict[str, np.ndarray],
+    fp: ForwardPass,
+    y: np.ndarray,
+    per_step_loss: np.ndarray,
+    dh_per_layer: list[np.ndarray],
+    grad_norms: dict[str, float],
+    clip: ClipReport | None,
+    *,
+    row: int = 0,
+    spectrum: tuple[BlockSpectrum, ...] | None = None,
+) -> Trace:
+    """Assemble the read-only trace of a step from its forward pass and BPTT results.
+
+    ``dh_per_layer``: per layer the total dL/dh_t ``(T, B, H)`` (``Backward.layers[l].dh``).
+    ``params`` must be the weights the forward pass used (the last-step gradient is recomputed with
+    them), i.e. call this before the update is committed or pass the old arrays.
+    """
+    cfg = fp.cfg
+    gates = get_cell(cfg.cell).GATES
+    dlast = last_step_dh_norms(params, fp, y, row)
+    layers = tuple(
+        LayerView(
+            hs=_readonly(lt.hs),
+            cs=_readonly(lt.cs),
+            acts=_readonly(lt.acts),
+            gate_names=gates,
+            dh_norm=_readonly(row_norms(dh)),
+            dlast_norm=_readonly(dl),
+        )
+        for lt, dh, dl in zip(fp.layers, dh_per_layer, dlast)
+    )
+    x_row = np.array(fp.x[:, row])
+    y_row = np.array(np.asarray(y)[row])
+    length = int(fp.lengths[row]) if fp.lengths is not None else fp.T
+    probs = outputs = None
+    if cfg.head == "lm":
+        probs = np.array(fp.probs[:, row])
+    elif cfg.head == "classify":
+        probs = np.array(fp.probs[row])
+    else:
+        outputs = np.array(fp.out[:, row])
+    return Trace(
+        row=row,
+        x=_readonly(x_row),
+        y=_readonly(y_row),
+        length=length,
+        layers=layers,
+        probs=_readonly(probs),
+        outputs=_readonly(outputs),
+        per_step_loss=_readonly(np.array(per_step_loss)),
+        grad_norms=dict(grad_norms),
+        clip=clip,
+        spectrum=spectrum,
+    )

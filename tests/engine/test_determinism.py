@@ -1,0 +1,41 @@
+"""One Generator in, the same bits out: parameters, dropout masks and traces."""
+
+import numpy as np
+
+from rnnviz.engine.clipping import ClipConfig
+from rnnviz.engine.config import ModelConfig, init_params
+from rnnviz.engine.optim import OptimConfig, Optimizer
+from rnnviz.engine.step import train_step
+from rnnviz.engine.trace import build_trace
+
+
+def run(seed):
+    cfg = ModelConfig(cell="lstm", vocab_size=13, hidden_size=16, num_layers=2, dropout=0.3, dtype="float32")
+    rng = np.random.default_rng(seed)
+    params = init_params(cfg, rng)
+    opt = Optimizer(OptimConfig(kind="adam", lr=0.01))
+    traces = []
+    for _ in range(5):
+        x, y = rng.integers(0, 13, (4, 9)), rng.integers(0, 13, (4, 9))
+        old = dict(params)
+        r = train_step(params, cfg, opt, x, y, clip=ClipConfig("norm", 1.0), dropout_rng=rng)
+        traces.append(build_trace(old, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip))
+    return params, traces
+
+
+def test_same_seed_same_bits():
+    p1, t1 = run(42)
+    p2, t2 = run(42)
+    for k in p1:
+        assert p1[k].tobytes() == p2[k].tobytes()
+    for a, b in zip(t1, t2):
+        for la, lb in zip(a.layers, b.layers):
+            assert la.hs.tobytes() == lb.hs.tobytes() and la.acts.tobytes() == lb.acts.tobytes()
+            assert la.dh_norm.tobytes() == lb.dh_norm.tobytes() and la.dlast_norm.tobytes() == lb.dlast_norm.tobytes()
+        assert a.probs.tobytes() == b.probs.tobytes()
+
+
+def test_different_seed_different_weights():
+    p1, _ = run(1)
+    p2, _ = run(2)
+    assert any(p1[k].tobytes() != p2[k].tobytes() for k in p1)

@@ -1,0 +1,112 @@
+"""Finite-difference checks: every cell x head x 1/2 layers x input kind, with a carried state and a
+fixed dropout mask, relative error below 1e-6 (float64)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from rnnviz.engine.cells import StepView, get_cell
+from rnnviz.engine.config import ModelConfig
+from rnnviz.engine.gradcheck import gradcheck, random_problem
+
+CELLS = ["rnn", "lstm", "gru"]
+COMBOS = [
+    (cell, head, layers, inp)
+    for cell, head, layers, inp in itertools.product(CELLS, ["lm", "classify", "regress"], [1, 2], ["onehot", "embedding", "dense"])
+    if not (head == "lm" and inp == "dense")
+]
+
+
+def small_config(cell, head, layers, inp, dropout=0.0):
+    return ModelConfig(
+        cell=cell, head=head, num_layers=layers, input=inp, vocab_size=7, input_size=3, embed_size=4,
+        hidden_size=5, output_size=4, dropout=dropout, recurrent_gain=1.2,
+    )
+
+
+@pytest.mark.parametrize("cell,head,layers,inp", COMBOS)
+def test_model_gradients_match_finite_differences(cell, head, layers, inp):
+    cfg = small_config(cell, head, layers, inp, dropout=0.3 if layers == 2 else 0.0)
+    report = gradcheck(cfg, rng=np.random.default_rng(7))
+    assert report.worst < 1e-6, report.format()
+    # the carried (truncated-BPTT) initial state is checked too
+    assert all(f"state.h{layer}" in report.errors for layer in range(layers))
+    if cell == "lstm":
+        assert "state.c0" in report.errors
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_three_layers_with_dropout(cell):
+    cfg = ModelConfig(cell=cell, num_layers=3, vocab_size=6, hidden_size=4, dropout=0.5)
+    problem = random_problem(cfg, np.random.default_rng(3))
+    assert problem.dropout_masks is not None and (problem.dropout_masks[1] == 0).any()
+    report = gradcheck(cfg, problem=problem, rng=np.random.default_rng(3))
+    assert report.worst < 1e-6, report.format()
+
+
+def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
+    """The check itself must be able to fail: break the RNN's tanh slope and it reports a large error."""
+    rnn = get_cell("rnn")
+    original = rnn.step_backward
+
+    def wrong(dh, dc, step, W_hh, dax_out, dah_out):
+        return original(dh * 1.5, dc, step, W_hh, dax_out, dah_out)
+
+    monkeypatch.setattr(rnn, "step_backward", wrong)
+    report = gradcheck(small_config("rnn", "lm", 1, "onehot"), rng=np.random.default_rng(0))
+    assert report.worst > 1e-2
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_cell_step_backward_matches_finite_differences(cell):
+    """The step functions on their own: d/d(ax_t, h_prev, c_prev, W_hh, b_hh) of <R, outputs>."""
+    rng = np.random.default_rng(11)
+    mod = get_cell(cell)
+    B, H = 3, 4
+    G = len(mod.GATES)
+    ax = rng.standard_normal((B, G * H))
+    h_prev = rng.standard_normal((B, H))
+    c_prev = rng.standard_normal((B, H)) if mod.HAS_CELL_STATE else None
+    W_hh = rng.standard_normal((H, G * H)) * 0.7
+    b_hh = rng.standard_normal(G * H) if mod.HAS_RECURRENT_BIAS else None
+    R_h = rng.standard_normal((B, H))  # random upstream gradients: L = <R_h, h> + <R_c, c>
+    R_c = rng.standard_normal((B, H)) if mod.HAS_CELL_STATE else None
+
+    def run():
+        hs = np.empty((2, B, H))
+        hs[0] = h_prev
+        cs = None
+        if mod.HAS_CELL_STATE:
+            cs = np.empty((2, B, H))
+            cs[0] = c_prev
+        act = hs[1] if mod.ACT_IS_H else np.empty((B, G * H))
+        extra = np.empty((B, H)) if mod.EXTRA else None
+        step = StepView(hs[0], None if cs is None else cs[0], hs[1], None if cs is None else cs[1], act, extra)
+        mod.step_forward(ax, W_hh, b_hh, step)
+        value = float((R_h * step.h).sum() + (0.0 if cs is None else (R_c * step.c).sum()))
+        return value, step
+
+    _, step = run()
+    dax = np.empty((B, G * H))
+    dah = np.empty((B, G * H)) if mod.HAS_RECURRENT_BIAS else dax
+    dh_prev, dc_prev = mod.step_backward(R_h.copy(), None if R_c is None else R_c.copy(), step, W_hh, dax, dah)
+    analytic = {"ax": dax, "h_prev": dh_prev, "W_hh": h_prev.T @ dah}
+    variables = {"ax": ax, "h_prev": h_prev, "W_hh": W_hh}
+    if mod.HAS_CELL_STATE:
+        analytic["c_prev"], variables["c_prev"] = dc_prev, c_prev
+    if mod.HAS_RECURRENT_BIAS:
+        analytic["b_hh"], variables["b_hh"] = dah.sum(0), b_hh
+    eps = 1e-6
+    for name, v in variables.items():
+        num = np.zeros_like(v)
+        for k in range(v.size):
+            old = v.flat[k]
+            v.flat[k] = old + eps
+            up = run()[0]
+            v.flat[k] = old - eps
+            down = run()[0]
+            v.flat[k] = old
+            num.flat[k] = (up - down) / (2 * eps)
+        err = np.linalg.norm(analytic[name] - num) / (np.linalg.norm(analytic[name]) + np.linalg.norm(num))
+        assert err < 1e-7, f"{cell} d/d{name}: relative error {err:.2e}"

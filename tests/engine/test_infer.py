@@ -1,0 +1,60 @@
+"""Stepping one token reproduces the batched forward pass; sampling honours temperature and top-k."""
+
+import numpy as np
+import pytest
+
+from rnnviz.engine.config import ModelConfig, init_params
+from rnnviz.engine.infer import generate, sample, step_token
+from rnnviz.engine.model import forward
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_stepping_token_by_token_equals_the_batched_forward(cell):
+    cfg = ModelConfig(cell=cell, vocab_size=10, hidden_size=6, num_layers=2)
+    params = init_params(cfg, np.random.default_rng(0))
+    tokens = [3, 1, 4, 1, 5, 9, 2, 6]
+    fp = forward(params, cfg, np.array([tokens]))
+    state = None
+    for t, tok in enumerate(tokens):
+        s = step_token(params, cfg, tok, state)
+        state = s.state
+        for layer in range(2):
+            np.testing.assert_allclose(s.hs[layer], fp.layers[layer].hs[t + 1, 0], rtol=1e-12)
+            np.testing.assert_allclose(s.acts[layer], fp.layers[layer].acts[t, 0], rtol=1e-12)
+            if cell == "lstm":
+                np.testing.assert_allclose(s.cs[layer], fp.layers[layer].cs[t + 1, 0], rtol=1e-12)
+        np.testing.assert_allclose(s.probs, fp.probs[t, 0], rtol=1e-12)
+        assert s.probs.sum() == pytest.approx(1.0)
+
+
+def test_temperature_zero_is_argmax_and_never_divides_by_zero():
+    logits = np.array([0.1, 3.0, -2.0, 2.9])
+    rng = np.random.default_rng(0)
+    assert all(sample(logits, rng, temperature=0.0) == 1 for _ in range(20))
+    with pytest.raises(ValueError):
+        sample(logits, rng, temperature=-1.0)
+
+
+def test_top_k_limits_the_choices_and_temperature_sharpens():
+    logits = np.log(np.array([0.4, 0.3, 0.2, 0.1]))
+    rng = np.random.default_rng(0)
+    draws = [sample(logits, rng, temperature=1.0, top_k=2) for _ in range(2000)]
+    assert set(draws) == {0, 1}
+    assert abs(np.mean(np.array(draws) == 0) - 0.4 / 0.7) < 0.04
+    cold = [sample(logits, rng, temperature=0.1) for _ in range(500)]
+    assert np.mean(np.array(cold) == 0) > 0.9
+    hot = [sample(logits, rng, temperature=10.0) for _ in range(2000)]
+    assert np.mean(np.array(hot) == 3) > 0.2
+
+
+def test_generate_is_deterministic_per_seed_and_greedy_is_repeatable():
+    cfg = ModelConfig(cell="lstm", vocab_size=12, hidden_size=8)
+    params = init_params(cfg, np.random.default_rng(1))
+    a = generate(params, cfg, [1, 2], 30, np.random.default_rng(5), temperature=1.0)
+    b = generate(params, cfg, [1, 2], 30, np.random.default_rng(5), temperature=1.0)
+    assert a == b and len(a) == 30 and all(0 <= t < 12 for t in a)
+    g1 = generate(params, cfg, [1, 2], 10, np.random.default_rng(0), temperature=0.0)
+    g2 = generate(params, cfg, [1, 2], 10, np.random.default_rng(99), temperature=0.0)
+    assert g1 == g2
+    with pytest.raises(ValueError):
+        generate(params, cfg, [], 5, np.random.default_rng(0))
