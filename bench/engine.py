@@ -102,6 +102,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     ap.add_argument("--quick", action="store_true", help="short run (smoke test)")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    ap.add_argument("--cells", default=",".join(CELLS), help="comma-separated subset of rnn,lstm,gru")
+    ap.add_argument("--hidden", default=",".join(str(h) for h, _ in SHAPES), help="subset of the H values")
+    ap.add_argument("--dtypes", default="float32,float64", help="subset of float32,float64")
     args = ap.parse_args(argv)
     blocks, budget = (1, 0.3) if args.quick else (5, 1.0)
 
@@ -115,9 +118,9 @@ def main(argv=None) -> int:
         torch_version = None
 
     rows = []
-    for H, B in SHAPES:
-        for cell in CELLS:
-            for dtype in ("float32", "float64"):
+    for H, B in [(h, b) for h, b in SHAPES if str(h) in args.hidden.split(",")]:
+        for cell in args.cells.split(","):
+            for dtype in args.dtypes.split(","):
                 row = {"cell": cell, "H": H, "B": B, "T": T, "V": V, "dtype": dtype}
                 for trace in (False, True):
                     step = rnnviz_step(cell, H, B, dtype, trace)

@@ -114,11 +114,12 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray) -> L
     dax = np.empty((T, B, GH), dh_out.dtype)
     dah = np.empty_like(dax) if cell.HAS_RECURRENT_BIAS else dax
     step_backward = cell.step_backward
+    W_hh_T = np.ascontiguousarray(W_hh.T)  # (G*H, H)
     dh_next = None  # dL/dh_t arriving from step t+1; none at the last step
     dc_next = None
     for t in range(T - 1, -1, -1):
         dh = dh_out[t]
         if dh_next is not None:
             dh += dh_next  # total dL/dh_t = from the output at t + from the future
-        dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh, dax[t], dah[t])
+        dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh_T, dax[t], dah[t])
     return LayerGrads(dax=dax, dah=dah, dh=dh_out, dh0=dh_next, dc0=dc_next)

@@ -9,6 +9,15 @@ import numpy as np
 ONE_HOT_MAX_ROWS = 512
 
 
+def matmul_rows(a: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``(..., I) @ (I, K) -> (..., K)`` as one 2-D product.
+
+    ``np.matmul`` on a 3-D array runs one small product per leading index (a batched matmul); folding
+    the leading axes into rows is one large product, about four times faster for (T, B, H) inputs.
+    """
+    return (a.reshape(-1, a.shape[-1]) @ W).reshape(*a.shape[:-1], W.shape[-1])
+
+
 def sum_rows(a: np.ndarray) -> np.ndarray:
     """Sum over every axis but the last: ``(..., C) -> (C,)``.
 

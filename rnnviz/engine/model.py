@@ -26,7 +26,7 @@ import numpy as np
 
 from rnnviz.engine.config import ModelConfig
 from rnnviz.engine.layer import LayerGrads, LayerTrace, layer_backward, layer_forward
-from rnnviz.engine.linalg import scatter_add_rows, sum_rows
+from rnnviz.engine.linalg import matmul_rows, scatter_add_rows, sum_rows
 
 # Per layer: (h (B, H), c (B, H) or None). The carried state of truncated BPTT.
 State = list[tuple[np.ndarray, np.ndarray | None]]
@@ -138,10 +138,13 @@ def forward(
         if layer == 0:
             if cfg.input == "onehot":
                 inp = None
-                ax = W_xh[xt]  # onehot(x) @ W_xh is a row lookup: (T, B, G*H)
+                # onehot(x) @ W_xh + b_h is a row lookup in (W_xh + b_h): (T, B, G*H). Adding the
+                # bias to the V rows of the table, not to the T*B looked-up rows, is far cheaper.
+                ax = (W_xh + b_h)[xt]
             else:
                 inp = params["embed.E"][xt] if cfg.input == "embedding" else xt  # (T, B, I)
-                ax = inp @ W_xh
+                ax = matmul_rows(inp, W_xh)
+                ax += b_h
         else:
             inp = layers[-1].hs[1:]  # (T, B, H) outputs of the layer below
             if p > 0 and (dropout_rng is not None or dropout_masks is not None):
@@ -150,8 +153,8 @@ def forward(
                 else:  # inverted dropout: keep with probability 1-p and scale by 1/(1-p)
                     mask = (dropout_rng.random((T, B, H)) >= p).astype(dtype) / dtype.type(1.0 - p)
                 inp = inp * mask
-            ax = inp @ W_xh
-        ax += b_h
+            ax = matmul_rows(inp, W_xh)
+            ax += b_h
         h0, c0 = state[layer]
         b_hh = params.get(f"layer{layer}.b_hh")
         layers.append(layer_forward(cfg.cell, ax, params[f"layer{layer}.W_hh"], b_hh, h0, c0))
@@ -159,7 +162,7 @@ def forward(
         masks.append(mask)
 
     fp = ForwardPass(cfg, xt, inputs, masks, layers, lengths, out=None, probs=None, log_z=None)
-    out = fp.head_input() @ params["head.W_hy"]  # (T, B, K) or (B, K)
+    out = matmul_rows(fp.head_input(), params["head.W_hy"])  # (T, B, K) or (B, K)
     out += params["head.b_y"]
     fp.out = out
     if cfg.head != "regress":
@@ -256,7 +259,7 @@ def backward(
         dh_above = np.zeros((T, B, H), dout.dtype)
         dh_above[fp.lengths - 1, np.arange(B)] = dout @ W_hy.T  # only each row's last real step
     else:
-        dh_above = dout @ W_hy.T  # (T, B, H)
+        dh_above = matmul_rows(dout, W_hy.T)  # (T, B, H)
 
     layer_grads: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
     for layer in range(cfg.num_layers - 1, -1, -1):
@@ -277,11 +280,11 @@ def backward(
             else:
                 grads[pre + "W_xh"] = inp.reshape(-1, inp.shape[-1]).T @ lg.dax.reshape(-1, GH)
         if layer > 0:
-            dh_above = lg.dax @ W_xh.T  # (T, B, H) dL/d(input of this layer)
+            dh_above = matmul_rows(lg.dax, W_xh.T)  # (T, B, H) dL/d(input of this layer)
             if fp.masks[layer] is not None:
                 dh_above *= fp.masks[layer]
         elif cfg.input == "embedding" and param_grads:
-            d_emb = lg.dax @ W_xh.T  # (T, B, D)
+            d_emb = matmul_rows(lg.dax, W_xh.T)  # (T, B, D)
             grads["embed.E"] = scatter_add_rows(fp.x, d_emb, cfg.vocab_size)
     if param_grads:
         grads = {name: grads[name] for name in params}  # the params' order

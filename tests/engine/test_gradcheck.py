@@ -90,7 +90,7 @@ def test_cell_step_backward_matches_finite_differences(cell):
     _, step = run()
     dax = np.empty((B, G * H))
     dah = np.empty((B, G * H)) if mod.HAS_RECURRENT_BIAS else dax
-    dh_prev, dc_prev = mod.step_backward(R_h.copy(), None if R_c is None else R_c.copy(), step, W_hh, dax, dah)
+    dh_prev, dc_prev = mod.step_backward(R_h.copy(), None if R_c is None else R_c.copy(), step, W_hh.T.copy(), dax, dah)
     analytic = {"ax": dax, "h_prev": dh_prev, "W_hh": h_prev.T @ dah}
     variables = {"ax": ax, "h_prev": h_prev, "W_hh": W_hh}
     if mod.HAS_CELL_STATE:

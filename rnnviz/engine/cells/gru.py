@@ -56,7 +56,7 @@ def step_forward(ax_t, W_hh, b_hh, step):
     h += n
 
 
-def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
+def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     """One step backward.
 
     ``dh (B, H)`` is the total dL/dh_t. Writes dL/d(input pre-activation) ``(B, 3H)`` into
@@ -82,6 +82,6 @@ def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
     drz *= 1.0 - rz
     dah_out[:, : 2 * H] = drz
     np.multiply(dn, r, out=dah_out[:, 2 * H :])  # v = ... + r * (W_hn h + b_hn)
-    dh_prev = dah_out @ W_hh.T  # (B, H)
+    dh_prev = dah_out @ W_hh_T  # (B, H)
     dh_prev += dh * z  # the direct path z * h_prev
     return dh_prev, None

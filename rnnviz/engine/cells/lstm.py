@@ -29,21 +29,24 @@ GATE_RANGES = ((0.0, 1.0), (0.0, 1.0), (-1.0, 1.0), (0.0, 1.0))
 _cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-def _gate_constants(H: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-column constants for the fused activation, each ``(4H,)``.
+def _gate_constants(shape: tuple[int, int], dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-column constants for the fused activation, tiled to the full ``(B, 4H)`` shape.
 
     ``a = tanh(z * scale) * scale + offset`` is sigmoid on the i, f, o blocks (scale 1/2, offset 1/2)
     and tanh on the g block (scale 1, offset 0). ``low`` is the lower end of each activation's range,
     used for the derivative ``da/dz = (a - low) * (1 - a)``: sigmoid' = a (1 - a), tanh' = (1 + a)(1 - a).
+    Tiled rather than broadcast from ``(4H,)``: same-shape operations measured about twice as fast.
     """
-    key = (H, np.dtype(dtype).str)
+    key = (shape, np.dtype(dtype).str)
     if key not in _cache:
-        scale = np.full(4 * H, 0.5, dtype=dtype)
-        offset = np.full(4 * H, 0.5, dtype=dtype)
-        low = np.zeros(4 * H, dtype=dtype)
-        scale[2 * H : 3 * H] = 1.0
-        offset[2 * H : 3 * H] = 0.0
-        low[2 * H : 3 * H] = -1.0
+        B, H4 = shape
+        H = H4 // 4
+        scale = np.full(shape, 0.5, dtype=dtype)
+        offset = np.full(shape, 0.5, dtype=dtype)
+        low = np.zeros(shape, dtype=dtype)
+        scale[:, 2 * H : 3 * H] = 1.0
+        offset[:, 2 * H : 3 * H] = 0.0
+        low[:, 2 * H : 3 * H] = -1.0
         for a in (scale, offset, low):
             a.setflags(write=False)
         _cache[key] = (scale, offset, low)
@@ -57,8 +60,8 @@ def step_forward(ax_t, W_hh, b_hh, step):
     ``c_t`` into ``step.c``, ``tanh(c_t)`` into ``step.extra`` and ``h_t`` into ``step.h``.
     """
     H = step.h.shape[1]
-    scale, offset, _ = _gate_constants(H, step.act.dtype)
     a, c = step.act, step.c
+    scale, offset, _ = _gate_constants(a.shape, a.dtype)
     np.matmul(step.h_prev, W_hh, out=a)  # (B, 4H) recurrent part
     a += ax_t
     a *= scale
@@ -72,7 +75,7 @@ def step_forward(ax_t, W_hh, b_hh, step):
     np.multiply(o, step.extra, out=step.h)
 
 
-def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
+def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     """One step backward.
 
     ``dh (B, H)`` is the total dL/dh_t, ``dc (B, H)`` the gradient reaching c_t from step t+1 (or
@@ -81,7 +84,7 @@ def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
     """
     H = dh.shape[1]
     a, tanh_c = step.act, step.extra
-    _, _, low = _gate_constants(H, a.dtype)
+    _, _, low = _gate_constants(a.shape, a.dtype)
     i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
     dz = dax_out
     # h = o * tanh(c)  ->  dc += dh * o * (1 - tanh(c)^2)
@@ -100,4 +103,4 @@ def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
     slope *= 1.0 - a  # sigmoid' = a(1-a) on i, f, o;  tanh' = (1+a)(1-a) on g
     dz *= slope
     dc_prev = dc_t * f  # c_t = f * c_{t-1} + ...
-    return dz @ W_hh.T, dc_prev
+    return dz @ W_hh_T, dc_prev

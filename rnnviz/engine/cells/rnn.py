@@ -28,11 +28,11 @@ def step_forward(ax_t, W_hh, b_hh, step):
     np.tanh(h, out=h)
 
 
-def step_backward(dh, dc, step, W_hh, dax_out, dah_out):
+def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     """One step backward: ``dh (B, H)`` is the total dL/dh_t. Returns ``(dL/dh_{t-1}, None)``."""
     # d tanh(z) / dz = 1 - tanh(z)^2 = 1 - h_t^2
     h = step.h
     np.multiply(h, h, out=dax_out)
     np.subtract(1.0, dax_out, out=dax_out)
     dax_out *= dh  # dL/dz_t  (B, H); the input and recurrent parts share z, so dah_out is dax_out
-    return dax_out @ W_hh.T, None  # (B, H)
+    return dax_out @ W_hh_T, None  # (B, H)
