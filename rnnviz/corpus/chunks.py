@@ -45,15 +45,17 @@ def iter_pieces(
     lower: bool = False,
     fold_ascii: bool = False,
     at_whitespace: bool = False,
-    chunk_chars: int = CHUNK_CHARS,
+    chunk_chars: int | None = None,
 ) -> Iterator[str]:
     """Yield consecutive pieces of ``text`` (normalised) that concatenate to the whole.
 
     With ``at_whitespace`` a piece ends just after a newline or a space where there is one in its
     last window, so no word is cut in two (a run of over ``chunk_chars`` characters without a
-    space or newline is cut where it must be). Limit: a Greek capital sigma lower-cased exactly at
+    space or newline is cut where it must be). ``chunk_chars`` defaults to :data:`CHUNK_CHARS`,
+    read at call time so tests can shrink it. Limit: a Greek capital sigma lower-cased exactly at
     a cut may get the non-final form.
     """
+    chunk_chars = chunk_chars or CHUNK_CHARS
     n = len(text)
     start = 0
     while start < n:

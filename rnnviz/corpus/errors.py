@@ -46,9 +46,11 @@ class CorpusError(ValueError):
 
 def human_size(n_bytes: int) -> str:
     """``1536`` -> ``'1.5 KB'``; binary multiples, written the way file managers write them."""
-    size = float(n_bytes)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{n_bytes} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+    if n_bytes < 1024:
+        return f"{n_bytes} bytes"
+    size = n_bytes / 1024
+    for unit in ("KB", "MB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
         size /= 1024
-    raise AssertionError("unreachable")
+    return f"{size:.1f} GB"

@@ -31,16 +31,20 @@ from rnnviz.corpus.errors import CorpusError, human_size
 #: Files above this size are refused unless the caller raises the limit.
 DEFAULT_MAX_BYTES = 200 * 2**20
 
-# Magic numbers of binary formats a student may pick by mistake, for a message naming the format.
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (Word .docx and OpenDocument .odt files are ZIP archives)"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document (.doc, .xls)"),
+# Magic numbers of binary formats a student may pick by mistake, for a message naming the format
+# and saying how to get text out of it.
+_EXPORT = "Save or export it as plain text (.txt) and open that file."
+_PICK = "Choose a plain-text file (.txt)."
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", _PICK),
+    (b"\xff\xd8\xff", "a JPEG image", _PICK),
+    (b"GIF87a", "a GIF image", _PICK),
+    (b"GIF89a", "a GIF image", _PICK),
+    (b"%PDF-", "a PDF document", "Copy its text into a plain-text file (.txt), or export it as text, and open that file."),
+    (b"PK\x03\x04", "a ZIP archive (a Word .docx or OpenDocument .odt file is one)",
+     "In your word processor use Save As with the format Plain Text (.txt), and open that file."),
+    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first and open the text file inside."),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document (.doc, .xls)", _EXPORT),
 )
 
 # Byte-order marks, longest first: the UTF-32-LE mark begins with the UTF-16-LE one.
@@ -58,7 +62,6 @@ _CONTROL = frozenset(range(32)) - {9, 10, 11, 12, 13, 27}
 _SNIFF_CHARS = 65536
 _CONTROL_FRACTION = 0.3
 
-_CHOOSE_TEXT = "Choose a plain-text file (.txt)."
 
 
 @dataclass(frozen=True)
@@ -100,14 +103,10 @@ def decode_bytes(data: bytes, *, name: str = "The text", path: Path | None = Non
     ``name`` is how messages refer to the data (a file name, or e.g. "The pasted text").
     """
     if not data:
-        raise CorpusError("empty", f"{name} is empty (0 bytes). {_CHOOSE_TEXT[:-1]} that contains text.", path=path)
-    for magic, what in _MAGIC:
+        raise CorpusError("empty", f"{name} is empty (0 bytes): there is no text to learn from. {_PICK}", path=path)
+    for magic, what, advice in _MAGIC:
         if data.startswith(magic):
-            raise CorpusError(
-                "binary",
-                f"{name} is {what}, not text. Save or export it as plain text (.txt) and open that file.",
-                path=path,
-            )
+            raise CorpusError("binary", f"{name} is {what}, not plain text. {advice}", path=path)
     notes: list[str] = []
     for bom, encoding, described in _BOMS:
         if data.startswith(bom):
@@ -116,8 +115,8 @@ def decode_bytes(data: bytes, *, name: str = "The text", path: Path | None = Non
             except UnicodeDecodeError as err:
                 raise CorpusError(
                     "bad_encoding",
-                    f"{name} starts with a {described} byte-order mark, but byte {err.start} does not follow "
-                    f"{described}. The file may be damaged; open it in a text editor and save it again as UTF-8.",
+                    f"{name} starts with a {described} byte-order mark, but its bytes are not valid {described} "
+                    f"(from byte {err.start}). The file may be damaged: open it in a text editor and save it as UTF-8.",
                     path=path,
                 ) from None
             notes.append(f"decoded as {described}, as its byte-order mark says")
@@ -178,7 +177,7 @@ def _check_file(path: Path, max_bytes: int) -> int:
     if not stat.S_ISREG(info.st_mode):
         raise CorpusError(
             "unreadable",
-            f"{path.name} is not a regular file (it is a device, a pipe or a socket). {_CHOOSE_TEXT}",
+            f"{path.name} is not a regular file (it is a device, a pipe or a socket). {_PICK}",
             path=path,
         )
     if info.st_size > max_bytes:
@@ -215,7 +214,7 @@ def _refuse_binary_bytes(data: bytes, name: str, path: Path | None) -> None:
     if b"\x00" in data:  # memchr: fast even on 100 MB
         raise CorpusError(
             "binary",
-            f"{name} looks like a binary file (it contains NUL bytes), not text. {_CHOOSE_TEXT} "
+            f"{name} looks like a binary file (it contains NUL bytes), not text. {_PICK} "
             "If it is text saved as UTF-16 without a byte-order mark, save it again as UTF-8.",
             path=path,
         )
@@ -228,7 +227,7 @@ def _refuse_binary_bytes(data: bytes, name: str, path: Path | None) -> None:
 def _refuse_binary_text(text: str, name: str, path: Path | None) -> None:
     if "\x00" in text:
         raise CorpusError(
-            "binary", f"{name} looks like a binary file (it contains NUL characters), not text. {_CHOOSE_TEXT}", path=path
+            "binary", f"{name} looks like a binary file (it contains NUL characters), not text. {_PICK}", path=path
         )
     head = text[:_SNIFF_CHARS]
     n_control = sum(head.count(chr(c)) for c in _CONTROL)
@@ -237,14 +236,14 @@ def _refuse_binary_text(text: str, name: str, path: Path | None) -> None:
 
 
 def _mostly_control_message(name: str) -> str:
-    return f"{name} looks like a binary file (most of its first characters are control characters), not text. {_CHOOSE_TEXT}"
+    return f"{name} looks like a binary file (most of its first characters are control characters), not text. {_PICK}"
 
 
 def _refuse_empty(text: str, name: str, path: Path | None) -> str:
     # isspace() stops at the first non-space character, so this is instant on real text.
     if not text or text.isspace():
         what = "is empty" if not text else "holds only spaces and line breaks"
-        raise CorpusError("empty", f"{name} {what}: there is no text to learn from. {_CHOOSE_TEXT}", path=path)
+        raise CorpusError("empty", f"{name} {what}: there is no text to learn from. {_PICK}", path=path)
     return text
 
 

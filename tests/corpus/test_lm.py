@@ -50,6 +50,7 @@ def test_contiguous_streams_continue_across_chunks():
         assert np.array_equal(x[row], corpus.train_ids[start : start + n_chunks * 10])
         assert np.array_equal(y[row], corpus.train_ids[start + 1 : start + 1 + n_chunks * 10])
     assert all(b.x.shape == b.y.shape == (4, 10) and b.x.dtype == np.uint8 for b in batches)
+    assert (batches[0].size, batches[0].seq_len) == (4, 10)
     assert all(b.lengths is None for b in batches)
 
 

@@ -20,6 +20,7 @@ from rnnviz.corpus import (
     decode_bytes,
     load_text,
 )
+from rnnviz.corpus.errors import human_size
 from tests.corpus.conftest import assert_plain_message
 
 PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00\x00\x01\x00" * 4 + zlib.compress(b"pixels" * 50)
@@ -241,3 +242,55 @@ def test_unknown_bundled_corpus_lists_the_choices():
 
 def test_bundled_names_dir_has_18_files():
     assert len(list(bundled_names_dir().glob("*.txt"))) == 18
+
+
+def test_unreadable_when_the_folder_cannot_be_searched(tmp_path, monkeypatch):
+    path = write(tmp_path / "locked.txt", b"hello")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "stat", refuse)
+    with pytest.raises(CorpusError) as caught:
+        load_text(path)
+    assert caught.value.kind == "unreadable" and "permission" in str(caught.value)
+    assert_plain_message(str(caught.value), "locked.txt")
+
+
+def test_unreadable_when_the_name_is_too_long(tmp_path):
+    path = tmp_path / ("n" * 300 + ".txt")
+    with pytest.raises(CorpusError) as caught:
+        load_text(path)
+    assert caught.value.kind == "unreadable" and "too long" in str(caught.value)
+
+
+def test_too_large_when_the_file_grows_after_stat(tmp_path, monkeypatch):
+    path = write(tmp_path / "growing.log", b"x" * 10)
+    real_open = open
+
+    def grow_then_open(file, mode="r", *args, **kwargs):
+        Path(file).write_bytes(b"x" * 50)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", grow_then_open)
+    with pytest.raises(CorpusError) as caught:
+        load_text(path, max_bytes=20)
+    assert caught.value.kind == "too_large" and "50 bytes" in str(caught.value)
+
+
+def test_utf16_made_of_control_characters_is_binary():
+    with pytest.raises(CorpusError, match="control characters") as caught:
+        decode_bytes(codecs.BOM_UTF16_LE + "\x01\x02\x03\x04".encode("utf-16-le") * 50, name="odd.txt")
+    assert caught.value.kind == "binary"
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 bytes"), (1023, "1023 bytes"), (1536, "1.5 KB"), (200 * 2**20, "200.0 MB"), (3 * 2**30, "3.0 GB")])
+def test_human_sizes(n, text):
+    assert human_size(n) == text
+
+
+def test_bundled_data_not_installed_as_files(monkeypatch):
+    monkeypatch.setattr("rnnviz.corpus.bundled.files", lambda package: Path("/nonexistent/site-packages.zip/rnnviz/data"))
+    with pytest.raises(CorpusError) as caught:
+        bundled_corpus()
+    assert caught.value.kind == "missing" and "Reinstall" in str(caught.value)

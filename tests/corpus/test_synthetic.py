@@ -137,3 +137,13 @@ def test_every_task_has_the_common_shape(make):
         assert first.x.dtype == spec.vocab.dtype and first.x.max() < spec.input_size
     for batch in islice(task.val_batches(), 2):
         assert batch.x.shape[1:] == first.x.shape[1:] or spec.seq_len is None
+
+
+def test_task_spec_checks_itself():
+    from rnnviz.corpus import TaskSpec, toy_vocab
+
+    good = {"name": "t", "title": "T", "head": "lm", "input_kind": "tokens", "input_size": 5, "output_size": 5, "vocab": toy_vocab()}
+    TaskSpec(**good)
+    for change in ({"head": "seq2seq"}, {"input_kind": "image"}, {"vocab": None}, {"head": "classify", "class_names": ("a",)}):
+        with pytest.raises(ValueError):
+            TaskSpec(**(good | change))

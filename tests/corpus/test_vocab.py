@@ -60,7 +60,7 @@ def test_chunk_boundaries_do_not_change_anything(small_chunks):
 def test_dtype_is_the_smallest_that_holds_every_id():
     assert id_dtype(1) == np.uint8 and id_dtype(256) == np.uint8
     assert id_dtype(257) == np.uint16 and id_dtype(65536) == np.uint16
-    assert id_dtype(65537) == np.uint32
+    assert id_dtype(65537) == np.uint32 and id_dtype(2**32 + 1) == np.uint64
     many = "".join(chr(0x4E00 + i) for i in range(300))
     vocab, ids = encode_corpus(many)
     assert vocab.size == 300 and ids.dtype == np.uint16 and vocab.decode(ids) == many
@@ -227,10 +227,11 @@ def test_to_dict_from_dict_round_trip_through_json(vocab):
 @pytest.mark.parametrize(
     "change",
     [{"format": "other"}, {"version": 99}, {"tokens": "abc"}, {"tokens": ["a", "a"]}, {"unk_id": 1},
-     {"unk_id": "0"}, {"lower": "yes"}, {"level": "byte"}, {"tokens": ["ab", "c"]}, {"tokens": ["a", UNK]}],
+     {"unk_id": "0"}, {"lower": "yes"}, {"level": "byte"}, {"tokens": ["ab", "c"]}, {"tokens": ["a", UNK]},
+     {"tokens": [1, ""]}, [("format", "rnnviz-vocab")]],
 )  # fmt: skip
 def test_from_dict_refuses_damaged_or_newer_vocabularies(change):
-    d = build_vocab("abc").to_dict() | change
+    d = build_vocab("abc").to_dict() | change if isinstance(change, dict) else change
     with pytest.raises(CorpusError) as caught:
         Vocab.from_dict(d)
     assert caught.value.kind == "invalid_vocab"
