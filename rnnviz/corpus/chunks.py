@@ -22,7 +22,8 @@ def fold_to_ascii(text: str) -> str:
     """Remove accents the way the PyTorch names tutorial does: ``"Müller" -> "Muller"``.
 
     Decomposes (NFD) and drops combining marks. Letters with no decomposition (ß, Ł, ø, æ) are
-    kept as they are, so the result is not always pure ASCII.
+    kept as they are, so the result is not always pure ASCII. Meant for names and probe text: on
+    long non-ASCII text it costs about a microsecond per character (a Python loop).
     """
     if text.isascii():  # O(1) in CPython: a flag of the string object
         return text

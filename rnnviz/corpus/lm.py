@@ -84,8 +84,8 @@ class LMCorpus:
                 f"The training text is too short for {batch_size} parallel streams of {seq_len} {unit.split()[0]}; "
                 f"using {self.n_streams} (batches of {self.n_streams} rows)."
             )
-        self._notes = tuple(notes) + split_notes + tuple(stream_notes)
-        self._spec = TaskSpec(
+        self.notes = tuple(notes) + split_notes + tuple(stream_notes)
+        self.spec = TaskSpec(
             name=name,
             title=f"{'Character' if vocab.level == 'char' else 'Word'} language model on {source}",
             head="lm",
@@ -116,15 +116,6 @@ class LMCorpus:
         vocab, ids = encode_corpus(loaded.text, level, lower=lower, max_size=max_vocab, min_freq=min_freq)
         options.setdefault("source", loaded.name)
         return cls(ids, vocab, notes=loaded.notes, **options)
-
-    @property
-    def spec(self) -> TaskSpec:
-        return self._spec
-
-    @property
-    def notes(self) -> tuple[str, ...]:
-        """Sentences for the user about how the text was split and batched."""
-        return self._notes
 
     @property
     def batches_per_epoch(self) -> int:

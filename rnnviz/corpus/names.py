@@ -178,8 +178,8 @@ class NamesTask:
             f"{len(self.train_idx):,} names for training and {len(self.val_idx):,} for validation "
             f"({val_fraction:.0%} of each class)."
         )
-        self._notes = dataset.notes + (split_note,)
-        self._spec = TaskSpec(
+        self.notes = dataset.notes + (split_note,)
+        self.spec = TaskSpec(
             name="names",
             title=f"Language of a surname ({len(dataset.class_names)} classes)",
             head="classify",
@@ -196,14 +196,6 @@ class NamesTask:
                     keep_duplicates: bool = False, **options) -> NamesTask:
         """:func:`load_names` then the constructor (``options``: val_fraction, batch_size, sampling)."""
         return cls(load_names(folder, fold_ascii=fold_ascii, keep_duplicates=keep_duplicates), rng, **options)
-
-    @property
-    def spec(self) -> TaskSpec:
-        return self._spec
-
-    @property
-    def notes(self) -> tuple[str, ...]:
-        return self._notes
 
     @property
     def batches_per_epoch(self) -> int:

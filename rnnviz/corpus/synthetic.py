@@ -41,6 +41,8 @@ class SineTask:
     val_seed: int = 20240601
 
     def __post_init__(self) -> None:
+        if not np.isscalar(self.frequency):  # a list from a command line: keep the task hashable
+            object.__setattr__(self, "frequency", tuple(self.frequency))
         low, high = self._frequency_range
         if not 0.0 < low <= high <= 0.5:
             raise ValueError(f"frequency must be in (0, 0.5] cycles per step (Nyquist), not {self.frequency}")

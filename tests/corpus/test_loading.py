@@ -106,31 +106,30 @@ def test_unreadable_file_by_permissions(tmp_path):
         path.chmod(0o644)
 
 
-def test_unreadable_file_when_open_is_refused(tmp_path, monkeypatch):
-    """The same path without relying on chmod (which root ignores)."""
+# (what the system refuses, how, a fragment of the message): the "unreadable" paths without relying
+# on chmod, which root ignores.
+SYSTEM_REFUSALS = [
+    ("builtins.open", PermissionError(13, "Permission denied"), "permission to read it"),
+    ("builtins.open", OSError(5, "Input/output error"), "Input/output error"),
+    ("pathlib.Path.stat", PermissionError(13, "Permission denied"), "permission to look inside its folder"),
+    ("pathlib.Path.stat", OSError(5, "Input/output error"), "Input/output error"),
+]
+
+
+@pytest.mark.parametrize(
+    "target, error, fragment", SYSTEM_REFUSALS, ids=["open-permission", "open-io", "stat-permission", "stat-io"]
+)
+def test_unreadable_when_the_system_refuses(tmp_path, monkeypatch, target, error, fragment):
     path = write(tmp_path / "secret.txt", b"hello")
 
     def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+        raise error
 
-    monkeypatch.setattr("builtins.open", refuse)
+    monkeypatch.setattr(target, refuse)
     with pytest.raises(CorpusError) as caught:
         load_text(path)
-    assert caught.value.kind == "unreadable"
-    assert "permission" in str(caught.value)
+    assert caught.value.kind == "unreadable" and fragment in str(caught.value)
     assert_plain_message(str(caught.value), "secret.txt")
-
-
-def test_unreadable_on_io_error(tmp_path, monkeypatch):
-    path = write(tmp_path / "disk.txt", b"hello")
-
-    def fail(*args, **kwargs):
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr("builtins.open", fail)
-    with pytest.raises(CorpusError) as caught:
-        load_text(path)
-    assert caught.value.kind == "unreadable" and "Input/output error" in str(caught.value)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
@@ -242,19 +241,6 @@ def test_unknown_bundled_corpus_lists_the_choices():
 
 def test_bundled_names_dir_has_18_files():
     assert len(list(bundled_names_dir().glob("*.txt"))) == 18
-
-
-def test_unreadable_when_the_folder_cannot_be_searched(tmp_path, monkeypatch):
-    path = write(tmp_path / "locked.txt", b"hello")
-
-    def refuse(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(Path, "stat", refuse)
-    with pytest.raises(CorpusError) as caught:
-        load_text(path)
-    assert caught.value.kind == "unreadable" and "permission" in str(caught.value)
-    assert_plain_message(str(caught.value), "locked.txt")
 
 
 def test_unreadable_when_the_name_is_too_long(tmp_path):
