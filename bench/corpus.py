@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             path.unlink()
     parent_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if any(r["baseline_mb"] <= parent_peak_mb for r in results):
-        print(f"warning: this process peaked at {parent_peak_mb:.0f} MB, above a worker's baseline; peaks are understated")
+        print(
+            f"warning: this process peaked at {parent_peak_mb:.0f} MB, above a worker's baseline; peaks are understated"
+        )
     machine = {
         "python": platform.python_version(),
         "numpy": results[0]["numpy"],
@@ -130,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"\nPython {machine['python']}, NumPy {machine['numpy']}, {machine['cpus']} CPUs, {machine['platform']}")
     if args.json:
-        summary = {"benchmark": "corpus", "machine": machine, "parent_peak_mb": round(parent_peak_mb, 1), "results": results}
+        summary = {
+            "benchmark": "corpus",
+            "machine": machine,
+            "parent_peak_mb": round(parent_peak_mb, 1),
+            "results": results,
+        }
         print(json.dumps(summary))
     return 0
 

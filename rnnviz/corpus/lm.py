@@ -150,15 +150,17 @@ class LMCorpus:
             yield Batch(x=train[index], y=train[index + 1], carry=False, epoch=epoch, fraction=(done + 1) / per_epoch)
 
 
-def _split_tail(ids: np.ndarray, val_fraction: float, need: int, unit: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def _split_tail(
+    ids: np.ndarray, val_fraction: float, need: int, unit: str
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """``(train, val, notes)``: validation is the last ``val_fraction`` of ``ids`` if it holds a sequence."""
     if val_fraction == 0.0:
         return ids, ids[:0], ("Validation is off (validation fraction 0): there is no validation loss.",)
     n_val = int(len(ids) * val_fraction)
     if n_val < need or len(ids) - n_val < need:
         note = (
-            f"The text is too short to keep {val_fraction:.0%} for validation ({n_val} {unit.split()[0]}; one validation "
-            f"sequence needs {need}). Training uses all of it and there is no validation loss."
+            f"The text is too short to keep {val_fraction:.0%} for validation ({n_val} {unit.split()[0]}; "
+            f"one validation sequence needs {need}). Training uses all of it and there is no validation loss."
         )
         return ids, ids[:0], (note,)
     return ids[: len(ids) - n_val], ids[len(ids) - n_val :], ()

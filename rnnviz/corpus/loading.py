@@ -40,9 +40,16 @@ _MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"\xff\xd8\xff", "a JPEG image", _PICK),
     (b"GIF87a", "a GIF image", _PICK),
     (b"GIF89a", "a GIF image", _PICK),
-    (b"%PDF-", "a PDF document", "Copy its text into a plain-text file (.txt), or export it as text, and open that file."),
-    (b"PK\x03\x04", "a ZIP archive (a Word .docx or OpenDocument .odt file is one)",
-     "In your word processor use Save As with the format Plain Text (.txt), and open that file."),
+    (
+        b"%PDF-",
+        "a PDF document",
+        "Copy its text into a plain-text file (.txt), or export it as text, and open that file.",
+    ),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (a Word .docx or OpenDocument .odt file is one)",
+        "In your word processor use Save As with the format Plain Text (.txt), and open that file.",
+    ),
     (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first and open the text file inside."),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document (.doc, .xls)", _EXPORT),
 )
@@ -61,7 +68,6 @@ _CONTROL = frozenset(range(32)) - {9, 10, 11, 12, 13, 27}
 # makes it "mostly control characters" (real text has none; a binary format has many).
 _SNIFF_CHARS = 65536
 _CONTROL_FRACTION = 0.3
-
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def load_names(
         lines = [line for line in lines if line]
         if fold_ascii:
             folded = [fold_to_ascii(line) for line in lines]
-            n_folded += sum(a != b for a, b in zip(lines, folded))
+            n_folded += sum(a != b for a, b in zip(lines, folded, strict=True))
             lines = folded
         if not keep_duplicates:
             unique = list(dict.fromkeys(lines))  # keeps first occurrences, in file order
@@ -131,7 +131,9 @@ def load_names(
     )
 
 
-def stratified_split(labels: np.ndarray, val_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, val_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``(train_idx, val_idx)``, each sorted: every class keeps ``round(val_fraction * n_c)`` of its
     examples for validation, but always at least one for training."""
     labels = np.asarray(labels)
@@ -169,7 +171,8 @@ class NamesTask:
         self.padded, self.lengths = _pad(self.vocab.encode("".join(dataset.names)), [len(n) for n in dataset.names])
         self.train_idx, self.val_idx = stratified_split(dataset.labels, val_fraction, rng)
         labels = dataset.labels
-        # Training indices grouped by class, for balanced sampling: class c is grouped[starts[c] : starts[c] + sizes[c]].
+        # Training indices grouped by class, for balanced sampling:
+        # class c is _grouped[_starts[c] : _starts[c] + _sizes[c]].
         self._grouped = self.train_idx[np.argsort(labels[self.train_idx], kind="stable")]
         self._sizes = np.bincount(labels[self.train_idx], minlength=len(dataset.class_names))
         self._starts = np.cumsum(self._sizes) - self._sizes
@@ -192,8 +195,15 @@ class NamesTask:
         )
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike[str] | None, rng: np.random.Generator, *, fold_ascii: bool = True,
-                    keep_duplicates: bool = False, **options) -> NamesTask:
+    def from_folder(
+        cls,
+        folder: str | os.PathLike[str] | None,
+        rng: np.random.Generator,
+        *,
+        fold_ascii: bool = True,
+        keep_duplicates: bool = False,
+        **options,
+    ) -> NamesTask:
         """:func:`load_names` then the constructor (``options``: val_fraction, batch_size, sampling)."""
         return cls(load_names(folder, fold_ascii=fold_ascii, keep_duplicates=keep_duplicates), rng, **options)
 
@@ -225,7 +235,9 @@ class NamesTask:
             for epoch in count():
                 order = rng.permutation(self.train_idx)
                 for k in range(per_epoch):
-                    yield self._batch(order[k * self.batch_size : (k + 1) * self.batch_size], epoch, (k + 1) / per_epoch)
+                    yield self._batch(
+                        order[k * self.batch_size : (k + 1) * self.batch_size], epoch, (k + 1) / per_epoch
+                    )
         else:
             for k in count():
                 classes = self._present[rng.integers(0, len(self._present), size=self.batch_size)]  # (B,)
@@ -243,10 +255,11 @@ class NamesTask:
         """Probe names -> ``(x (B, Tmax), lengths (B,))`` as in a batch. Characters the vocabulary
         does not know are left out; a name with no known character raises ``CorpusError``."""
         codes = [self.vocab.encode(name) for name in names]
-        for name, ids in zip(names, codes):
+        for name, ids in zip(names, codes, strict=True):
             if len(ids) == 0:
                 raise CorpusError(
-                    "unknown_token", f"None of the characters of {name!r} occur in the training names; type a name in letters."
+                    "unknown_token",
+                    f"None of the characters of {name!r} occur in the training names; type a name in letters.",
                 )
         lengths = [len(ids) for ids in codes]
         return _pad(np.concatenate(codes), lengths)

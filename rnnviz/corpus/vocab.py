@@ -268,7 +268,9 @@ def build_vocab(
     if level == "char":
         counts = count_code_points(text, lower=lower, fold_ascii=fold_ascii)
         present = np.flatnonzero(counts)
-        return _vocab_from_counts(level, [chr(c) for c in present.tolist()], counts[present], lower, max_size, min_freq, fold_ascii)
+        return _vocab_from_counts(
+            level, [chr(c) for c in present.tolist()], counts[present], lower, max_size, min_freq, fold_ascii
+        )
     types, _, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=False)
     return _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
 
@@ -311,7 +313,9 @@ def _check_options(level: str, max_size: int | None, min_freq: int) -> None:
         raise ValueError(f"min_freq must be at least 1, not {min_freq}")
 
 
-def _scan_words(text: str, *, lower: bool, fold_ascii: bool, keep_ids: bool) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+def _scan_words(
+    text: str, *, lower: bool, fold_ascii: bool, keep_ids: bool
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
     """Tokenise once: ``(types, per-piece arrays of type ids (if keep_ids), counts per type)``."""
     types = WordTypes()
     chunks: list[np.ndarray] = []
@@ -337,7 +341,7 @@ def _vocab_from_counts(
 ) -> Vocab:
     if not candidates:
         raise CorpusError("empty", "The text is empty: there is nothing to build a vocabulary from.")
-    ranked = sorted(zip(counts.tolist(), candidates), key=lambda pair: (-pair[0], pair[1]))
+    ranked = sorted(zip(counts.tolist(), candidates, strict=True), key=lambda pair: (-pair[0], pair[1]))
     kept = [tok for count, tok in ranked if count >= min_freq]
     cap = max_size if max_size is not None else (DEFAULT_WORD_VOCAB_SIZE if level == "word" else None)
     needs_unk = level == "word" or len(kept) < len(ranked) or (cap is not None and len(kept) > cap)

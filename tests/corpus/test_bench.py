@@ -10,7 +10,11 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "corpus.py"
 
 def test_bench_runs_and_prints_json_last():
     out = subprocess.run(
-        [sys.executable, str(BENCH), "--sizes", "0.05", "--json"], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, str(BENCH), "--sizes", "0.05", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["benchmark"] == "corpus"

@@ -110,7 +110,7 @@ def test_validation_batches_are_contiguous_and_the_same_each_time():
     corpus = lm(seq_len=10, batch_size=4)
     first, second = list(corpus.val_batches()), list(corpus.val_batches())
     assert len(first) == ((100 - 1) // 4) // 10 == 2
-    assert all(np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y) for a, b in zip(first, second))
+    assert all(np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y) for a, b in zip(first, second, strict=True))
     assert [b.carry for b in first] == [False, True]
     assert np.array_equal(first[0].x[0], corpus.val_ids[:10])
 
@@ -120,7 +120,7 @@ def test_random_windows():
     batches = list(islice(corpus.train_batches(rng(3)), 50))
     again = list(islice(corpus.train_batches(rng(3)), 50))
     other = next(corpus.train_batches(rng(4)))
-    assert all(np.array_equal(a.x, b.x) for a, b in zip(batches, again))
+    assert all(np.array_equal(a.x, b.x) for a, b in zip(batches, again, strict=True))
     assert not np.array_equal(batches[0].x, other.x)
     train = corpus.train_ids.astype(np.intp)
     for batch in batches:

@@ -164,8 +164,20 @@ ACCEPTED = [
     ("ascii", b"plain text\n", "plain text\n", "utf-8", None),
     ("utf8", "héllo wörld ‘quote’\n".encode(), "héllo wörld ‘quote’\n", "utf-8", None),
     ("utf8-bom", codecs.BOM_UTF8 + "héllo\n".encode(), "héllo\n", "utf-8-sig", "UTF-8 byte-order mark"),
-    ("utf16-le-bom", codecs.BOM_UTF16_LE + "héllo\nwörld".encode("utf-16-le"), "héllo\nwörld", "utf-16", "UTF-16 (little-endian)"),
-    ("utf16-be-bom", codecs.BOM_UTF16_BE + "héllo\nwörld".encode("utf-16-be"), "héllo\nwörld", "utf-16", "UTF-16 (big-endian)"),
+    (
+        "utf16-le-bom",
+        codecs.BOM_UTF16_LE + "héllo\nwörld".encode("utf-16-le"),
+        "héllo\nwörld",
+        "utf-16",
+        "UTF-16 (little-endian)",
+    ),
+    (
+        "utf16-be-bom",
+        codecs.BOM_UTF16_BE + "héllo\nwörld".encode("utf-16-be"),
+        "héllo\nwörld",
+        "utf-16",
+        "UTF-16 (big-endian)",
+    ),
     ("utf16-crlf", codecs.BOM_UTF16_LE + "a\r\nb\r\n".encode("utf-16-le"), "a\nb\n", "utf-16", "CRLF"),
     ("utf32-le-bom", codecs.BOM_UTF32_LE + "日本\n".encode("utf-32-le"), "日本\n", "utf-32", "UTF-32 (little-endian)"),
     ("utf32-be-bom", codecs.BOM_UTF32_BE + "日本\n".encode("utf-32-be"), "日本\n", "utf-32", "UTF-32 (big-endian)"),
@@ -270,13 +282,18 @@ def test_utf16_made_of_control_characters_is_binary():
     assert caught.value.kind == "binary"
 
 
-@pytest.mark.parametrize("n, text", [(0, "0 bytes"), (1023, "1023 bytes"), (1536, "1.5 KB"), (200 * 2**20, "200.0 MB"), (3 * 2**30, "3.0 GB")])
+@pytest.mark.parametrize(
+    "n, text",
+    [(0, "0 bytes"), (1023, "1023 bytes"), (1536, "1.5 KB"), (200 * 2**20, "200.0 MB"), (3 * 2**30, "3.0 GB")],
+)
 def test_human_sizes(n, text):
     assert human_size(n) == text
 
 
 def test_bundled_data_not_installed_as_files(monkeypatch):
-    monkeypatch.setattr("rnnviz.corpus.bundled.files", lambda package: Path("/nonexistent/site-packages.zip/rnnviz/data"))
+    monkeypatch.setattr(
+        "rnnviz.corpus.bundled.files", lambda package: Path("/nonexistent/site-packages.zip/rnnviz/data")
+    )
     with pytest.raises(CorpusError) as caught:
         bundled_corpus()
     assert caught.value.kind == "missing" and "Reinstall" in str(caught.value)

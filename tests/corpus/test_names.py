@@ -30,7 +30,7 @@ def test_bundled_folder_has_18_sorted_classes():
     assert len(BUNDLED.class_names) == 18
     assert BUNDLED.class_names == tuple(sorted(p.stem for p in bundled_names_dir().glob("*.txt")))
     assert BUNDLED.class_names[0] == "Arabic" and BUNDLED.class_names[-1] == "Vietnamese"
-    counts = dict(zip(BUNDLED.class_names, BUNDLED.class_counts().tolist()))
+    counts = dict(zip(BUNDLED.class_names, BUNDLED.class_counts().tolist(), strict=True))
     assert counts["Arabic"] == 108 and counts["English"] == 3668  # Arabic: 2000 lines, 108 distinct
     assert len(BUNDLED.names) == len(BUNDLED.labels) == 17_996
 
@@ -39,7 +39,7 @@ def test_bundled_defaults_fold_accents_strip_and_deduplicate():
     assert not any(c in "".join(BUNDLED.names) for c in "éüàñ")
     assert all(name == name.strip() and name for name in BUNDLED.names)
     for c in range(18):
-        members = [n for n, label in zip(BUNDLED.names, BUNDLED.labels) if label == c]
+        members = [n for n, label in zip(BUNDLED.names, BUNDLED.labels, strict=True) if label == c]
         assert len(members) == len(set(members))
     assert any("repeated" in note for note in BUNDLED.notes) and any("accents" in note for note in BUNDLED.notes)
 
@@ -107,7 +107,7 @@ def test_split_keeps_a_training_example_of_every_class():
 def test_split_and_batches_depend_only_on_the_seed():
     a, b = NamesTask(BUNDLED, rng(7)), NamesTask(BUNDLED, rng(7))
     assert np.array_equal(a.val_idx, b.val_idx)
-    for x, y in zip(islice(a.train_batches(rng(1)), 5), islice(b.train_batches(rng(1)), 5)):
+    for x, y in zip(islice(a.train_batches(rng(1)), 5), islice(b.train_batches(rng(1)), 5), strict=True):
         assert np.array_equal(x.x, y.x) and np.array_equal(x.y, y.y)
     assert not np.array_equal(NamesTask(BUNDLED, rng(8)).val_idx, a.val_idx)
 
@@ -132,7 +132,7 @@ def test_batches_are_right_padded_with_lengths():
     task = NamesTask(BUNDLED, rng(), batch_size=16)
     for batch in islice(task.train_batches(rng(5)), 5):
         assert batch.x.shape == (16, batch.lengths.max()) and batch.y.shape == (16,) and not batch.carry
-        for row, length, label in zip(batch.x, batch.lengths, batch.y):
+        for row, length, label in zip(batch.x, batch.lengths, batch.y, strict=True):
             name = task.vocab.decode(row[:length])
             assert name in BUNDLED.names and np.all(row[length:] == 0)
             assert label in BUNDLED.labels[[i for i, n in enumerate(BUNDLED.names) if n == name]]

@@ -50,20 +50,27 @@ def test_sine_frequency_range_and_dtype():
     batch = next(task.train_batches(rng()))
     assert batch.x.dtype == batch.y.dtype == np.float32
     spec = task.spec
-    assert (spec.head, spec.input_kind, spec.input_size, spec.output_size, spec.vocab) == ("regress", "dense", 1, 1, None)
+    assert (spec.head, spec.input_kind, spec.input_size, spec.output_size, spec.vocab) == (
+        "regress",
+        "dense",
+        1,
+        1,
+        None,
+    )
 
 
 def test_sine_determinism_and_fixed_validation():
     task = SineTask(noise_std=0.2)
     a, b = (list(islice(task.train_batches(rng(9)), 3)) for _ in range(2))
-    assert all(np.array_equal(p.x, q.x) for p, q in zip(a, b))
+    assert all(np.array_equal(p.x, q.x) for p, q in zip(a, b, strict=True))
     assert not np.array_equal(a[0].x, next(task.train_batches(rng(10))).x)
     val1, val2 = list(task.val_batches()), list(task.val_batches())
-    assert len(val1) == task.n_val_batches and all(np.array_equal(p.x, q.x) for p, q in zip(val1, val2))
+    assert len(val1) == task.n_val_batches and all(np.array_equal(p.x, q.x) for p, q in zip(val1, val2, strict=True))
 
 
 @pytest.mark.parametrize(
-    "options", [{"frequency": 0.0}, {"frequency": 0.6}, {"frequency": (0.2, 0.1)}, {"noise_std": -1}, {"dtype": "int32"}]
+    "options",
+    [{"frequency": 0.0}, {"frequency": 0.6}, {"frequency": (0.2, 0.1)}, {"noise_std": -1}, {"dtype": "int32"}],
 )
 def test_sine_bad_options(options):
     with pytest.raises(ValueError):
@@ -78,7 +85,7 @@ def test_long_range_target_is_the_signal_k_steps_before_the_end(k, lead):
     task = LongRangeTask(k=k, lead=lead)
     batch = next(task.train_batches(rng()))
     T = task.seq_len
-    assert T == lead + 1 + k and batch.x.shape == (32, T) and batch.y.shape == (32,)
+    assert lead + 1 + k == T and batch.x.shape == (32, T) and batch.y.shape == (32,)
     assert np.array_equal(batch.x[:, T - 1 - k], task.signal_ids[batch.y])
     is_signal = np.isin(batch.x, task.signal_ids)
     assert is_signal.sum() == 32 and is_signal[:, T - 1 - k].all()  # nowhere else
@@ -98,7 +105,9 @@ def test_long_range_vocabulary_and_classes():
     assert sum(c in "ABC" for c in decoded) == 1
 
 
-@pytest.mark.parametrize("options", [{"k": -1}, {"n_signals": 1}, {"n_signals": 27}, {"n_distractors": 0}, {"batch_size": 0}])
+@pytest.mark.parametrize(
+    "options", [{"k": -1}, {"n_signals": 1}, {"n_signals": 27}, {"n_distractors": 0}, {"batch_size": 0}]
+)
 def test_long_range_bad_options(options):
     with pytest.raises(ValueError):
         LongRangeTask(**options)
@@ -132,7 +141,11 @@ def test_every_task_has_the_common_shape(make):
         assert first.y.shape == (B,) and first.lengths.shape == (B,) and first.y.max() < spec.output_size
         assert first.x.shape == (B, first.lengths.max())
     else:
-        assert first.x.shape == (B, spec.seq_len, spec.input_size) and first.y.shape == (B, spec.seq_len, spec.output_size)
+        assert first.x.shape == (B, spec.seq_len, spec.input_size) and first.y.shape == (
+            B,
+            spec.seq_len,
+            spec.output_size,
+        )
     if spec.input_kind == "tokens":
         assert first.x.dtype == spec.vocab.dtype and first.x.max() < spec.input_size
     for batch in islice(task.val_batches(), 2):
@@ -142,8 +155,21 @@ def test_every_task_has_the_common_shape(make):
 def test_task_spec_checks_itself():
     from rnnviz.corpus import TaskSpec, toy_vocab
 
-    good = {"name": "t", "title": "T", "head": "lm", "input_kind": "tokens", "input_size": 5, "output_size": 5, "vocab": toy_vocab()}
+    good = {
+        "name": "t",
+        "title": "T",
+        "head": "lm",
+        "input_kind": "tokens",
+        "input_size": 5,
+        "output_size": 5,
+        "vocab": toy_vocab(),
+    }
     TaskSpec(**good)
-    for change in ({"head": "seq2seq"}, {"input_kind": "image"}, {"vocab": None}, {"head": "classify", "class_names": ("a",)}):
+    for change in (
+        {"head": "seq2seq"},
+        {"input_kind": "image"},
+        {"vocab": None},
+        {"head": "classify", "class_names": ("a",)},
+    ):
         with pytest.raises(ValueError):
             TaskSpec(**(good | change))

@@ -38,7 +38,9 @@ def test_char_vocab_is_sorted_by_code_point_without_unk():
     assert vocab.level == "char" and vocab.size == len(vocab) == 10
 
 
-@pytest.mark.parametrize("text", [TEXT, ALICE, UNICODE, "x", "é" * 3 + "a"], ids=["ascii", "alice", "unicode", "one", "latin1"])
+@pytest.mark.parametrize(
+    "text", [TEXT, ALICE, UNICODE, "x", "é" * 3 + "a"], ids=["ascii", "alice", "unicode", "one", "latin1"]
+)
 def test_char_round_trip(text):
     vocab, ids = encode_corpus(text)
     assert ids.dtype == np.uint8 and ids.ndim == 1 and len(ids) == len(text)
@@ -175,7 +177,7 @@ def test_word_encode_corpus_matches_vocab_encode_on_alice():
 
 
 def test_word_decode_spacing():
-    text = "Hello, world! (yes) “Quote” here — and \"straight\" ones: well-known.\nNext line?"
+    text = 'Hello, world! (yes) “Quote” here — and "straight" ones: well-known.\nNext line?'
     vocab, ids = encode_corpus(text, "word")
     assert vocab.decode(ids) == 'Hello, world! (yes) “Quote” here—and "straight" ones: well-known.\nNext line?'
 
