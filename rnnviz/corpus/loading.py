@@ -1,0 +1,278 @@
+"""Read a text file the careful way: bytes first, every check before use, a plain message on refusal.
+
+Order of checks (each failure is a :class:`CorpusError` with the kind in brackets):
+
+1. the path exists [missing], is not a folder [directory], is a regular file [unreadable];
+2. its size (from ``stat``, before reading a byte) is within ``max_bytes`` [too_large];
+3. it can be read [unreadable] and is not zero bytes [empty];
+4. a known binary format (PNG, JPEG, GIF, PDF, ZIP/.docx, gzip, old .doc) [binary];
+5. a byte-order mark: UTF-32 or UTF-16 (decoded strictly [bad_encoding]) or UTF-8 (stripped);
+6. without a UTF-16/32 mark, NUL bytes or mostly control characters [binary];
+7. strict UTF-8, else Windows-1252, else Latin-1 (which decodes any byte), with a note saying so;
+8. empty or whitespace-only after decoding [empty];
+9. CRLF and lone CR become LF (with a note).
+
+Limits: UTF-16/32 are recognised only with a byte-order mark (Windows always writes one); without
+one, their NUL bytes make the file look binary and the message says how to fix it. Memory peaks at
+about twice the file size for ASCII/UTF-8 text (the bytes and the decoded string), three times
+while converting CRLF line endings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnviz.corpus.errors import CorpusError, human_size
+
+#: Files above this size are refused unless the caller raises the limit.
+DEFAULT_MAX_BYTES = 200 * 2**20
+
+# Magic numbers of binary formats a student may pick by mistake, for a message naming the format
+# and saying how to get text out of it.
+_EXPORT = "Save or export it as plain text (.txt) and open that file."
+_PICK = "Choose a plain-text file (.txt)."
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", _PICK),
+    (b"\xff\xd8\xff", "a JPEG image", _PICK),
+    (b"GIF87a", "a GIF image", _PICK),
+    (b"GIF89a", "a GIF image", _PICK),
+    (
+        b"%PDF-",
+        "a PDF document",
+        "Copy its text into a plain-text file (.txt), or export it as text, and open that file.",
+    ),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (a Word .docx or OpenDocument .odt file is one)",
+        "In your word processor use Save As with the format Plain Text (.txt), and open that file.",
+    ),
+    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first and open the text file inside."),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document (.doc, .xls)", _EXPORT),
+)
+
+# Byte-order marks, longest first: the UTF-32-LE mark begins with the UTF-16-LE one.
+_BOMS: tuple[tuple[bytes, str, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32 (little-endian)"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32 (big-endian)"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 (little-endian)"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 (big-endian)"),
+)
+
+# Control characters that never occur in text (tab, LF, VT, FF, CR and ESC do).
+_CONTROL = frozenset(range(32)) - {9, 10, 11, 12, 13, 27}
+# How much of the start of a file the control-character test looks at, and the fraction that
+# makes it "mostly control characters" (real text has none; a binary format has many).
+_SNIFF_CHARS = 65536
+_CONTROL_FRACTION = 0.3
+
+
+@dataclass(frozen=True)
+class LoadedText:
+    """A decoded text file.
+
+    ``text`` has LF line endings only and no byte-order mark; ``encoding`` is the codec that
+    decoded it ("utf-8", "utf-8-sig", "utf-16", "utf-32", "cp1252" or "latin-1"); ``n_bytes`` is
+    the file size; ``notes`` are sentences for the user about anything converted or guessed.
+    """
+
+    path: Path
+    text: str
+    encoding: str
+    n_bytes: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The file name, as messages and window titles show it."""
+        return self.path.name
+
+
+def load_text(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedText:
+    """Read and decode a text file; raise :class:`CorpusError` with a plain message if it is refused.
+
+    ``max_bytes`` is checked against the size on disk before anything is read.
+    """
+    path = Path(path).expanduser()
+    n_bytes = _check_file(path, max_bytes)
+    data = _read_bytes(path, max_bytes)
+    text, encoding, notes = decode_bytes(data, name=path.name, path=path)
+    return LoadedText(path=path, text=text, encoding=encoding, n_bytes=max(n_bytes, len(data)), notes=notes)
+
+
+def decode_bytes(data: bytes, *, name: str = "The text", path: Path | None = None) -> tuple[str, str, tuple[str, ...]]:
+    """Decode file contents: returns ``(text, encoding, notes)``; steps 3-9 of the module docstring.
+
+    ``name`` is how messages refer to the data (a file name, or e.g. "The pasted text").
+    """
+    if not data:
+        raise CorpusError("empty", f"{name} is empty (0 bytes): there is no text to learn from. {_PICK}", path=path)
+    for magic, what, advice in _MAGIC:
+        if data.startswith(magic):
+            raise CorpusError("binary", f"{name} is {what}, not plain text. {advice}", path=path)
+    notes: list[str] = []
+    for bom, encoding, described in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)  # strict; the codec consumes the mark
+            except UnicodeDecodeError as err:
+                raise CorpusError(
+                    "bad_encoding",
+                    f"{name} starts with a {described} byte-order mark, but its bytes are not valid {described} "
+                    f"(from byte {err.start}). The file may be damaged: open it in a text editor and save it as UTF-8.",
+                    path=path,
+                ) from None
+            notes.append(f"decoded as {described}, as its byte-order mark says")
+            _refuse_binary_text(text, name, path)
+            text = _normalise_line_endings_text(text, notes)
+            return _refuse_empty(text, name, path), encoding, tuple(notes)
+
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+        notes.append("removed the UTF-8 byte-order mark (BOM) at the start")
+        encoding = "utf-8-sig"
+    else:
+        encoding = "utf-8"
+    _refuse_binary_bytes(data, name, path)
+    # In UTF-8, Windows-1252 and Latin-1 a CR byte is always the character CR, so line endings
+    # can be converted on the bytes, before the (larger) string exists.
+    data = _normalise_line_endings_bytes(data, notes)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        where = f"byte {err.start}"
+        try:
+            text = data.decode("cp1252")
+            encoding = "cp1252"
+            notes.append(f"not valid UTF-8 (first at {where}); decoded as Windows-1252 (Western European)")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")  # never fails: every byte is a Latin-1 character
+            encoding = "latin-1"
+            notes.append(f"neither UTF-8 (first error at {where}) nor Windows-1252; decoded as Latin-1 (ISO-8859-1)")
+    del data
+    return _refuse_empty(text, name, path), encoding, tuple(notes)
+
+
+def _check_file(path: Path, max_bytes: int) -> int:
+    """Existence, type and size, from ``stat`` alone. Returns the size in bytes."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CorpusError(
+            "missing",
+            f"Cannot find {path.name or path}: there is no file at {path}. Check the name and the folder.",
+            path=path,
+        ) from None
+    except PermissionError:
+        raise CorpusError(
+            "unreadable",
+            f"Cannot open {path.name}: you do not have permission to look inside its folder ({path.parent}).",
+            path=path,
+        ) from None
+    except OSError as err:
+        raise CorpusError("unreadable", f"Cannot open {path.name}: {err.strerror or err}.", path=path) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise CorpusError(
+            "directory",
+            f"{path.name} is a folder, not a text file. Choose a .txt file inside it.",
+            path=path,
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise CorpusError(
+            "unreadable",
+            f"{path.name} is not a regular file (it is a device, a pipe or a socket). {_PICK}",
+            path=path,
+        )
+    if info.st_size > max_bytes:
+        raise CorpusError("too_large", _too_large_message(path.name, info.st_size, max_bytes), path=path)
+    return info.st_size
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except PermissionError:
+        raise CorpusError(
+            "unreadable",
+            f"Cannot read {path.name}: you do not have permission to read it. "
+            "Copy it somewhere you own, or change its permissions.",
+            path=path,
+        ) from None
+    except OSError as err:
+        raise CorpusError("unreadable", f"Cannot read {path.name}: {err.strerror or err}.", path=path) from None
+    if len(data) > max_bytes:  # the file grew between stat and read
+        raise CorpusError("too_large", _too_large_message(path.name, len(data), max_bytes), path=path)
+    return data
+
+
+def _too_large_message(name: str, size: int, max_bytes: int) -> str:
+    return (
+        f"{name} is {human_size(size)}, more than the limit of {human_size(max_bytes)}. "
+        "Use a smaller file, for example the first part of this one, or raise the limit."
+    )
+
+
+def _refuse_binary_bytes(data: bytes, name: str, path: Path | None) -> None:
+    if b"\x00" in data:  # memchr: fast even on 100 MB
+        raise CorpusError(
+            "binary",
+            f"{name} looks like a binary file (it contains NUL bytes), not text. {_PICK} "
+            "If it is text saved as UTF-16 without a byte-order mark, save it again as UTF-8.",
+            path=path,
+        )
+    head = data[:_SNIFF_CHARS]
+    n_control = sum(head.count(bytes([c])) for c in _CONTROL)
+    if n_control > _CONTROL_FRACTION * len(head):
+        raise CorpusError("binary", _mostly_control_message(name), path=path)
+
+
+def _refuse_binary_text(text: str, name: str, path: Path | None) -> None:
+    if "\x00" in text:
+        raise CorpusError(
+            "binary", f"{name} looks like a binary file (it contains NUL characters), not text. {_PICK}", path=path
+        )
+    head = text[:_SNIFF_CHARS]
+    n_control = sum(head.count(chr(c)) for c in _CONTROL)
+    if n_control > _CONTROL_FRACTION * len(head):
+        raise CorpusError("binary", _mostly_control_message(name), path=path)
+
+
+def _mostly_control_message(name: str) -> str:
+    return f"{name} looks like a binary file (most of its first characters are control characters), not text. {_PICK}"
+
+
+def _refuse_empty(text: str, name: str, path: Path | None) -> str:
+    # isspace() stops at the first non-space character, so this is instant on real text.
+    if not text or text.isspace():
+        what = "is empty" if not text else "holds only spaces and line breaks"
+        raise CorpusError("empty", f"{name} {what}: there is no text to learn from. {_PICK}", path=path)
+    return text
+
+
+def _normalise_line_endings_bytes(data: bytes, notes: list[str]) -> bytes:
+    if b"\r" not in data:
+        return data
+    n_crlf = data.count(b"\r\n")
+    n_cr = data.count(b"\r") - n_crlf
+    _note_line_endings(n_crlf, n_cr, notes)
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _normalise_line_endings_text(text: str, notes: list[str]) -> str:
+    if "\r" not in text:
+        return text
+    n_crlf = text.count("\r\n")
+    n_cr = text.count("\r") - n_crlf
+    _note_line_endings(n_crlf, n_cr, notes)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _note_line_endings(n_crlf: int, n_cr: int, notes: list[str]) -> None:
+    if n_crlf:
+        notes.append(f"converted Windows (CRLF) line endings to LF ({n_crlf:,} lines)")
+    if n_cr:
+        notes.append(f"converted old Mac (CR-only) line endings to LF ({n_cr:,} lines)")

@@ -1,0 +1,353 @@
+"""Vocabularies: the table between tokens and the integer ids the network sees.
+
+Two levels:
+
+- ``"char"``: one token per character, in code-point order (so ``"\\n"`` and ``" "`` come first).
+  Built from a text it has no ``<unk>``; it gets one only when ``max_size`` or ``min_freq`` leaves
+  characters out.
+- ``"word"``: words, punctuation marks and ``"\\n"`` (see :mod:`rnnviz.corpus.words`). Always has
+  ``<unk>`` at id 0, then tokens from most to least frequent (ties: code-point order of the token),
+  capped at :data:`DEFAULT_WORD_VOCAB_SIZE` by default so that a 100 MB corpus cannot ask for a
+  million-way softmax.
+
+Encoding returns the smallest unsigned dtype that holds every id (``uint8`` for up to 256 tokens).
+Ids are unsigned: ``ids - 1`` wraps around, so cast to ``np.intp`` before arithmetic.
+
+Unknown tokens at encode time follow ``errors``:
+
+- ``"unk"`` (default): they become ``<unk>`` if the vocabulary has it, otherwise they are left out
+  (a character vocabulary built from Shakespeare encodes ``"naïve"`` as ``"nave"``); use
+  :meth:`Vocab.unknown` to tell the user which ones;
+- ``"skip"``: they are left out;
+- ``"raise"``: :class:`CorpusError` of kind ``"unknown_token"`` naming them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from rnnviz.corpus.chunks import code_points, count_code_points, iter_pieces
+from rnnviz.corpus.errors import CorpusError
+from rnnviz.corpus.words import WordTypes, join_words
+
+UNK = "<unk>"
+LEVELS = ("char", "word")
+ERROR_POLICIES = ("unk", "skip", "raise")
+DEFAULT_WORD_VOCAB_SIZE = 10_000
+VOCAB_FORMAT = "rnnviz-vocab"
+VOCAB_VERSION = 1
+
+# How the GUI shows invisible tokens; other control and format characters become \xNN / \uNNNN.
+_VISIBLE = {"\n": "⏎", " ": "␣", "\t": "⇥"}
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+
+# One encoded piece: (ids with -1 where the token is unknown, a function naming the unknown tokens
+# from a boolean mask over that piece).
+_Mapped = tuple[np.ndarray, Callable[[np.ndarray], set[str]]]
+
+
+def id_dtype(size: int) -> np.dtype:
+    """The smallest unsigned integer dtype that holds ids ``0 .. size - 1``."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if size - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.uint64)
+
+
+def token_label(token: str) -> str:
+    """A visible label for a token: ``"\\n" -> "⏎"``, ``" " -> "␣"``, ``"\\t" -> "⇥"``, other
+    invisible characters as ``\\xNN`` / ``\\uNNNN``, everything else unchanged."""
+    if token in _VISIBLE:
+        return _VISIBLE[token]
+    if len(token) == 1 and unicodedata.category(token) in _INVISIBLE_CATEGORIES:
+        code = ord(token)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return token
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """An immutable token <-> id table. ``tokens[i]`` is the token with id ``i``.
+
+    ``lower`` and ``fold_ascii`` (accents removed, see :func:`rnnviz.corpus.chunks.fold_to_ascii`)
+    are applied to any text before it is encoded, so a probe sentence is treated like the corpus.
+    ``unk_id`` is the id of ``<unk>``, or None when the vocabulary has none.
+    """
+
+    level: str
+    tokens: tuple[str, ...]
+    lower: bool = False
+    unk_id: int | None = None
+    fold_ascii: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tokens", tuple(self.tokens))
+        problem = self._problem()
+        if problem:
+            raise CorpusError("invalid_vocab", f"This vocabulary is not valid: {problem}.")
+
+    def _problem(self) -> str | None:
+        if self.level not in LEVELS:
+            return f"level must be one of {LEVELS}, not {self.level!r}"
+        if not all(isinstance(t, str) and t for t in self.tokens):
+            return "every token must be a non-empty string"
+        if len(set(self.tokens)) != len(self.tokens):
+            return "a token appears twice"
+        if self.unk_id is not None and not (0 <= self.unk_id < len(self.tokens) and self.tokens[self.unk_id] == UNK):
+            return f"unk_id {self.unk_id} does not point at {UNK}"
+        if self.unk_id is None and UNK in self.tokens:
+            return f"{UNK} is a token but unk_id is not set"
+        if self.level == "char" and any(len(t) != 1 for t in self.tokens if t != UNK):
+            return "a character vocabulary holds a token longer than one character"
+        return None
+
+    @property
+    def size(self) -> int:
+        """Number of tokens, the width of the network's input and softmax."""
+        return len(self.tokens)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype :meth:`encode` returns."""
+        return id_dtype(self.size)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """``token -> id``."""
+        return {tok: i for i, tok in enumerate(self.tokens)}
+
+    @cached_property
+    def _char_lut(self) -> np.ndarray:
+        # lut[code point] = id or -1, plus one trailing -1 that np.take(mode="clip") sends every
+        # larger code point to; at least 257 long so any uint8 code point is a valid index.
+        chars = [ord(t) for t in self.tokens if t != UNK]
+        lut = np.full(max([255, *chars]) + 2, -1, dtype=np.int32)
+        for tok, i in self.index.items():
+            if tok != UNK:
+                lut[ord(tok)] = i
+        return lut
+
+    # --- encode / decode -------------------------------------------------------------------------
+
+    def encode(self, text: str, errors: str = "unk") -> np.ndarray:
+        """``(n,)`` ids of ``text`` (``dtype`` of this vocabulary); ``errors`` as in the module docstring."""
+        if errors not in ERROR_POLICIES:
+            raise ValueError(f"errors must be one of {ERROR_POLICIES}, not {errors!r}")
+        chunks = self._char_chunks(text) if self.level == "char" else self._word_chunks(text)
+        return self._collect(chunks, len(text) if self.level == "char" else len(text) // 4 + 16, errors)
+
+    def unknown(self, text: str) -> list[str]:
+        """The distinct tokens of ``text`` this vocabulary does not know, sorted."""
+        found: set[str] = set()
+        chunks = self._char_chunks(text) if self.level == "char" else self._word_chunks(text)
+        for mapped, name_unknown in chunks:
+            bad = mapped < 0
+            if bad.any():
+                found |= name_unknown(bad)
+        return sorted(found)
+
+    def decode(self, ids: Iterable[int] | np.ndarray) -> str:
+        """Text of a sequence of ids. Character level: concatenation. Word level: tokens joined with
+        sensible spacing (:func:`rnnviz.corpus.words.join_words`). ``<unk>`` appears as ``<unk>``."""
+        tokens = [self.tokens[i] for i in np.asarray(ids, dtype=np.intp).reshape(-1).tolist()]
+        return "".join(tokens) if self.level == "char" else join_words(tokens)
+
+    def label(self, token_id: int) -> str:
+        """Visible label of one id for the GUI (see :func:`token_label`)."""
+        return token_label(self.tokens[token_id])
+
+    def labels(self) -> tuple[str, ...]:
+        """Visible labels of every id, in id order."""
+        return tuple(token_label(t) for t in self.tokens)
+
+    def _char_chunks(self, text: str) -> Iterator[_Mapped]:
+        lut = self._char_lut
+        for piece in iter_pieces(text, lower=self.lower, fold_ascii=self.fold_ascii):
+            cps = code_points(piece)  # (n,) uint8 or uint32
+            yield np.take(lut, cps, mode="clip"), lambda bad, cps=cps: {chr(c) for c in np.unique(cps[bad]).tolist()}
+
+    def _word_chunks(self, text: str) -> Iterator[_Mapped]:
+        types = WordTypes()
+        to_id = np.zeros(0, dtype=np.int32)  # provisional type id -> vocabulary id or -1
+        for piece in iter_pieces(text, lower=self.lower, fold_ascii=self.fold_ascii, at_whitespace=True):
+            type_ids = types.type_ids(piece)
+            if len(types.types) > len(to_id):
+                new = [self.index.get(t, -1) for t in types.types[len(to_id) :]]
+                to_id = np.concatenate([to_id, np.asarray(new, dtype=np.int32)])
+            yield to_id[type_ids], lambda bad, t=type_ids: {types.types[i] for i in np.unique(t[bad]).tolist()}
+
+    def _collect(self, chunks: Iterable[_Mapped], size_hint: int, errors: str) -> np.ndarray:
+        out = np.empty(size_hint, dtype=self.dtype)
+        n = 0
+        for mapped, name_unknown in chunks:
+            bad = mapped < 0
+            if bad.any():
+                if errors == "raise":
+                    names = ", ".join(repr(t) for t in sorted(name_unknown(bad))[:20])
+                    raise CorpusError(
+                        "unknown_token",
+                        f"The vocabulary does not know these {self.level == 'char' and 'characters' or 'tokens'}: "
+                        f"{names}. Remove them, or retrain on a text that contains them.",
+                    )
+                if errors == "unk" and self.unk_id is not None:
+                    mapped = np.where(bad, self.unk_id, mapped)
+                else:
+                    mapped = mapped[~bad]
+            if n + len(mapped) > len(out):  # word level (unknown length) or lower-casing that lengthens
+                grown = np.empty(max(2 * len(out), n + len(mapped)), dtype=self.dtype)
+                grown[:n] = out[:n]
+                out = grown
+            out[n : n + len(mapped)] = mapped
+            n += len(mapped)
+        return out if n == len(out) else out[:n].copy()
+
+    # --- persistence -----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description; :meth:`from_dict` restores an equal vocabulary."""
+        return {
+            "format": VOCAB_FORMAT,
+            "version": VOCAB_VERSION,
+            "level": self.level,
+            "tokens": list(self.tokens),
+            "lower": self.lower,
+            "fold_ascii": self.fold_ascii,
+            "unk_id": self.unk_id,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Vocab:
+        """Inverse of :meth:`to_dict`; a malformed or newer dict raises ``CorpusError("invalid_vocab")``."""
+        if not isinstance(d, dict) or d.get("format") != VOCAB_FORMAT:
+            raise CorpusError("invalid_vocab", "This is not a saved rnnviz vocabulary.")
+        version = d.get("version")
+        if not isinstance(version, int) or version > VOCAB_VERSION:
+            raise CorpusError(
+                "invalid_vocab",
+                f"This vocabulary was saved by a newer rnnviz (format version {version}); update rnnviz to read it.",
+            )
+        tokens, unk_id = d.get("tokens"), d.get("unk_id")
+        flags = (d.get("lower", False), d.get("fold_ascii", False))
+        if (
+            not isinstance(tokens, list)
+            or not (unk_id is None or type(unk_id) is int)
+            or not all(type(f) is bool for f in flags)
+        ):
+            raise CorpusError("invalid_vocab", "This saved vocabulary is damaged (a field has the wrong type).")
+        return cls(level=d.get("level"), tokens=tuple(tokens), lower=flags[0], unk_id=unk_id, fold_ascii=flags[1])
+
+
+# --- building vocabularies --------------------------------------------------------------------------
+
+
+def build_vocab(
+    text: str,
+    level: str = "char",
+    *,
+    lower: bool = False,
+    max_size: int | None = None,
+    min_freq: int = 1,
+    fold_ascii: bool = False,
+) -> Vocab:
+    """The vocabulary of ``text``.
+
+    ``max_size`` counts ``<unk>``; None means the level's default (characters: no cap, words:
+    :data:`DEFAULT_WORD_VOCAB_SIZE`). Tokens seen fewer than ``min_freq`` times are left out.
+    Which tokens survive a cap: most frequent first, ties by code point order.
+    """
+    _check_options(level, max_size, min_freq)
+    if level == "char":
+        counts = count_code_points(text, lower=lower, fold_ascii=fold_ascii)
+        present = np.flatnonzero(counts)
+        return _vocab_from_counts(
+            level, [chr(c) for c in present.tolist()], counts[present], lower, max_size, min_freq, fold_ascii
+        )
+    types, _, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=False)
+    return _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
+
+
+def encode_corpus(
+    text: str,
+    level: str = "char",
+    *,
+    lower: bool = False,
+    max_size: int | None = None,
+    min_freq: int = 1,
+    fold_ascii: bool = False,
+) -> tuple[Vocab, np.ndarray]:
+    """Build the vocabulary of ``text`` and encode it: ``(vocab, ids)``, ids ``(n,)``.
+
+    Tokens left out of a capped vocabulary become ``<unk>``. Word level tokenises the text once.
+    """
+    _check_options(level, max_size, min_freq)
+    if level == "char":
+        vocab = build_vocab(text, "char", lower=lower, max_size=max_size, min_freq=min_freq, fold_ascii=fold_ascii)
+        return vocab, vocab.encode(text)
+    types, chunks, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=True)
+    vocab = _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
+    to_id = np.asarray([vocab.index.get(t, -1) for t in types], dtype=np.int32)
+    to_id[to_id < 0] = vocab.unk_id  # a word vocabulary always has <unk>
+    ids = np.empty(int(counts.sum()), dtype=vocab.dtype)
+    start = 0
+    for chunk in chunks:
+        ids[start : start + len(chunk)] = to_id[chunk]
+        start += len(chunk)
+    return vocab, ids
+
+
+def _check_options(level: str, max_size: int | None, min_freq: int) -> None:
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    if max_size is not None and max_size < (2 if level == "word" else 1):
+        raise ValueError(f"max_size must be at least {2 if level == 'word' else 1} at {level} level, not {max_size}")
+    if min_freq < 1:
+        raise ValueError(f"min_freq must be at least 1, not {min_freq}")
+
+
+def _scan_words(
+    text: str, *, lower: bool, fold_ascii: bool, keep_ids: bool
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """Tokenise once: ``(types, per-piece arrays of type ids (if keep_ids), counts per type)``."""
+    types = WordTypes()
+    chunks: list[np.ndarray] = []
+    counts = np.zeros(0, dtype=np.int64)
+    for piece in iter_pieces(text, lower=lower, fold_ascii=fold_ascii, at_whitespace=True):
+        type_ids = types.type_ids(piece)
+        piece_counts = np.bincount(type_ids, minlength=len(types.types))
+        counts = np.concatenate([counts, np.zeros(len(piece_counts) - len(counts), np.int64)])
+        counts += piece_counts
+        if keep_ids:
+            chunks.append(type_ids)
+    return types.types, chunks, counts
+
+
+def _vocab_from_counts(
+    level: str,
+    candidates: list[str],
+    counts: np.ndarray,
+    lower: bool,
+    max_size: int | None,
+    min_freq: int,
+    fold_ascii: bool,
+) -> Vocab:
+    if not candidates:
+        raise CorpusError("empty", "The text is empty: there is nothing to build a vocabulary from.")
+    ranked = sorted(zip(counts.tolist(), candidates, strict=True), key=lambda pair: (-pair[0], pair[1]))
+    kept = [tok for count, tok in ranked if count >= min_freq]
+    cap = max_size if max_size is not None else (DEFAULT_WORD_VOCAB_SIZE if level == "word" else None)
+    needs_unk = level == "word" or len(kept) < len(ranked) or (cap is not None and len(kept) > cap)
+    if cap is not None:
+        kept = kept[: cap - 1 if needs_unk else cap]
+    if level == "char":
+        kept.sort()  # code-point order: "\n" and " " first, then punctuation, digits, letters
+    tokens = ([UNK] if needs_unk else []) + kept
+    return Vocab(level=level, tokens=tuple(tokens), lower=lower, unk_id=0 if needs_unk else None, fold_ascii=fold_ascii)
