@@ -11,6 +11,7 @@ from types import ModuleType
 
 import numpy as np
 
+from rnnviz.engine.buffers import FRESH
 from rnnviz.engine.cells import StepView, get_cell
 
 
@@ -61,24 +62,26 @@ def layer_forward(
     b_hh: np.ndarray | None,
     h0: np.ndarray,
     c0: np.ndarray | None,
+    pool=FRESH,
 ) -> LayerTrace:
     """Run one layer over T steps.
 
     ``ax (T, B, G*H)`` input pre-activations, ``h0 (B, H)`` initial state (``c0`` likewise for the
-    LSTM, else ignored). Allocates fresh buffers, so a returned trace is never overwritten later.
+    LSTM, else ignored). Buffers come from ``pool`` (see ``buffers``), so a returned trace is never
+    overwritten while anyone still holds it.
     """
     cell = get_cell(cell_name)
     T, B, _ = ax.shape
     H = h0.shape[1]
     dtype = ax.dtype
-    hs = np.empty((T + 1, B, H), dtype)
+    hs = pool.empty((T + 1, B, H), dtype)
     hs[0] = h0
     cs = None
     if cell.HAS_CELL_STATE:
-        cs = np.empty((T + 1, B, H), dtype)
+        cs = pool.empty((T + 1, B, H), dtype)
         cs[0] = 0.0 if c0 is None else c0
-    acts = hs[1:] if cell.ACT_IS_H else np.empty(ax.shape, dtype)
-    extras = np.empty((T, B, H), dtype) if cell.EXTRA else None
+    acts = hs[1:] if cell.ACT_IS_H else pool.empty(ax.shape, dtype)
+    extras = pool.empty((T, B, H), dtype) if cell.EXTRA else None
     trace = LayerTrace(cell_name, hs, cs, acts, extras)
     step_forward = cell.step_forward
     for t in range(T):
@@ -103,7 +106,7 @@ class LayerGrads:
     dc0: np.ndarray | None
 
 
-def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray) -> LayerGrads:
+def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, pool=FRESH) -> LayerGrads:
     """Backpropagate through time through one layer.
 
     ``dh_out (T, B, H)`` is the gradient the layer's outputs h_1..h_T receive from above (the head or
@@ -111,8 +114,8 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray) -> L
     """
     cell: ModuleType = get_cell(trace.cell)
     T, B, GH = trace.acts.shape
-    dax = np.empty((T, B, GH), dh_out.dtype)
-    dah = np.empty_like(dax) if cell.HAS_RECURRENT_BIAS else dax
+    dax = pool.empty((T, B, GH), dh_out.dtype)
+    dah = pool.empty((T, B, GH), dh_out.dtype) if cell.HAS_RECURRENT_BIAS else dax
     step_backward = cell.step_backward
     W_hh_T = np.ascontiguousarray(W_hh.T)  # (G*H, H)
     dh_next = None  # dL/dh_t arriving from step t+1; none at the last step
@@ -123,3 +126,25 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray) -> L
             dh += dh_next  # total dL/dh_t = from the output at t + from the future
         dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh_T, dax[t], dah[t])
     return LayerGrads(dax=dax, dah=dah, dh=dh_out, dh0=dh_next, dc0=dc_next)
+
+
+def layer_backward_states(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray) -> LayerGrads:
+    """BPTT through one layer for the states only, via the cell's precomputed Jacobian coefficients.
+
+    Same result as :func:`layer_backward` (to rounding) but with far fewer operations per step, which
+    matters for a single batch row (the app's last-step gradient view), where each NumPy call costs
+    more than its arithmetic. ``dax`` is filled; ``dah`` is not formed (no weight gradients here).
+    """
+    cell = get_cell(trace.cell)
+    T, B, GH = trace.acts.shape
+    coeffs = cell.jacobian(trace)
+    W_hh_T = np.ascontiguousarray(W_hh.T)
+    dax = np.empty((T, B, GH), dh_out.dtype)
+    jacobian_step = cell.jacobian_step
+    dh_next = dc_next = None
+    for t in range(T - 1, -1, -1):
+        dh = dh_out[t]
+        if dh_next is not None:
+            dh += dh_next
+        dh_next, dc_next = jacobian_step(dh, dc_next, coeffs, t, W_hh_T, dax[t])
+    return LayerGrads(dax=dax, dah=None, dh=dh_out, dh0=dh_next, dc0=dc_next)

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.engine.buffers import FRESH
 from rnnviz.engine.config import ModelConfig
-from rnnviz.engine.layer import LayerGrads, LayerTrace, layer_backward, layer_forward
+from rnnviz.engine.layer import LayerGrads, LayerTrace, layer_backward, layer_backward_states, layer_forward
 from rnnviz.engine.linalg import matmul_rows, scatter_add_rows, sum_rows
 
 # Per layer: (h (B, H), c (B, H) or None). The carried state of truncated BPTT.
@@ -45,6 +46,7 @@ class ForwardPass:
     out: np.ndarray  # head output: logits (T, B, V) | logits (B, K) | predictions (T, B, O)
     probs: np.ndarray | None  # softmax of the logits; None for regression
     log_z: np.ndarray | None  # log-sum-exp of the logits, (T, B) or (B,)
+    pool: object = FRESH  # where loss and backward take their scratch arrays (see buffers)
 
     @property
     def T(self) -> int:
@@ -72,6 +74,7 @@ class ForwardPass:
             out=head_rows(self.out),
             probs=head_rows(self.probs),
             log_z=head_rows(self.log_z),
+            pool=self.pool,
         )
 
     def head_input(self) -> np.ndarray:
@@ -109,13 +112,15 @@ def forward(
     lengths: np.ndarray | None = None,
     dropout_rng: np.random.Generator | None = None,
     dropout_masks: list[np.ndarray | None] | None = None,
+    pool=FRESH,
 ) -> ForwardPass:
     """Run the network over a batch.
 
     ``x``: ``(B, T)`` ids or ``(B, T, I)`` floats. ``state``: initial state per layer (zeros if None).
     ``lengths (B,)``: real lengths for the classification head (all T if None). Dropout is on only if
     ``cfg.dropout > 0`` and either ``dropout_rng`` (draws fresh masks: training) or ``dropout_masks``
-    (reuses given masks: gradient checks) is given; evaluation passes neither.
+    (reuses given masks: gradient checks) is given; evaluation passes neither. ``pool``: where the
+    large arrays come from (a ``BufferPool`` reuses them between steps; see ``buffers``).
     """
     xt = _time_major(x, cfg)
     T, B = xt.shape[:2]
@@ -132,18 +137,20 @@ def forward(
     inputs: list[np.ndarray | None] = []
     masks: list[np.ndarray | None] = []
     layers: list[LayerTrace] = []
+    GH = cfg.gates * H
     for layer in range(cfg.num_layers):
         W_xh, b_h = params[f"layer{layer}.W_xh"], params[f"layer{layer}.b_h"]
+        ax = pool.empty((T, B, GH), dtype)
         mask = None
         if layer == 0:
             if cfg.input == "onehot":
                 inp = None
                 # onehot(x) @ W_xh + b_h is a row lookup in (W_xh + b_h): (T, B, G*H). Adding the
                 # bias to the V rows of the table, not to the T*B looked-up rows, is far cheaper.
-                ax = (W_xh + b_h)[xt]
+                np.take(W_xh + b_h, xt, axis=0, out=ax)
             else:
                 inp = params["embed.E"][xt] if cfg.input == "embedding" else xt  # (T, B, I)
-                ax = matmul_rows(inp, W_xh)
+                matmul_rows(inp, W_xh, out=ax)
                 ax += b_h
         else:
             inp = layers[-1].hs[1:]  # (T, B, H) outputs of the layer below
@@ -153,31 +160,33 @@ def forward(
                 else:  # inverted dropout: keep with probability 1-p and scale by 1/(1-p)
                     mask = (dropout_rng.random((T, B, H)) >= p).astype(dtype) / dtype.type(1.0 - p)
                 inp = inp * mask
-            ax = matmul_rows(inp, W_xh)
+            matmul_rows(inp, W_xh, out=ax)
             ax += b_h
         h0, c0 = state[layer]
         b_hh = params.get(f"layer{layer}.b_hh")
-        layers.append(layer_forward(cfg.cell, ax, params[f"layer{layer}.W_hh"], b_hh, h0, c0))
+        layers.append(layer_forward(cfg.cell, ax, params[f"layer{layer}.W_hh"], b_hh, h0, c0, pool))
         inputs.append(inp)
         masks.append(mask)
 
-    fp = ForwardPass(cfg, xt, inputs, masks, layers, lengths, out=None, probs=None, log_z=None)
-    out = matmul_rows(fp.head_input(), params["head.W_hy"])  # (T, B, K) or (B, K)
+    fp = ForwardPass(cfg, xt, inputs, masks, layers, lengths, out=None, probs=None, log_z=None, pool=pool)
+    head_in = fp.head_input()
+    K = cfg.n_out
+    out = matmul_rows(head_in, params["head.W_hy"], out=pool.empty((*head_in.shape[:-1], K), dtype))  # (T, B, K) or (B, K)
     out += params["head.b_y"]
     fp.out = out
     if cfg.head != "regress":
-        fp.probs, fp.log_z = softmax(out)
+        fp.probs, fp.log_z = softmax(out, pool)
     return fp
 
 
-def softmax(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def softmax(logits: np.ndarray, pool=FRESH) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities and log-sum-exp over the last axis, stable for any finite logits.
 
     Shifting by the maximum keeps every exponent <= 0 (no overflow) and the largest term equal to 1
     (the sum never underflows to 0), so log Z = max + log(sum exp(logits - max)) is exact.
     """
     m = logits.max(axis=-1, keepdims=True)
-    e = logits - m
+    e = np.subtract(logits, m, out=pool.empty(logits.shape, logits.dtype))
     np.exp(e, out=e)
     s = e.sum(axis=-1, keepdims=True)
     e /= s
@@ -216,7 +225,8 @@ def loss(fp: ForwardPass, y: np.ndarray, class_weights: np.ndarray | None = None
         raise ValueError(f"target ids must be in 0..{K - 1}")
     logit_y = np.take_along_axis(fp.out, y_t[..., None], axis=-1)[..., 0]
     per_step = fp.log_z - logit_y  # -log softmax(logits)[y], via log-sum-exp
-    dout = fp.probs.copy()  # d(-log p_y)/d logits = p - onehot(y)
+    dout = fp.pool.empty(fp.probs.shape, fp.probs.dtype)
+    np.copyto(dout, fp.probs)  # d(-log p_y)/d logits = p - onehot(y)
     np.put_along_axis(dout, y_t[..., None], np.take_along_axis(dout, y_t[..., None], axis=-1) - 1.0, axis=-1)
     if class_weights is not None and head == "classify":
         w = np.asarray(class_weights, fp.out.dtype)[y_t]  # (B,)
@@ -243,8 +253,9 @@ def backward(
     """Backpropagation through time for the whole network.
 
     ``dout`` is dL/d(head output) (``LossResult.dout``, or any other upstream gradient).
-    With ``param_grads=False`` only the gradients with respect to the states are formed (the app's
-    "gradient of one step's loss" view): the weight-gradient products are skipped.
+    With ``param_grads=False`` only the gradients with respect to the states are formed: the
+    weight-gradient products are skipped and each layer runs the cells' Jacobian-coefficient form of
+    BPTT (``layer_backward_states``, fastest for one row). See also :func:`backward_states`.
     """
     cfg = fp.cfg
     T, B = fp.T, fp.B
@@ -255,17 +266,21 @@ def backward(
         head_in = fp.head_input()
         grads["head.W_hy"] = head_in.reshape(-1, H).T @ dout.reshape(-1, dout.shape[-1])
         grads["head.b_y"] = sum_rows(dout)
+    pool = fp.pool
     if cfg.head == "classify":
-        dh_above = np.zeros((T, B, H), dout.dtype)
+        dh_above = pool.zeros((T, B, H), dout.dtype)
         dh_above[fp.lengths - 1, np.arange(B)] = dout @ W_hy.T  # only each row's last real step
     else:
-        dh_above = matmul_rows(dout, W_hy.T)  # (T, B, H)
+        dh_above = matmul_rows(dout, W_hy.T, out=pool.empty((T, B, H), dout.dtype))  # (T, B, H)
 
     layer_grads: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
     for layer in range(cfg.num_layers - 1, -1, -1):
         lt = fp.layers[layer]
         W_xh = params[f"layer{layer}.W_xh"]
-        lg = layer_backward(lt, params[f"layer{layer}.W_hh"], dh_above)
+        if param_grads:
+            lg = layer_backward(lt, params[f"layer{layer}.W_hh"], dh_above, pool)
+        else:
+            lg = layer_backward_states(lt, params[f"layer{layer}.W_hh"], dh_above)
         layer_grads[layer] = lg
         GH = lg.dax.shape[-1]
         if param_grads:
@@ -276,16 +291,34 @@ def backward(
                 grads[pre + "b_hh"] = sum_rows(lg.dah)
             inp = fp.inputs[layer]
             if inp is None:  # one-hot input: the gradient of a row lookup is a scatter-add
-                grads[pre + "W_xh"] = scatter_add_rows(fp.x, lg.dax, cfg.vocab_size)
+                grads[pre + "W_xh"] = scatter_add_rows(fp.x, lg.dax, cfg.vocab_size, pool)
             else:
                 grads[pre + "W_xh"] = inp.reshape(-1, inp.shape[-1]).T @ lg.dax.reshape(-1, GH)
         if layer > 0:
-            dh_above = matmul_rows(lg.dax, W_xh.T)  # (T, B, H) dL/d(input of this layer)
+            dh_above = matmul_rows(lg.dax, W_xh.T, out=pool.empty((T, B, H), lg.dax.dtype))  # dL/d(layer input)
             if fp.masks[layer] is not None:
                 dh_above *= fp.masks[layer]
         elif cfg.input == "embedding" and param_grads:
             d_emb = matmul_rows(lg.dax, W_xh.T)  # (T, B, D)
-            grads["embed.E"] = scatter_add_rows(fp.x, d_emb, cfg.vocab_size)
+            grads["embed.E"] = scatter_add_rows(fp.x, d_emb, cfg.vocab_size, pool)
     if param_grads:
         grads = {name: grads[name] for name in params}  # the params' order
     return Backward(grads, layer_grads)
+
+
+def backward_states(params: dict[str, np.ndarray], fp: ForwardPass, dh_top: np.ndarray) -> list[LayerGrads]:
+    """dL/dh_t of every layer for a gradient ``dh_top (T, B, H)`` arriving at the top layer's states.
+
+    No weight gradients: each layer runs the Jacobian-coefficient form of BPTT. ``dh_top`` is consumed.
+    """
+    cfg = fp.cfg
+    out: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
+    dh_above = dh_top
+    for layer in range(cfg.num_layers - 1, -1, -1):
+        lg = layer_backward_states(fp.layers[layer], params[f"layer{layer}.W_hh"], dh_above)
+        out[layer] = lg
+        if layer > 0:
+            dh_above = matmul_rows(lg.dax, params[f"layer{layer}.W_xh"].T)
+            if fp.masks[layer] is not None:
+                dh_above *= fp.masks[layer]
+    return out

@@ -14,7 +14,7 @@ import numpy as np
 from rnnviz.engine.cells import get_cell
 from rnnviz.engine.clipping import ClipReport
 from rnnviz.engine.linalg import row_norms
-from rnnviz.engine.model import ForwardPass, backward
+from rnnviz.engine.model import ForwardPass, backward_states
 from rnnviz.engine.spectral import BlockSpectrum
 
 
@@ -62,21 +62,20 @@ def last_step_dh_norms(params: dict[str, np.ndarray], fp: ForwardPass, y: np.nda
     """
     cfg = fp.cfg
     one = fp.rows(slice(row, row + 1))
+    # d L_T / d(head output at its last step), one row: (K,)
     if cfg.head == "regress":
-        dout = np.zeros_like(one.out)  # (T, 1, O)
-        yt = np.asarray(y)[row, -1]
-        dout[-1, 0] = 2.0 * (one.out[-1, 0] - yt) / one.out.shape[-1]
+        d_last = 2.0 * (one.out[-1, 0] - np.asarray(y)[row, -1]) / one.out.shape[-1]
+        t_last = fp.T - 1
     else:
-        dout = np.zeros_like(one.out)
+        probs = one.probs[0] if cfg.head == "classify" else one.probs[-1, 0]
         target = int(np.asarray(y)[row] if cfg.head == "classify" else np.asarray(y)[row, -1])
-        if cfg.head == "classify":
-            dout[0] = one.probs[0]
-            dout[0, target] -= 1.0
-        else:
-            dout[-1, 0] = one.probs[-1, 0]
-            dout[-1, 0, target] -= 1.0
-    bw = backward(params, one, dout, param_grads=False)
-    return [row_norms(lg.dh[:, 0]) for lg in bw.layers]
+        d_last = probs.copy()
+        d_last[target] -= 1.0
+        t_last = int(one.lengths[0]) - 1 if cfg.head == "classify" else fp.T - 1
+    dh_top = np.zeros((fp.T, 1, cfg.hidden_size), d_last.dtype)
+    dh_top[t_last, 0] = params["head.W_hy"] @ d_last  # only h at the last step feeds L_T directly
+    layers = backward_states(params, one, dh_top)
+    return [row_norms(lg.dh[:, 0]) for lg in layers]
 
 
 def build_trace(

@@ -85,3 +85,36 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     dh_prev = dah_out @ W_hh_T  # (B, H)
     dh_prev += dh * z  # the direct path z * h_prev
     return dh_prev, None
+
+
+# The backward pass as a linear recurrence with precomputed coefficients (see rnn.jacobian):
+#   dv_n = dh (1 - z)(1 - n^2),  dz_pre = dh (h_prev - n) z (1 - z),  dr_pre = dv_n (W_hn h + b_hn) r (1 - r)
+#   dax = dh * Kx,  dah = dh * Kh  (Kh differs from Kx only in the n block, times r)
+#   dh_{t-1} = dah @ W_hh.T + dh * z
+
+
+def jacobian(trace):
+    """Coefficients per step: ``Kx, Kh (T, B, 3, H)`` and ``z (T, B, H)``."""
+    a, ah_n, h_prev = trace.acts, trace.extras, trace.hs[:-1]
+    T, B, H3 = a.shape
+    H = H3 // 3
+    a3 = a.reshape(T, B, 3, H)
+    r, z, n = a3[:, :, 0], a3[:, :, 1], a3[:, :, 2]
+    Kx = np.empty_like(a3)
+    np.multiply(1.0 - z, 1.0 - n * n, out=Kx[:, :, 2])
+    np.multiply(Kx[:, :, 2] * ah_n, r * (1.0 - r), out=Kx[:, :, 0])
+    np.multiply(h_prev - n, z * (1.0 - z), out=Kx[:, :, 1])
+    Kh = Kx.copy()
+    Kh[:, :, 2] *= r
+    return Kx, Kh, np.ascontiguousarray(z)
+
+
+def jacobian_step(dh, dc, k, t, W_hh_T, dax_out):
+    """One step back with the coefficients ``k[..][t]`` of step t. Returns ``(dL/dh_{t-1}, None)``."""
+    Kx, Kh, z = k[0][t], k[1][t], k[2][t]
+    B, H = dh.shape
+    np.multiply(Kx, dh[:, None, :], out=dax_out.reshape(B, 3, H))
+    dah = Kh * dh[:, None, :]
+    dh_prev = dah.reshape(B, 3 * H) @ W_hh_T
+    dh_prev += dh * z
+    return dh_prev, None

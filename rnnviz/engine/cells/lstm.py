@@ -104,3 +104,39 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     dz *= slope
     dc_prev = dc_t * f  # c_t = f * c_{t-1} + ...
     return dz @ W_hh_T, dc_prev
+
+
+# The backward pass as a linear recurrence with precomputed coefficients (see rnn.jacobian):
+#   dc_t  = dc_{t+1} * f_{t+1} + dh_t * o_t (1 - tanh^2 c_t)
+#   dz_t  = [dc_t * K_i, dc_t * K_f, dc_t * K_g, dh_t * K_o]   K = activation slope * the other factor
+#   dh_{t-1} = dz_t @ W_hh.T,   dc_{t-1} = dc_t * f_t
+
+
+def jacobian(trace):
+    """Coefficients per step: ``A (T, B, H)``, ``K (T, B, 4, H)``, ``f (T, B, H)``."""
+    a, tanh_c = trace.acts, trace.extras
+    T, B, H4 = a.shape
+    H = H4 // 4
+    a4 = a.reshape(T, B, 4, H)
+    i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
+    A = o * (1.0 - tanh_c * tanh_c)
+    low = np.array([0.0, 0.0, -1.0, 0.0], a.dtype)[:, None]  # (4, 1): see _gate_constants
+    K = (a4 - low) * (1.0 - a4)  # activation slopes
+    K[:, :, 0] *= g  # di = dc * g
+    K[:, :, 1] *= trace.cs[:-1]  # df = dc * c_{t-1}
+    K[:, :, 2] *= i  # dg = dc * i
+    K[:, :, 3] *= tanh_c  # do = dh * tanh(c)
+    return A, K, np.ascontiguousarray(f)
+
+
+def jacobian_step(dh, dc, k, t, W_hh_T, dax_out):
+    """One step back with the coefficients ``k[..][t]`` of step t. Returns ``(dL/dh_{t-1}, dL/dc_{t-1})``."""
+    A, K, f = k[0][t], k[1][t], k[2][t]
+    B, H = dh.shape
+    dc_t = dh * A
+    if dc is not None:
+        dc_t += dc
+    dz = dax_out.reshape(B, 4, H)  # dax_out is one contiguous (B, 4H) step: a view
+    np.multiply(K[:, :3], dc_t[:, None, :], out=dz[:, :3])
+    np.multiply(K[:, 3], dh, out=dz[:, 3])
+    return dax_out @ W_hh_T, dc_t * f

@@ -36,3 +36,21 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     np.subtract(1.0, dax_out, out=dax_out)
     dax_out *= dh  # dL/dz_t  (B, H); the input and recurrent parts share z, so dah_out is dax_out
     return dax_out @ W_hh_T, None  # (B, H)
+
+
+# The backward pass of one sequence written as a linear recurrence with precomputed coefficients
+# (the nonzero part of each step's Jacobian). Same numbers as step_backward; used for the app's
+# one-row "gradient of the last step's loss" view, where the per-call overhead of step_backward on a
+# single row would dominate. Tested against step_backward (tests/engine/test_jacobian.py).
+
+
+def jacobian(trace):
+    """Per-step coefficients ``(T, B, H)``: dL/dz_t = dL/dh_t * (1 - h_t^2)."""
+    h = trace.hs[1:]
+    return (1.0 - h * h,)
+
+
+def jacobian_step(dh, dc, k, t, W_hh_T, dax_out):
+    """One step back with the coefficients ``k[..][t]`` of step t. Returns ``(dL/dh_{t-1}, None)``."""
+    np.multiply(dh, k[0][t], out=dax_out)
+    return dax_out @ W_hh_T, None

@@ -1,0 +1,74 @@
+"""Reusing large arrays between training steps.
+
+Why: every training step needs tens of megabytes of scratch arrays (hidden states, gates, their
+gradients). Freshly allocated, each is new memory from the operating system, and the first touch of
+every 4 KiB page costs a page fault: measured at 10-30% of a whole training step on the benchmark
+machine (bench/engine.py). A :class:`BufferPool` hands the same arrays out again on the next step.
+
+Safety: an array is handed out again only when nothing outside the pool refers to it. A trace that
+the app still holds keeps its arrays (and every view of them) referenced, so they are never
+overwritten; once the app drops the trace, the arrays return to the pool by themselves. CPython's
+reference count tells which is which. A pool belongs to one thread (the one that trains).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+# Below this size an allocation is cheap (the C allocator keeps small blocks), so it is not pooled.
+MIN_BYTES = 64 * 1024
+# At most this many arrays per (shape, dtype) are kept; a consumer that holds more (for example a
+# history of traces) gets fresh arrays that are simply freed later.
+MAX_PER_SHAPE = 4
+
+
+class BufferPool:
+    def __init__(self) -> None:
+        self._buckets: dict[tuple, list[np.ndarray]] = {}
+        self.reused = 0  # for tests and benchmarks
+        self.allocated = 0
+
+    def empty(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised array, like ``np.empty``, possibly one handed out before and since released."""
+        dtype = np.dtype(dtype)
+        shape = tuple(int(n) for n in shape)
+        nbytes = dtype.itemsize * int(np.prod(shape))
+        if nbytes < MIN_BYTES:
+            return np.empty(shape, dtype)
+        bucket = self._buckets.setdefault((shape, dtype.str), [])
+        for a in bucket:
+            # references: the bucket list, the loop variable and getrefcount's own argument
+            if sys.getrefcount(a) == 3:
+                a.setflags(write=True)  # a trace may have frozen it; nobody holds that trace now
+                self.reused += 1
+                return a
+        a = np.empty(shape, dtype)
+        self.allocated += 1
+        if len(bucket) < MAX_PER_SHAPE:
+            bucket.append(a)
+        return a
+
+    def zeros(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        a = self.empty(shape, dtype)
+        a.fill(0)
+        return a
+
+
+class FreshArrays:
+    """The no-pool policy: every request is a new array (``np.empty``). The default everywhere."""
+
+    @staticmethod
+    def empty(shape: tuple[int, ...], dtype) -> np.ndarray:
+        return np.empty(shape, dtype)
+
+    @staticmethod
+    def zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
+        return np.zeros(shape, dtype)
+
+
+FRESH = FreshArrays()
+
+if sys.implementation.name != "cpython":  # reference counts are a CPython detail: do not pool elsewhere
+    BufferPool = FreshArrays  # type: ignore[misc, assignment]  # noqa: F811
