@@ -21,7 +21,7 @@ class TokenStep:
     state: State  # new state per layer: (h (1, H), c (1, H) or None): feed it to the next step
     hs: tuple[np.ndarray, ...]  # per layer h_t (H,)
     cs: tuple[np.ndarray | None, ...]  # per layer LSTM c_t (H,)
-    acts: tuple[np.ndarray, ...]  # per layer gate activations (G*H,)
+    acts: tuple[np.ndarray, ...]  # per layer gate activations (G, H), in the cell's gate order
     logits: np.ndarray  # (K,) head output (for regression: the prediction)
     probs: np.ndarray | None  # (K,) softmax of the logits; None for regression
 
@@ -37,7 +37,7 @@ def step_token(params: dict[str, np.ndarray], cfg: ModelConfig, token, state: St
         state=fp.final_state(),
         hs=tuple(lt.hs[-1, 0].copy() for lt in fp.layers),
         cs=tuple(None if lt.cs is None else lt.cs[-1, 0].copy() for lt in fp.layers),
-        acts=tuple(lt.acts[-1, 0].copy() for lt in fp.layers),
+        acts=tuple(lt.acts[-1, :, 0].copy() for lt in fp.layers),
         logits=out.copy(),
         probs=None if probs is None else probs.copy(),
     )

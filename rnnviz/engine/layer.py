@@ -1,18 +1,39 @@
 """One recurrent layer over a whole sequence: the time loops of the forward pass and of BPTT.
 
-All arrays are time-major. The input pre-activations ``ax = X @ W_xh + b_h`` ``(T, B, G*H)`` are
-computed by the caller for every step at once; this module runs the part that must go step by step.
+Layouts (time-major; see ``cells`` for why the forward pass is gate-major and the backward not):
+
+    hs, cs   (T+1, B, H)     states, h_0 first
+    acts     (T, G, B, H)    gate activations per step
+    ax       (G, T, B, H)    input pre-activations (``[k]``: gate k over the whole sequence)
+    dax      (T, B, G*H)     their gradients, gate blocks side by side as in the parameters
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 
 from rnnviz.engine.buffers import FRESH
 from rnnviz.engine.cells import StepView, get_cell
+
+
+def gate_major(W: np.ndarray, G: int) -> np.ndarray:
+    """``(R, G*H) -> (G, R, H)``, contiguous: ``[k]`` is gate block ``W[:, k*H:(k+1)*H]``."""
+    R, GH = W.shape
+    return np.ascontiguousarray(W.reshape(R, G, GH // G).transpose(1, 0, 2))
+
+
+class OneHotInput(NamedTuple):
+    """Input of a one-hot first layer: its pre-activation at step t is a lookup, ``table[:, ids[t]]``.
+
+    Looking rows up step by step from the small ``(G, V, H)`` table (it stays in the CPU cache) beat
+    preparing the whole ``(G, T, B, H)`` array before the loop (cold in the cache when each step reads it).
+    """
+
+    table: np.ndarray  # (G, V, H) gate-major W_xh + b_h
+    ids: np.ndarray  # (T, B) token ids
 
 
 @dataclass(frozen=True)
@@ -21,7 +42,7 @@ class LayerTrace:
 
     ``hs (T+1, B, H)``: ``hs[0]`` is the initial state h_0 and ``hs[1:]`` the heatmap.
     ``cs (T+1, B, H)``: LSTM cell states, same layout (``None`` for other cells).
-    ``acts (T, B, G*H)``: gate activations in the cell's gate order (the vanilla RNN's is ``hs[1:]``).
+    ``acts (T, G, B, H)``: gate activations in the cell's gate order (the vanilla RNN's is ``hs[1:]``).
     ``extras (T, B, H)``: LSTM tanh(c_t), GRU W_hn h_{t-1} + b_hn (``None`` for the vanilla RNN).
     """
 
@@ -46,18 +67,12 @@ class LayerTrace:
     def rows(self, rows: slice) -> LayerTrace:
         """The same trace restricted to a slice of batch rows (views, no copy)."""
         cut = lambda a: None if a is None else a[:, rows]  # noqa: E731
-        return replace(self, hs=self.hs[:, rows], cs=cut(self.cs), acts=self.acts[:, rows], extras=cut(self.extras))
-
-    def freeze(self) -> None:
-        """Make every array read-only (the trace is about to cross a thread)."""
-        for a in (self.hs, self.cs, self.acts, self.extras):
-            if a is not None:
-                a.setflags(write=False)
+        return replace(self, hs=self.hs[:, rows], cs=cut(self.cs), acts=self.acts[:, :, rows], extras=cut(self.extras))
 
 
 def layer_forward(
     cell_name: str,
-    ax: np.ndarray,
+    ax: np.ndarray | OneHotInput,
     W_hh: np.ndarray,
     b_hh: np.ndarray | None,
     h0: np.ndarray,
@@ -66,26 +81,35 @@ def layer_forward(
 ) -> LayerTrace:
     """Run one layer over T steps.
 
-    ``ax (T, B, G*H)`` input pre-activations, ``h0 (B, H)`` initial state (``c0`` likewise for the
-    LSTM, else ignored). Buffers come from ``pool`` (see ``buffers``), so a returned trace is never
-    overwritten while anyone still holds it.
+    ``ax``: input pre-activations ``(G, T, B, H)``, or a :class:`OneHotInput`. ``h0 (B, H)`` initial
+    state (``c0`` likewise for the LSTM, else ignored). Buffers come from ``pool`` (see ``buffers``),
+    so a returned trace is never overwritten while anyone still holds it.
     """
     cell = get_cell(cell_name)
-    T, B, _ = ax.shape
-    H = h0.shape[1]
-    dtype = ax.dtype
+    G = len(cell.GATES)
+    B, H = h0.shape
+    T = ax.ids.shape[0] if isinstance(ax, OneHotInput) else ax.shape[1]
+    dtype = W_hh.dtype
     hs = pool.empty((T + 1, B, H), dtype)
     hs[0] = h0
     cs = None
     if cell.HAS_CELL_STATE:
         cs = pool.empty((T + 1, B, H), dtype)
         cs[0] = 0.0 if c0 is None else c0
-    acts = hs[1:] if cell.ACT_IS_H else pool.empty(ax.shape, dtype)
+    acts = hs[1:, None] if cell.ACT_IS_H else pool.empty((T, G, B, H), dtype)
     extras = pool.empty((T, B, H), dtype) if cell.EXTRA else None
     trace = LayerTrace(cell_name, hs, cs, acts, extras)
+    W4 = gate_major(W_hh, G)  # (G, H, H)
+    b4 = None if b_hh is None else np.ascontiguousarray(np.broadcast_to(b_hh.reshape(G, 1, H), (G, B, H)))
     step_forward = cell.step_forward
-    for t in range(T):
-        step_forward(ax[t], W_hh, b_hh, trace.step(t))
+    if isinstance(ax, OneHotInput):
+        ax_t = np.empty((G, B, H), dtype)
+        for t in range(T):
+            np.take(ax.table, ax.ids[t], axis=1, out=ax_t)
+            step_forward(ax_t, W4, b4, trace.step(t))
+    else:
+        for t in range(T):
+            step_forward(ax[:, t], W4, b4, trace.step(t))
     return trace
 
 
@@ -94,13 +118,14 @@ class LayerGrads:
     """What BPTT through one layer returns.
 
     ``dax (T, B, G*H)`` dL/d(input pre-activation) and ``dah`` dL/d(recurrent pre-activation) per step
-    (the same array except for the GRU); ``dh (T, B, H)`` the total dL/dh_t reaching each state from
-    the output above and from the future; ``dh0 (B, H)`` and ``dc0`` the gradient reaching the initial
-    state (zero gradient flows further back: that is truncated BPTT).
+    (the same array except for the GRU; ``None`` from :func:`layer_backward_states`); ``dh (T, B, H)``
+    the total dL/dh_t reaching each state from the output above and from the future; ``dh0 (B, H)``
+    and ``dc0`` the gradient reaching the initial state (zero gradient flows further back: that is
+    truncated BPTT).
     """
 
     dax: np.ndarray
-    dah: np.ndarray
+    dah: np.ndarray | None
     dh: np.ndarray
     dh0: np.ndarray
     dc0: np.ndarray | None
@@ -112,10 +137,10 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, pool
     ``dh_out (T, B, H)`` is the gradient the layer's outputs h_1..h_T receive from above (the head or
     the next layer). It is consumed: on return it holds the total gradient dL/dh_t (``LayerGrads.dh``).
     """
-    cell: ModuleType = get_cell(trace.cell)
-    T, B, GH = trace.acts.shape
-    dax = pool.empty((T, B, GH), dh_out.dtype)
-    dah = pool.empty((T, B, GH), dh_out.dtype) if cell.HAS_RECURRENT_BIAS else dax
+    cell = get_cell(trace.cell)
+    T, G, B, H = trace.acts.shape
+    dax = pool.empty((T, B, G * H), dh_out.dtype)
+    dah = pool.empty((T, B, G * H), dh_out.dtype) if cell.HAS_RECURRENT_BIAS else dax
     step_backward = cell.step_backward
     W_hh_T = np.ascontiguousarray(W_hh.T)  # (G*H, H)
     dh_next = None  # dL/dh_t arriving from step t+1; none at the last step
@@ -136,10 +161,10 @@ def layer_backward_states(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarra
     more than its arithmetic. ``dax`` is filled; ``dah`` is not formed (no weight gradients here).
     """
     cell = get_cell(trace.cell)
-    T, B, GH = trace.acts.shape
+    T, G, B, H = trace.acts.shape
     coeffs = cell.jacobian(trace)
     W_hh_T = np.ascontiguousarray(W_hh.T)
-    dax = np.empty((T, B, GH), dh_out.dtype)
+    dax = np.empty((T, B, G * H), dh_out.dtype)
     jacobian_step = cell.jacobian_step
     dh_next = dc_next = None
     for t in range(T - 1, -1, -1):

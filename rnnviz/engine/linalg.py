@@ -25,7 +25,7 @@ def matmul_rows(a: np.ndarray, W: np.ndarray, out: np.ndarray | None = None) -> 
 
 
 def sum_rows(a: np.ndarray) -> np.ndarray:
-    """Sum over every axis but the last: ``(..., C) -> (C,)``.
+    """Sum over every axis but the last: ``(..., C) -> (C,)`` (a bias gradient).
 
     A matrix-vector product with ones runs on BLAS and is about twice as fast as ``a.sum(axis=0)``
     on the (T*B, G*H) gradients of a training step.

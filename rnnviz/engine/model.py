@@ -26,7 +26,15 @@ import numpy as np
 
 from rnnviz.engine.buffers import FRESH
 from rnnviz.engine.config import ModelConfig
-from rnnviz.engine.layer import LayerGrads, LayerTrace, layer_backward, layer_backward_states, layer_forward
+from rnnviz.engine.layer import (
+    LayerGrads,
+    LayerTrace,
+    OneHotInput,
+    gate_major,
+    layer_backward,
+    layer_backward_states,
+    layer_forward,
+)
 from rnnviz.engine.linalg import matmul_rows, scatter_add_rows, sum_rows
 
 # Per layer: (h (B, H), c (B, H) or None). The carried state of truncated BPTT.
@@ -137,31 +145,29 @@ def forward(
     inputs: list[np.ndarray | None] = []
     masks: list[np.ndarray | None] = []
     layers: list[LayerTrace] = []
-    GH = cfg.gates * H
+    G = cfg.gates
     for layer in range(cfg.num_layers):
         W_xh, b_h = params[f"layer{layer}.W_xh"], params[f"layer{layer}.b_h"]
-        ax = pool.empty((T, B, GH), dtype)
         mask = None
-        if layer == 0:
-            if cfg.input == "onehot":
-                inp = None
-                # onehot(x) @ W_xh + b_h is a row lookup in (W_xh + b_h): (T, B, G*H). Adding the
-                # bias to the V rows of the table, not to the T*B looked-up rows, is far cheaper.
-                np.take(W_xh + b_h, xt, axis=0, out=ax)
-            else:
-                inp = params["embed.E"][xt] if cfg.input == "embedding" else xt  # (T, B, I)
-                matmul_rows(inp, W_xh, out=ax)
-                ax += b_h
+        if layer == 0 and cfg.input == "onehot":
+            inp = None
+            # onehot(x) @ W_xh + b_h is a row lookup in (W_xh + b_h). Adding the bias to the V rows
+            # of the table, not to the T*B looked-up rows, is far cheaper; the layer looks up per step.
+            ax = OneHotInput(gate_major(W_xh + b_h, G), xt)
         else:
-            inp = layers[-1].hs[1:]  # (T, B, H) outputs of the layer below
-            if p > 0 and (dropout_rng is not None or dropout_masks is not None):
-                if dropout_masks is not None:
-                    mask = dropout_masks[layer]
-                else:  # inverted dropout: keep with probability 1-p and scale by 1/(1-p)
-                    mask = (dropout_rng.random((T, B, H)) >= p).astype(dtype) / dtype.type(1.0 - p)
-                inp = inp * mask
-            matmul_rows(inp, W_xh, out=ax)
-            ax += b_h
+            if layer == 0:
+                inp = params["embed.E"][xt] if cfg.input == "embedding" else xt  # (T, B, I)
+            else:
+                inp = layers[-1].hs[1:]  # (T, B, H) outputs of the layer below
+                if p > 0 and (dropout_rng is not None or dropout_masks is not None):
+                    if dropout_masks is not None:
+                        mask = dropout_masks[layer]
+                    else:  # inverted dropout: keep with probability 1-p and scale by 1/(1-p)
+                        mask = (dropout_rng.random((T, B, H)) >= p).astype(dtype) / dtype.type(1.0 - p)
+                    inp = inp * mask
+            ax = pool.empty((G, T, B, H), dtype)  # gate-major input pre-activations
+            np.matmul(inp.reshape(T * B, -1), gate_major(W_xh, G), out=ax.reshape(G, T * B, H))
+            ax += b_h.reshape(G, 1, 1, H)
         h0, c0 = state[layer]
         b_hh = params.get(f"layer{layer}.b_hh")
         layers.append(layer_forward(cfg.cell, ax, params[f"layer{layer}.W_hh"], b_hh, h0, c0, pool))

@@ -20,7 +20,8 @@ from rnnviz.engine.spectral import BlockSpectrum
 
 @dataclass(frozen=True)
 class LayerView:
-    """One layer of the trace. ``hs``/``cs`` ``(T+1, B, H)`` with h_0 first; ``acts`` ``(T, B, G*H)``."""
+    """One layer of the trace. ``hs``/``cs`` ``(T+1, B, H)`` with h_0 first; ``acts`` ``(T, G, B, H)``:
+    ``acts[t, k, b]`` is gate ``gate_names[k]`` of row b at step t (the vanilla RNN's one "gate" is h)."""
 
     hs: np.ndarray
     cs: np.ndarray | None

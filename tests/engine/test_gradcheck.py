@@ -9,6 +9,7 @@ import pytest
 from rnnviz.engine.cells import StepView, get_cell
 from rnnviz.engine.config import ModelConfig
 from rnnviz.engine.gradcheck import gradcheck, random_problem
+from rnnviz.engine.layer import gate_major
 
 CELLS = ["rnn", "lstm", "gru"]
 COMBOS = [
@@ -50,8 +51,8 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     rnn = get_cell("rnn")
     original = rnn.step_backward
 
-    def wrong(dh, dc, step, W_hh, dax_out, dah_out):
-        return original(dh * 1.5, dc, step, W_hh, dax_out, dah_out)
+    def wrong(dh, dc, step, W_hh_T, dax_out, dah_out):
+        return original(dh * 1.5, dc, step, W_hh_T, dax_out, dah_out)
 
     monkeypatch.setattr(rnn, "step_backward", wrong)
     report = gradcheck(small_config("rnn", "lm", 1, "onehot"), rng=np.random.default_rng(0))
@@ -65,7 +66,7 @@ def test_cell_step_backward_matches_finite_differences(cell):
     mod = get_cell(cell)
     B, H = 3, 4
     G = len(mod.GATES)
-    ax = rng.standard_normal((B, G * H))
+    ax = rng.standard_normal((G, B, H))  # gate-major input pre-activation
     h_prev = rng.standard_normal((B, H))
     c_prev = rng.standard_normal((B, H)) if mod.HAS_CELL_STATE else None
     W_hh = rng.standard_normal((H, G * H)) * 0.7
@@ -80,10 +81,11 @@ def test_cell_step_backward_matches_finite_differences(cell):
         if mod.HAS_CELL_STATE:
             cs = np.empty((2, B, H))
             cs[0] = c_prev
-        act = hs[1] if mod.ACT_IS_H else np.empty((B, G * H))
+        act = hs[1][None] if mod.ACT_IS_H else np.empty((G, B, H))
         extra = np.empty((B, H)) if mod.EXTRA else None
         step = StepView(hs[0], None if cs is None else cs[0], hs[1], None if cs is None else cs[1], act, extra)
-        mod.step_forward(ax, W_hh, b_hh, step)
+        b4 = None if b_hh is None else np.broadcast_to(b_hh.reshape(G, 1, H), (G, B, H)).copy()
+        mod.step_forward(ax, gate_major(W_hh, G), b4, step)
         value = float((R_h * step.h).sum() + (0.0 if cs is None else (R_c * step.c).sum()))
         return value, step
 
@@ -91,7 +93,8 @@ def test_cell_step_backward_matches_finite_differences(cell):
     dax = np.empty((B, G * H))
     dah = np.empty((B, G * H)) if mod.HAS_RECURRENT_BIAS else dax
     dh_prev, dc_prev = mod.step_backward(R_h.copy(), None if R_c is None else R_c.copy(), step, W_hh.T.copy(), dax, dah)
-    analytic = {"ax": dax, "h_prev": dh_prev, "W_hh": h_prev.T @ dah}
+    # ax is gate-major (G, B, H); its gradient dax is (B, G*H) with gate blocks side by side
+    analytic = {"ax": dax.reshape(B, G, H).transpose(1, 0, 2), "h_prev": dh_prev, "W_hh": h_prev.T @ dah}
     variables = {"ax": ax, "h_prev": h_prev, "W_hh": W_hh}
     if mod.HAS_CELL_STATE:
         analytic["c_prev"], variables["c_prev"] = dc_prev, c_prev

@@ -20,7 +20,7 @@ def test_stepping_token_by_token_equals_the_batched_forward(cell):
         state = s.state
         for layer in range(2):
             np.testing.assert_allclose(s.hs[layer], fp.layers[layer].hs[t + 1, 0], rtol=1e-12)
-            np.testing.assert_allclose(s.acts[layer], fp.layers[layer].acts[t, 0], rtol=1e-12)
+            np.testing.assert_allclose(s.acts[layer], fp.layers[layer].acts[t, :, 0], rtol=1e-12)
             if cell == "lstm":
                 np.testing.assert_allclose(s.cs[layer], fp.layers[layer].cs[t + 1, 0], rtol=1e-12)
         np.testing.assert_allclose(s.probs, fp.probs[t, 0], rtol=1e-12)

@@ -24,7 +24,7 @@ def test_trace_shapes_and_read_only(cell, G):
     assert tr.row == 2 and np.array_equal(tr.x, x[2]) and np.array_equal(tr.y, y[2])
     for lv in tr.layers:
         assert lv.hs.shape == (8, 3, 5) and not lv.hs.flags.writeable
-        assert lv.acts.shape == (7, 3, G * 5) and not lv.acts.flags.writeable
+        assert lv.acts.shape == (7, G, 3, 5) and not lv.acts.flags.writeable
         assert (lv.cs is not None) == (cell == "lstm")
         assert lv.dh_norm.shape == (7, 3) and lv.dlast_norm.shape == (7,)
         assert np.all(lv.dh_norm >= 0) and lv.dlast_norm[-1] > 0

@@ -14,7 +14,11 @@ it) so weights map one to one onto PyTorch's ``weight_ih_l0``/``weight_hh_l0``/`
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+
+from rnnviz.engine.cells.common import gate_view
 
 NAME = "GRU"
 GATES = ("r", "z", "n")
@@ -24,34 +28,48 @@ ACT_IS_H = False
 EXTRA = True
 GATE_RANGES = ((0.0, 1.0), (0.0, 1.0), (-1.0, 1.0))
 
+# Constants and scratch arrays per (B, H, dtype), one set per thread: scratch written by two
+# threads at once would corrupt both results.
+_local = threading.local()
 
-def step_forward(ax_t, W_hh, b_hh, step):
+
+def _scratch(B: int, H: int, dtype) -> np.ndarray:
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    key = (B, H, np.dtype(dtype).str)
+    if key not in cache:
+        cache[key] = np.empty((3, B, H), dtype)  # the recurrent part h @ W_hh + b_hh
+    return cache[key]
+
+
+def step_forward(ax_t, W4, b_hh, step):
     """One step forward.
 
-    ``ax_t (B, 3H)`` is ``x_t @ W_xh + b_h``. Writes ``[r z n]`` into ``step.act (B, 3H)``,
-    ``h_{t-1} @ W_hn + b_hn`` into ``step.extra (B, H)`` and ``h_t`` into ``step.h``.
+    ``ax_t (3, B, H)`` is ``x_t @ W_xh + b_h`` and ``b_hh`` the recurrent bias tiled to ``(3, B, H)``.
+    Writes ``[r z n]`` into ``step.act (3, B, H)``, ``h_{t-1} @ W_hn + b_hn`` into ``step.extra
+    (B, H)`` and ``h_t`` into ``step.h``.
     """
-    h_prev, extra_out = step.h_prev, step.extra
-    H = h_prev.shape[1]
-    ah = h_prev @ W_hh  # (B, 3H) recurrent part
+    h_prev, a = step.h_prev, step.act
+    B, H = h_prev.shape
+    ah = _scratch(B, H, a.dtype)
+    np.matmul(h_prev, W4, out=ah)  # (3, B, H) recurrent part, gate by gate
     ah += b_hh
-    a = step.act
-    rz = a[:, : 2 * H]
+    rz = a[:2]
     # sigmoid(v) = 0.5 + 0.5 tanh(v / 2): never overflows
-    np.add(ax_t[:, : 2 * H], ah[:, : 2 * H], out=rz)
+    np.add(ax_t[:2], ah[:2], out=rz)
     rz *= 0.5
     np.tanh(rz, out=rz)
     rz *= 0.5
     rz += 0.5
-    r, z = a[:, :H], a[:, H : 2 * H]
-    extra_out[...] = ah[:, 2 * H :]  # W_hn h + b_hn, kept for the backward pass
-    n = a[:, 2 * H :]
-    np.multiply(r, extra_out, out=n)
-    n += ax_t[:, 2 * H :]
+    r, z, n = a
+    step.extra[...] = ah[2]  # W_hn h + b_hn, kept for the backward pass
+    np.multiply(r, ah[2], out=n)
+    n += ax_t[2]
     np.tanh(n, out=n)
     # h = (1 - z) n + z h_prev = n + z (h_prev - n)
     h = step.h
-    np.subtract(h_prev, n, out=h)  # (B, H)
+    np.subtract(h_prev, n, out=h)
     h *= z
     h += n
 
@@ -63,10 +81,10 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     ``dax_out`` and dL/d(recurrent pre-activation ``h @ W_hh + b_hh``) into ``dah_out``; they differ
     only in the n block, where the recurrent part is multiplied by r. Returns ``(dL/dh_{t-1}, None)``.
     """
-    H = dh.shape[1]
     a, ah_n, h_prev = step.act, step.extra, step.h_prev
-    r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-    dr, dz, dn = dax_out[:, :H], dax_out[:, H : 2 * H], dax_out[:, 2 * H :]
+    r, z, n = a
+    dx3, dh3 = gate_view(dax_out, 3), gate_view(dah_out, 3)  # (3, B, H) views
+    dr, dz, dn = dx3
     # h = n + z (h_prev - n)
     np.subtract(h_prev, n, out=dz)
     dz *= dh  # dL/dz
@@ -76,12 +94,11 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     dn *= 1.0 - n * n
     np.multiply(dn, ah_n, out=dr)  # dL/dr = dL/dv * (W_hn h + b_hn)
     # r, z = sigmoid: slope a (1 - a)
-    rz = a[:, : 2 * H]
-    drz = dax_out[:, : 2 * H]
-    drz *= rz
-    drz *= 1.0 - rz
-    dah_out[:, : 2 * H] = drz
-    np.multiply(dn, r, out=dah_out[:, 2 * H :])  # v = ... + r * (W_hn h + b_hn)
+    drz = dx3[:2]
+    drz *= a[:2]
+    drz *= 1.0 - a[:2]
+    dh3[:2] = drz
+    np.multiply(dn, r, out=dh3[2])  # v = ... + r * (W_hn h + b_hn)
     dh_prev = dah_out @ W_hh_T  # (B, H)
     dh_prev += dh * z  # the direct path z * h_prev
     return dh_prev, None
@@ -94,18 +111,15 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
 
 
 def jacobian(trace):
-    """Coefficients per step: ``Kx, Kh (T, B, 3, H)`` and ``z (T, B, H)``."""
+    """Coefficients per step: ``Kx, Kh (T, 3, B, H)`` and ``z (T, B, H)``."""
     a, ah_n, h_prev = trace.acts, trace.extras, trace.hs[:-1]
-    T, B, H3 = a.shape
-    H = H3 // 3
-    a3 = a.reshape(T, B, 3, H)
-    r, z, n = a3[:, :, 0], a3[:, :, 1], a3[:, :, 2]
-    Kx = np.empty_like(a3)
-    np.multiply(1.0 - z, 1.0 - n * n, out=Kx[:, :, 2])
-    np.multiply(Kx[:, :, 2] * ah_n, r * (1.0 - r), out=Kx[:, :, 0])
-    np.multiply(h_prev - n, z * (1.0 - z), out=Kx[:, :, 1])
+    r, z, n = a[:, 0], a[:, 1], a[:, 2]
+    Kx = np.empty(a.shape, a.dtype)
+    np.multiply(1.0 - z, 1.0 - n * n, out=Kx[:, 2])
+    np.multiply(Kx[:, 2] * ah_n, r * (1.0 - r), out=Kx[:, 0])
+    np.multiply(h_prev - n, z * (1.0 - z), out=Kx[:, 1])
     Kh = Kx.copy()
-    Kh[:, :, 2] *= r
+    Kh[:, 2] *= r
     return Kx, Kh, np.ascontiguousarray(z)
 
 
@@ -113,8 +127,9 @@ def jacobian_step(dh, dc, k, t, W_hh_T, dax_out):
     """One step back with the coefficients ``k[..][t]`` of step t. Returns ``(dL/dh_{t-1}, None)``."""
     Kx, Kh, z = k[0][t], k[1][t], k[2][t]
     B, H = dh.shape
-    np.multiply(Kx, dh[:, None, :], out=dax_out.reshape(B, 3, H))
-    dah = Kh * dh[:, None, :]
-    dh_prev = dah.reshape(B, 3 * H) @ W_hh_T
+    np.multiply(Kx, dh, out=gate_view(dax_out, 3))
+    dah = np.empty_like(dax_out)
+    np.multiply(Kh, dh, out=gate_view(dah, 3))
+    dh_prev = dah @ W_hh_T
     dh_prev += dh * z
     return dh_prev, None

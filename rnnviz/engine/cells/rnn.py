@@ -3,7 +3,7 @@
     h_t = tanh(x_t @ W_xh + h_{t-1} @ W_hh + b_h)
 
 Shapes: ``W_xh (I, H)``, ``W_hh (H, H)``, ``b_h (H,)``. One gate block (G = 1) whose activation is
-``h_t`` itself, so the layer passes the same buffer as ``step.act`` and ``step.h`` (``ACT_IS_H``).
+``h_t`` itself, so the layer passes ``hs[t+1]`` seen as ``(1, B, H)`` as ``step.act`` (``ACT_IS_H``).
 """
 
 from __future__ import annotations
@@ -20,22 +20,23 @@ EXTRA = False
 GATE_RANGES = ((-1.0, 1.0),)
 
 
-def step_forward(ax_t, W_hh, b_hh, step):
-    """One step forward. ``ax_t (B, H)`` is ``x_t @ W_xh + b_h``; writes ``h_t`` into ``step.h``."""
+def step_forward(ax_t, W4, b_hh, step):
+    """One step forward. ``ax_t (1, B, H)`` is ``x_t @ W_xh + b_h``; writes ``h_t`` into ``step.h``."""
     h = step.h
-    np.matmul(step.h_prev, W_hh, out=h)  # (B, H)
-    h += ax_t
+    np.matmul(step.h_prev, W4[0], out=h)  # (B, H)
+    h += ax_t[0]
     np.tanh(h, out=h)
 
 
 def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     """One step backward: ``dh (B, H)`` is the total dL/dh_t. Returns ``(dL/dh_{t-1}, None)``."""
-    # d tanh(z) / dz = 1 - tanh(z)^2 = 1 - h_t^2
+    dz = dax_out  # (B, H); the input and recurrent parts share z, so dah_out is dax_out
     h = step.h
-    np.multiply(h, h, out=dax_out)
-    np.subtract(1.0, dax_out, out=dax_out)
-    dax_out *= dh  # dL/dz_t  (B, H); the input and recurrent parts share z, so dah_out is dax_out
-    return dax_out @ W_hh_T, None  # (B, H)
+    # d tanh(z) / dz = 1 - tanh(z)^2 = 1 - h_t^2
+    np.multiply(h, h, out=dz)
+    np.subtract(1.0, dz, out=dz)
+    dz *= dh  # dL/dz_t
+    return dz @ W_hh_T, None
 
 
 # The backward pass of one sequence written as a linear recurrence with precomputed coefficients
