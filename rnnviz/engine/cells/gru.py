@@ -33,13 +33,13 @@ GATE_RANGES = ((0.0, 1.0), (0.0, 1.0), (-1.0, 1.0))
 _local = threading.local()
 
 
-def _scratch(B: int, H: int, dtype) -> np.ndarray:
+def _scratch(B: int, H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = {}
     key = (B, H, np.dtype(dtype).str)
     if key not in cache:
-        cache[key] = np.empty((3, B, H), dtype)  # the recurrent part h @ W_hh + b_hh
+        cache[key] = (np.empty((3, B, H), dtype), np.empty((3, B, H), dtype))  # forward, backward
     return cache[key]
 
 
@@ -52,7 +52,7 @@ def step_forward(ax_t, W4, b_hh, step):
     """
     h_prev, a = step.h_prev, step.act
     B, H = h_prev.shape
-    ah = _scratch(B, H, a.dtype)
+    ah, _ = _scratch(B, H, a.dtype)  # the recurrent part h @ W_hh + b_hh
     np.matmul(h_prev, W4, out=ah)  # (3, B, H) recurrent part, gate by gate
     ah += b_hh
     rz = a[:2]
@@ -82,9 +82,10 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     only in the n block, where the recurrent part is multiplied by r. Returns ``(dL/dh_{t-1}, None)``.
     """
     a, ah_n, h_prev = step.act, step.extra, step.h_prev
+    B, H = dh.shape
+    _, d = _scratch(B, H, a.dtype)  # gate-major scratch, copied into the (B, 3H) outputs at the end
     r, z, n = a
-    dx3, dh3 = gate_view(dax_out, 3), gate_view(dah_out, 3)  # (3, B, H) views
-    dr, dz, dn = dx3
+    dr, dz, dn = d
     # h = n + z (h_prev - n)
     np.subtract(h_prev, n, out=dz)
     dz *= dh  # dL/dz
@@ -94,11 +95,11 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     dn *= 1.0 - n * n
     np.multiply(dn, ah_n, out=dr)  # dL/dr = dL/dv * (W_hn h + b_hn)
     # r, z = sigmoid: slope a (1 - a)
-    drz = dx3[:2]
-    drz *= a[:2]
-    drz *= 1.0 - a[:2]
-    dh3[:2] = drz
-    np.multiply(dn, r, out=dh3[2])  # v = ... + r * (W_hn h + b_hn)
+    d[:2] *= a[:2]
+    d[:2] *= 1.0 - a[:2]
+    np.copyto(gate_view(dax_out, 3), d)
+    dn *= r  # the recurrent part of v is r * (W_hn h + b_hn)
+    np.copyto(gate_view(dah_out, 3), d)
     dh_prev = dah_out @ W_hh_T  # (B, H)
     dh_prev += dh * z  # the direct path z * h_prev
     return dh_prev, None
