@@ -1,21 +1,207 @@
-"""Command line: `rnnviz` opens the app; subcommands do headless work (filled in by later issues)."""
+"""The ``rnnviz`` command: the app by default, subcommands for headless work.
+
+    rnnviz                     open the app on the bundled Tiny Shakespeare
+    rnnviz FILE                open the app on FILE
+    rnnviz train [CORPUS] ...  train from the command line (progress bar, checkpoints, Ctrl-C saves)
+    rnnviz generate CKPT ...   sample text from a trained language model
+    rnnviz eval CKPT [CORPUS]  loss and perplexity (accuracy and confusion matrix for classification)
+    rnnviz gradcheck ...       compare the engine's gradients with finite differences
+
+Exit codes: 0 done; 1 stopped by the numbers (a training step went NaN/infinite, or a gradient check
+failed); 2 bad input (a file that cannot be used, a bad option), with a one-line message and no
+traceback; 130 interrupted with Ctrl-C (training saves a checkpoint first).
+
+This module imports no Qt: the app is imported only when it is started.
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+
+import numpy as np
+
+from rnnviz import __version__
+from rnnviz.cli_train import add_train_parser, run_train
+from rnnviz.corpus import CorpusError, LMCorpus, load_text
+from rnnviz.engine.checkpoint import CheckpointError
+
+EXIT_OK, EXIT_NUMBERS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+SUBCOMMANDS = ("train", "generate", "eval", "gradcheck")
+
+
+class InputError(Exception):
+    """A problem with what the user gave us; its message is shown as is (exit code 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rnnviz",
-        description="Watch a from-scratch NumPy RNN, LSTM or GRU learn.",
+        description="Watch a from-scratch NumPy RNN, LSTM or GRU learn. Without a subcommand, opens the app "
+        "(on FILE if given, else on the bundled Tiny Shakespeare).",
+        epilog="Exit codes: 0 done, 1 a step went NaN/infinite or a gradient check failed, 2 bad input, "
+        "130 interrupted with Ctrl-C. 'rnnviz SUBCOMMAND --help' explains each subcommand.",
     )
+    parser.add_argument("--version", action="version", version=f"rnnviz {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    add_train_parser(sub)
+
+    gen = sub.add_parser("generate", help="sample text from a trained language model",
+                         description="Sample text from a language-model checkpoint and print it.")
+    gen.add_argument("checkpoint", metavar="CKPT", help="a checkpoint written by 'rnnviz train' or the app")
+    gen.add_argument("--prime", default=None, help="text to start from (default: a new line, if the model knows it)")
+    gen.add_argument("--length", type=int, default=500, help="tokens to generate (default 500)")
+    gen.add_argument("--temperature", type=float, default=1.0,
+                     help="randomness: 0 always takes the most likely token, 1 samples as trained, >1 is wilder")
+    gen.add_argument("--top-k", type=int, default=0, help="sample only among the k most likely tokens (0: all)")
+    gen.add_argument("--seed", type=int, default=None, help="random seed (default: a new one every run)")
+
+    ev = sub.add_parser("eval", help="loss and perplexity of a checkpoint on a corpus",
+                        description="Evaluate a checkpoint: loss and perplexity for language models, accuracy and "
+                        "confusion matrix for classifiers. Without CORPUS, uses the run's own validation data.")
+    ev.add_argument("checkpoint", metavar="CKPT")
+    ev.add_argument("corpus", metavar="CORPUS", nargs="?", help="a text file (language model) or a names folder")
+
+    gc = sub.add_parser("gradcheck", help="check the engine's gradients against finite differences",
+                        description="Compare analytic BPTT gradients with central finite differences (float64) "
+                        "for small random networks; prints the worst relative error. Exit code 1 above --tolerance.")
+    gc.add_argument("--cell", choices=["rnn", "lstm", "gru", "all"], default="all")
+    gc.add_argument("--head", choices=["lm", "classify", "regress", "all"], default="all")
+    gc.add_argument("--layers", type=int, choices=[1, 2, 3], default=None, help="default: 1 and 2")
+    gc.add_argument("--tolerance", type=float, default=1e-6)
+    gc.add_argument("--seed", type=int, default=0)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    build_parser().parse_args(argv)
-    print("rnnviz: the app is not built yet.", file=sys.stderr)
-    return 1
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        return run_app(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return {"train": run_train, "generate": run_generate, "eval": run_eval, "gradcheck": run_gradcheck}[
+            args.command
+        ](args)
+    except (InputError, CorpusError, CheckpointError, ValueError) as e:
+        print(f"rnnviz {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"\nrnnviz {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def run_app(argv: list[str]) -> int:
+    """Start the GUI (imported only now, so the subcommands never load Qt)."""
+    if len(argv) > 1:
+        print("rnnviz: error: the app opens one file at a time; for the subcommands see 'rnnviz --help'",
+              file=sys.stderr)
+        return EXIT_INPUT
+    from rnnviz.gui.app import run
+
+    return run(argv[0] if argv else None)
+
+
+def run_generate(args) -> int:
+    from rnnviz.engine.infer import generate
+    from rnnviz.training import load_model
+
+    saved = load_model(args.checkpoint)
+    if saved.model_cfg.head != "lm" or saved.vocab is None:
+        raise InputError(f"{args.checkpoint} is a {saved.model_cfg.head} model; only language models generate text.")
+    if args.length < 0 or args.temperature < 0 or args.top_k < 0:
+        raise InputError("--length, --temperature and --top-k must not be negative.")
+    vocab = saved.vocab
+    prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab.tokens else vocab.tokens[-1])
+    unknown = vocab.unknown(prime)
+    if unknown:
+        print(f"rnnviz generate: note: the model has never seen {', '.join(map(repr, unknown))}; left out of the prime",
+              file=sys.stderr)
+    ids = vocab.encode(prime, errors="skip")
+    if len(ids) == 0:
+        raise InputError("the prime text has no token the model knows; try --prime with ordinary text.")
+    rng = np.random.default_rng(args.seed)
+    out = generate(saved.params, saved.model_cfg, ids, args.length, rng, args.temperature, args.top_k or None)
+    text = vocab.decode(ids) + vocab.decode(out) if vocab.level == "char" else vocab.decode(list(ids) + out)
+    sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+    return EXIT_OK
+
+
+def run_eval(args) -> int:
+    from rnnviz.training import Trainer, evaluate_batches, load_model
+
+    saved = load_model(args.checkpoint)
+    cfg = saved.train_config
+    if args.corpus and cfg.task == "lm":
+        loaded = load_text(args.corpus)
+        unknown = saved.vocab.unknown(loaded.text)
+        ids = saved.vocab.encode(loaded.text)
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+            print(f"rnnviz eval: note: {len(unknown)} token kinds the model never saw ({shown}) were "
+                  f"{'mapped to <unk>' if saved.vocab.unk_id is not None else 'left out'}", file=sys.stderr)
+        # the whole text, once, as contiguous streams (the state carries from chunk to chunk)
+        task = LMCorpus(ids, saved.vocab, seq_len=cfg.seq_len, batch_size=cfg.batch_size, val_fraction=0.0,
+                        source=loaded.name)
+        batches = itertools.islice(task.train_batches(np.random.default_rng(0)), task.batches_per_epoch)
+        what = f"{loaded.name} (all of it)"
+    else:
+        trainer = Trainer(cfg if args.corpus is None else cfg.replace(corpus=args.corpus))
+        spec = trainer.task.spec
+        if saved.vocab is not None and spec.vocab is not None and saved.vocab.to_dict() != spec.vocab.to_dict():
+            raise InputError(f"{args.corpus or 'the data'} does not use the vocabulary this model was trained on.")
+        if tuple(spec.class_names) != saved.class_names:
+            raise InputError(f"{args.corpus} has other classes than the model ({', '.join(saved.class_names)}).")
+        batches = trainer.task.val_batches() if args.corpus is None or cfg.task != "classify" else trainer.task.all_batches()
+        what = "the validation data" if args.corpus is None else f"{args.corpus}"
+    report = evaluate_batches(saved.params, saved.model_cfg, batches)
+    if report is None:
+        raise InputError(f"there is nothing to evaluate in {what} (too short for one sequence?)")
+    print(f"evaluated on {what}: {report.count:,} {'names' if cfg.task == 'classify' else 'tokens'}")
+    print(f"loss {report.loss:.4f}")
+    if report.perplexity is not None:
+        print(f"perplexity {report.perplexity:.3f}")
+    if report.accuracy is not None:
+        print(f"accuracy {report.accuracy:.1%}")
+        print(format_confusion(report.confusion, saved.class_names))
+    return EXIT_OK
+
+
+def format_confusion(confusion: np.ndarray, names: tuple[str, ...]) -> str:
+    """A text table: rows are the true class, columns the predicted one."""
+    short = [n[:4] for n in names]
+    width = max(5, *(len(str(v)) for v in confusion.reshape(-1))) + 1
+    head = "true \\ predicted".ljust(12) + "".join(s.rjust(width) for s in short)
+    rows = [n[:11].ljust(12) + "".join(str(v).rjust(width) for v in row) for n, row in zip(names, confusion)]
+    return "\n".join([head, *rows])
+
+
+def run_gradcheck(args) -> int:
+    from rnnviz.engine.config import ModelConfig
+    from rnnviz.engine.gradcheck import gradcheck
+
+    cells = ["rnn", "lstm", "gru"] if args.cell == "all" else [args.cell]
+    heads = ["lm", "classify", "regress"] if args.head == "all" else [args.head]
+    layer_counts = [args.layers] if args.layers else [1, 2]
+    worst, worst_where = 0.0, ""
+    for cell, head, layers in itertools.product(cells, heads, layer_counts):
+        for inp in (["onehot", "embedding"] if head == "lm" else ["onehot", "embedding", "dense"]):
+            cfg = ModelConfig(cell=cell, head=head, num_layers=layers, input=inp, vocab_size=7, input_size=3,
+                              embed_size=4, hidden_size=5, output_size=4, dropout=0.3 if layers > 1 else 0.0,
+                              recurrent_gain=1.2)
+            report = gradcheck(cfg, rng=np.random.default_rng(args.seed))
+            where = f"{cell} {head} {layers} layer{'s' if layers > 1 else ''} {inp}"
+            print(f"{where:<34} worst relative error {report.worst:.2e} ({report.worst_name})")
+            if report.worst > worst:
+                worst, worst_where = report.worst, where
+    ok = worst < args.tolerance
+    print(f"worst relative error {worst:.2e} ({worst_where}): {'OK' if ok else 'FAILED'} (tolerance {args.tolerance:g})")
+    return EXIT_OK if ok else EXIT_NUMBERS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

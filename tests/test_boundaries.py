@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-PURE_PACKAGES = ["rnnviz.engine", "rnnviz.corpus", "rnnviz.training", "rnnviz.cli"]
+PURE_PACKAGES = ["rnnviz.engine", "rnnviz.corpus", "rnnviz.training", "rnnviz.cli", "rnnviz.cli_train"]
 
 
 @pytest.mark.parametrize("module", PURE_PACKAGES)

@@ -251,6 +251,13 @@ class NamesTask:
         for k in range(n):
             yield self._batch(self.val_idx[k * self.batch_size : (k + 1) * self.batch_size], 0, (k + 1) / n)
 
+    def all_batches(self) -> Iterator[Batch]:
+        """Every name of the folder (training and validation), in file order, ``batch_size`` at a time."""
+        idx = np.arange(len(self.dataset.names))
+        n = -(-len(idx) // self.batch_size)
+        for k in range(n):
+            yield self._batch(idx[k * self.batch_size : (k + 1) * self.batch_size], 0, (k + 1) / n)
+
     def encode_names(self, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Probe names -> ``(x (B, Tmax), lengths (B,))`` as in a batch. Characters the vocabulary
         does not know are left out; a name with no known character raises ``CorpusError``."""

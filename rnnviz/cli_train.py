@@ -1,0 +1,238 @@
+"""``rnnviz train``: training from the command line, with a progress bar, validation and checkpoints.
+
+Ctrl-C (or SIGTERM) finishes the current step, saves a checkpoint and exits with code 130; a second
+Ctrl-C stops at once. A step that goes NaN or infinite is not applied: training stops, the last good
+weights are saved and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+from rnnviz.engine.clipping import ClipConfig
+from rnnviz.training import TASKS, TrainConfig, Trainer, load_trainer, optim_config, save_trainer
+
+EXIT_OK, EXIT_NUMBERS, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def add_train_parser(sub) -> None:
+    d = TrainConfig()
+    p = sub.add_parser(
+        "train",
+        help="train a network from the command line",
+        description="Train a network and save checkpoints. CORPUS is a text file (task lm; default: the bundled "
+        "Tiny Shakespeare) or a folder of <Class>.txt files with one name per line (task classify; default: the "
+        "bundled surnames). Ctrl-C saves a checkpoint and stops.",
+    )
+    p.add_argument("corpus", metavar="CORPUS", nargs="?", help="text file or names folder (see above)")
+    g = p.add_argument_group("task")
+    g.add_argument("--task", choices=TASKS, default=d.task,
+                   help="lm: next character/word; classify: names by language; sine: next value of a sine "
+                   "wave; longrange: remember a symbol k steps (vanishing gradients); toy: 'the king sits on throne'")
+    g.add_argument("--level", choices=["char", "word"], default=d.level, help="lm: characters or words")
+    g.add_argument("--lower", action="store_true", help="lm: lower-case the text")
+    g.add_argument("--max-vocab", type=int, default=None, help="lm: vocabulary cap (word level default 10000)")
+    g.add_argument("--lm-mode", choices=["contiguous", "random"], default=d.lm_mode,
+                   help="lm: contiguous streams carrying the state (truncated BPTT) or random windows")
+    g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"time steps per sequence (default {d.seq_len})")
+    g.add_argument("--batch", type=int, default=d.batch_size, help=f"sequences per batch (default {d.batch_size})")
+    g.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share held out for validation")
+    g.add_argument("--k", type=int, default=d.k, help=f"longrange: steps to remember (default {d.k})")
+    g.add_argument("--class-weighting", action="store_true", help="classify: weight the loss by inverse class frequency")
+    g.add_argument("--sampling", choices=["shuffle", "balanced"], default=d.sampling,
+                   help="classify: every name once per epoch, or classes drawn equally often (rare languages "
+                   "get as much attention as Russian)")
+    g = p.add_argument_group("model")
+    g.add_argument("--cell", choices=["rnn", "lstm", "gru"], default=d.cell)
+    g.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden units per layer (default {d.hidden})")
+    g.add_argument("--layers", type=int, default=d.layers, help="stacked layers, 1 to 3")
+    g.add_argument("--dropout", type=float, default=d.dropout, help="dropout between layers")
+    g.add_argument("--embed-size", type=int, default=d.embed_size, help="word level: embedding size")
+    g.add_argument("--recurrent-gain", type=float, default=d.recurrent_gain,
+                   help="scale of the initial W_hh (<1 vanishing, >1 exploding gradients)")
+    g.add_argument("--forget-bias", type=float, default=d.forget_bias, help="LSTM: initial forget-gate bias")
+    g.add_argument("--recurrent-init", choices=["uniform", "orthogonal"], default=d.recurrent_init,
+                   help="initial W_hh: uniform in +-1/sqrt(H) (PyTorch's default) or orthogonal")
+    g.add_argument("--dtype", choices=["float32", "float64"], default=d.dtype)
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--optimizer", choices=["sgd", "adagrad", "adam"], default=d.optimizer)
+    g.add_argument("--lr", type=float, default=None, help=f"learning rate (default {d.lr:g}; with --resume: the new rate)")
+    g.add_argument("--momentum", type=float, default=d.momentum, help="sgd momentum")
+    g.add_argument("--lr-decay", type=float, default=d.lr_decay, help="multiply the learning rate by this ...")
+    g.add_argument("--decay-every", type=int, default=d.decay_every, help="... every so many steps")
+    g.add_argument("--clip", default=None,
+                   help=f"gradient clipping: off, value:C or norm:C (default {d.clip}; with --resume: the new setting)")
+    g.add_argument("--seed", type=int, default=d.seed)
+    g = p.add_argument_group("run")
+    length = g.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, default=None, help="train until this step (default 1000)")
+    length.add_argument("--epochs", type=float, default=None, help="train for this many passes over the data")
+    g.add_argument("--out", default=None, help="checkpoint file (default: <corpus>-<cell>.npz in this folder)")
+    g.add_argument("--resume", default=None, metavar="CKPT",
+                   help="continue a run from its checkpoint (its settings are used; --steps/--epochs are totals)")
+    g.add_argument("--eval-every", type=int, default=200, help="validation every so many steps (0: only at the end)")
+    g.add_argument("--save-every", type=int, default=500, help="checkpoint every so many steps (0: only at the end)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def config_from_args(args) -> TrainConfig:
+    d = TrainConfig()
+    return TrainConfig(
+        task=args.task, corpus=args.corpus, level=args.level, lower=args.lower, max_vocab=args.max_vocab,
+        lm_mode=args.lm_mode, val_fraction=args.val_fraction, seq_len=args.seq_len, batch_size=args.batch,
+        k=args.k, class_weighting=args.class_weighting, sampling=args.sampling, cell=args.cell,
+        forget_bias=args.forget_bias, recurrent_init=args.recurrent_init, hidden=args.hidden, layers=args.layers,
+        dropout=args.dropout, embed_size=args.embed_size, recurrent_gain=args.recurrent_gain, dtype=args.dtype,
+        optimizer=args.optimizer, lr=d.lr if args.lr is None else args.lr, momentum=args.momentum,
+        lr_decay=args.lr_decay, decay_every=args.decay_every, clip=d.clip if args.clip is None else args.clip,
+        seed=args.seed,
+    )  # fmt: skip
+
+
+def default_out(cfg: TrainConfig) -> str:
+    if cfg.task == "lm":
+        stem = Path(cfg.corpus).stem if cfg.corpus else "tinyshakespeare"
+    elif cfg.task == "classify":
+        stem = Path(cfg.corpus).name if cfg.corpus else "names"
+    else:
+        stem = cfg.task
+    return f"{stem}-{cfg.cell}.npz"
+
+
+class StopFlag:
+    """Set by the first Ctrl-C / SIGTERM; the loop stops between steps. A second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.set = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _handle(self, signum, frame) -> None:
+        if self.set:  # impatient: the default behaviour
+            raise KeyboardInterrupt
+        self.set = True
+
+
+class Progress:
+    """One status line: rewritten in place on a terminal, printed every few seconds otherwise."""
+
+    def __init__(self, quiet: bool, stream=sys.stderr):
+        self.quiet, self.stream = quiet, stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def show(self, text: str, force: bool = False) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if self.tty:
+            if force or now - self.last > 0.1:
+                self.stream.write("\r" + text[:150].ljust(min(len(text), 150)) + "\033[K")
+                self.stream.flush()
+                self.last = now
+        elif force or now - self.last > 5.0:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+            self.last = now
+
+    def done(self) -> None:
+        if self.tty and not self.quiet:
+            self.stream.write("\n")
+
+
+def format_eta(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    m, s = divmod(int(seconds + 0.5), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def run_train(args) -> int:
+    if args.resume:
+        trainer = load_trainer(args.resume, corpus=args.corpus)
+        out = args.out or args.resume
+        # the run's own settings, except a new learning rate or clipping asked for now
+        if args.lr is not None:
+            trainer.cfg = trainer.cfg.replace(lr=args.lr)
+            trainer.opt.config = optim_config(trainer.cfg)
+        if args.clip is not None:
+            trainer.clip = ClipConfig.parse(args.clip)
+            trainer.cfg = trainer.cfg.replace(clip=args.clip)
+    else:
+        trainer = Trainer(config_from_args(args))
+        out = args.out or default_out(trainer.cfg)
+    cfg = trainer.cfg
+    for note in trainer.task.notes:
+        print(f"note: {note}", file=sys.stderr)
+    per_epoch = trainer.task.batches_per_epoch
+    target = int(math.ceil(args.epochs * per_epoch)) if args.epochs is not None else args.steps
+    target = 1000 if target is None else target
+    if target < 0:
+        raise ValueError("--steps and --epochs must not be negative")
+    progress = Progress(args.quiet)
+    val_text = ""
+    tokens = 0
+    t_start = time.perf_counter()
+    start_step = trainer.step
+    code = EXIT_OK
+    with StopFlag() as stop:
+        print(f"{trainer.task.spec.title}: {cfg.cell.upper()} {cfg.layers}x{cfg.hidden}, {cfg.optimizer} lr {cfg.lr:g}, "
+              f"clip {trainer.clip}; training to step {target:,} ({target / per_epoch:.2f} epochs); checkpoint {out}",
+              file=sys.stderr)
+        while trainer.step < target and not stop.set:
+            report = trainer.train_step()
+            tokens += report.tokens
+            if not report.applied:
+                progress.done()
+                print(f"rnnviz train: stopped: {report.problem} Lower the learning rate (--lr) or clip the "
+                      f"gradients (--clip norm:1), then --resume {out}.", file=sys.stderr)
+                code = EXIT_NUMBERS
+                break
+            elapsed = time.perf_counter() - t_start
+            done = trainer.step - start_step
+            if args.eval_every and trainer.step % args.eval_every == 0:
+                val_text = _validation_text(trainer)
+            if args.save_every and trainer.step % args.save_every == 0:
+                save_trainer(trainer, out)
+            rate = tokens / elapsed if elapsed > 0 else 0.0
+            eta = (target - trainer.step) * elapsed / done if done else float("nan")
+            progress.show(
+                f"step {trainer.step:,}/{target:,} | epoch {report.progress:.2f} | loss {report.loss:.4f}{val_text} | "
+                f"{rate:,.0f} tok/s | ETA {format_eta(eta)}",
+                force=trainer.step == target,
+            )
+    progress.done()
+    if code == EXIT_OK:
+        val = _validation_text(trainer)
+        save_trainer(trainer, out)
+        if stop.set:
+            print(f"interrupted at step {trainer.step:,}; saved {out} (continue with --resume {out})", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"done: step {trainer.step:,}{val}; saved {out}")
+    else:
+        save_trainer(trainer, out)  # the last good weights (the refused step changed nothing)
+    return code
+
+
+def _validation_text(trainer: Trainer) -> str:
+    report = trainer.evaluate(max_batches=50)
+    if report is None:
+        return ""
+    text = f" | val {report.loss:.4f}"
+    if report.accuracy is not None:
+        text += f" ({report.accuracy:.0%} right)"
+    return text
+

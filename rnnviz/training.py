@@ -1,1 +1,0 @@
-"""Training loop (filled in with the engine)."""

@@ -1,0 +1,117 @@
+"""Saving and restoring a whole training run (weights, optimizer, carried state, random streams).
+
+The file is an engine checkpoint (``rnnviz.engine.checkpoint``: npz + JSON, no pickle, atomic):
+
+    arrays   param.<name>, opt.<slot>.<name>, state.h<layer>, state.c<layer>
+    meta     {"train_config", "model", "vocab", "class_names", "step", "batches_used", "tokens_seen",
+              "progress", "opt_step", "rng", "rnnviz_version"}
+
+Resuming replays the data order from its seed up to the saved batch (cheap: making a batch is a copy),
+so training continues bit for bit as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz import __version__
+from rnnviz.corpus import Task, Vocab
+from rnnviz.engine import checkpoint
+from rnnviz.engine.checkpoint import CheckpointError
+from rnnviz.engine.config import ModelConfig, param_shapes
+from rnnviz.engine.optim import Optimizer
+from rnnviz.training.config import TrainConfig, optim_config
+from rnnviz.training.trainer import Trainer
+
+
+def save_trainer(trainer: Trainer, path: str | os.PathLike) -> None:
+    """Write the run to ``path`` atomically (the previous file stays intact if anything fails)."""
+    arrays = {f"param.{k}": v for k, v in trainer.params.items()}
+    arrays.update({f"opt.{k}": v for k, v in trainer.opt.state.items()})
+    if trainer.state is not None:
+        for layer, (h, c) in enumerate(trainer.state):
+            arrays[f"state.h{layer}"] = h
+            if c is not None:
+                arrays[f"state.c{layer}"] = c
+    spec = trainer.task.spec
+    meta = {
+        "train_config": trainer.cfg.to_dict(),
+        "model": trainer.model_cfg.to_dict(),
+        "vocab": None if spec.vocab is None else spec.vocab.to_dict(),
+        "class_names": list(spec.class_names),
+        "task_title": spec.title,
+        "step": trainer.step,
+        "batches_used": trainer.batches_used,
+        "tokens_seen": trainer.tokens_seen,
+        "progress": trainer.progress,
+        "opt_step": trainer.opt.step,
+        "lr": trainer.opt.config.lr,
+        "clip": str(trainer.clip),
+        "rng": trainer.rng.bit_generator.state,
+        "rnnviz_version": __version__,
+    }
+    checkpoint.save(path, arrays, meta)
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """What generation and evaluation need from a checkpoint, without the training data."""
+
+    train_config: TrainConfig
+    model_cfg: ModelConfig
+    params: dict[str, np.ndarray]
+    vocab: Vocab | None
+    class_names: tuple[str, ...]
+    meta: dict
+
+
+def load_model(path: str | os.PathLike) -> SavedModel:
+    """Read the weights and what they mean. Raises ``CheckpointError`` (kind in its ``kind``)."""
+    arrays, meta = checkpoint.load(path)
+    name = os.path.basename(os.fspath(path))
+    try:
+        train_cfg = TrainConfig.from_dict(meta["train_config"])
+        model_cfg = ModelConfig.from_dict(meta["model"])
+        vocab = None if meta.get("vocab") is None else Vocab.from_dict(meta["vocab"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError("corrupted", f"{name} is damaged: its settings cannot be read ({e}).") from e
+    params = {k[len("param."):]: v for k, v in arrays.items() if k.startswith("param.")}
+    checkpoint.check_compatible(params, param_shapes(model_cfg), "model described in the same file")
+    return SavedModel(train_cfg, model_cfg, params, vocab, tuple(meta.get("class_names", ())), meta)
+
+
+def load_trainer(path: str | os.PathLike, task: Task | None = None, corpus: str | None = None) -> Trainer:
+    """Rebuild a run from a checkpoint and continue exactly where it stopped.
+
+    The task is rebuilt from the saved settings (``corpus`` overrides the saved corpus path) unless
+    given. Raises ``CheckpointError("incompatible")`` when the task's vocabulary or shapes differ
+    from the saved ones, ``CorpusError`` when the corpus cannot be loaded.
+    """
+    saved = load_model(path)
+    cfg = saved.train_config if corpus is None else saved.train_config.replace(corpus=corpus)
+    trainer = Trainer(cfg, task)
+    name = os.path.basename(os.fspath(path))
+    spec = trainer.task.spec
+    if saved.vocab is not None and spec.vocab is not None and saved.vocab.to_dict() != spec.vocab.to_dict():
+        raise CheckpointError(
+            "incompatible",
+            f"{name} was trained on a text with a different vocabulary ({saved.vocab.size} tokens; this text has "
+            f"{spec.vocab.size}). Resume with the text it was trained on.",
+        )
+    if trainer.model_cfg != saved.model_cfg:
+        raise CheckpointError("incompatible", f"{name} holds a different model than these settings describe.")
+    arrays, meta = checkpoint.load(path)
+    trainer.params = saved.params
+    trainer.opt = Optimizer(optim_config(cfg), meta["opt_step"], {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+    if "state.h0" in arrays:
+        trainer.state = [
+            (arrays[f"state.h{layer}"], arrays.get(f"state.c{layer}")) for layer in range(saved.model_cfg.num_layers)
+        ]
+    trainer.rng.bit_generator.state = meta["rng"]
+    trainer._skip_batches(meta["batches_used"])
+    trainer.step = meta["step"]
+    trainer.tokens_seen = meta["tokens_seen"]
+    return trainer

@@ -1,0 +1,148 @@
+"""The training loop as an object that takes one step at a time, and the generator around it.
+
+    trainer = Trainer(TrainConfig(task="lm", cell="gru"))
+    for report in iter_training(trainer, trace=True):     # endless: stop by not asking for more
+        print(report.step, report.loss)
+
+The loop never prints, sleeps or draws: the command line and the app decide what to do with each
+:class:`StepReport`. Randomness: ``TrainConfig.seed`` seeds three independent streams (weights and
+dropout; the order of the data; the names' validation split), so the same seed gives the same bits
+and a checkpoint can restore each stream exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+
+from rnnviz.corpus import Task
+from rnnviz.engine.buffers import BufferPool
+from rnnviz.engine.clipping import ClipConfig, ClipReport
+from rnnviz.engine.config import init_params
+from rnnviz.engine.model import State
+from rnnviz.engine.optim import Optimizer
+from rnnviz.engine.spectral import BlockSpectrum, spectral_stats
+from rnnviz.engine.step import train_step
+from rnnviz.engine.trace import Trace, build_trace
+from rnnviz.training.config import TrainConfig, build_task, model_config, optim_config
+from rnnviz.training.evaluation import EvalReport, evaluate_batches
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one training step did; immutable, safe to hand to another thread."""
+
+    step: int  # steps attempted so far, this one included (refused steps count)
+    progress: float  # epochs done, e.g. 2.25
+    loss: float
+    lr: float
+    tokens: int  # tokens (time steps) in this batch
+    applied: bool  # False: the update was refused (see ``problem``); the weights are unchanged
+    problem: str | None  # plain words: where the step went non-finite
+    grad_norm: float  # global gradient norm before clipping (NaN when no gradient was formed)
+    clip: ClipReport | None
+    seconds: float  # compute time of the step
+    trace: Trace | None  # the instrumented view, when asked for
+
+
+def _seed_streams(seed: int) -> tuple[np.random.SeedSequence, ...]:
+    """Three independent streams from one seed: model (init, dropout), data order, task split."""
+    return tuple(np.random.SeedSequence(seed).spawn(3))
+
+
+class Trainer:
+    """Owns a run: task, weights, optimizer, clipping, the carried state and the random streams.
+
+    Change ``clip`` or ``opt.config`` between steps to change clipping or the learning rate; both take
+    effect from the next step. Only one thread may use a Trainer (the app's worker).
+    """
+
+    def __init__(self, cfg: TrainConfig, task: Task | None = None):
+        model_seq, data_seq, split_seq = _seed_streams(cfg.seed)
+        self.cfg = cfg
+        self.task: Task = task if task is not None else build_task(cfg, np.random.default_rng(split_seq))
+        self.model_cfg = model_config(cfg, self.task.spec)
+        self.rng = np.random.default_rng(model_seq)  # weights, then dropout masks
+        self.params = init_params(self.model_cfg, self.rng)
+        self.opt = Optimizer(optim_config(cfg))
+        self.clip = ClipConfig.parse(cfg.clip)
+        self.class_weights = None
+        if cfg.class_weighting and self.task.spec.head == "classify" and hasattr(self.task, "class_weights"):
+            self.class_weights = self.task.class_weights
+        self._data_seq = data_seq
+        self._batches = self.task.train_batches(np.random.default_rng(data_seq))
+        self.batches_used = 0
+        self.step = 0  # steps attempted (refused ones included)
+        self.tokens_seen = 0
+        self.progress = 0.0
+        self.state: State | None = None  # carried hidden state (truncated BPTT)
+        self.spectrum: tuple[BlockSpectrum, ...] | None = None
+        self._spectrum_step = -1
+        self.pool = BufferPool()
+
+    # -- training -------------------------------------------------------------------------------
+    def train_step(self, trace: bool = False, row: int = 0) -> StepReport:
+        """Take the next batch and make one update (refused, and reported, if anything is not finite)."""
+        t0 = time.perf_counter()
+        batch = next(self._batches)
+        self.batches_used += 1
+        state = self.state if batch.carry and self.state is not None and self.state[0][0].shape[0] == batch.size else None
+        old_params = dict(self.params)  # the arrays the forward pass uses (updates replace, never mutate)
+        dropout_rng = self.rng if self.model_cfg.dropout > 0 else None
+        r = train_step(
+            self.params, self.model_cfg, self.opt, batch.x, batch.y, clip=self.clip, state=state,
+            lengths=batch.lengths, class_weights=self.class_weights, dropout_rng=dropout_rng, pool=self.pool,
+        )  # fmt: skip
+        self.step += 1
+        self.progress = batch.progress
+        tokens = int(batch.lengths.sum()) if batch.lengths is not None else batch.size * batch.seq_len
+        self.tokens_seen += tokens
+        # carry the final state to the next chunk only if it is trustworthy
+        self.state = r.fp.final_state() if r.applied and self.task.spec.head == "lm" else None
+        tr = None
+        if trace and r.bw is not None:
+            row = min(max(row, 0), batch.size - 1)
+            tr = build_trace(
+                old_params, r.fp, batch.y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
+                row=row, spectrum=self._spectrum(old_params),
+            )  # fmt: skip
+        grad_norm = float(np.sqrt(sum(n * n for n in r.grad_norms.values()))) if r.grad_norms else float("nan")
+        return StepReport(
+            step=self.step, progress=self.progress, loss=r.loss, lr=r.lr, tokens=tokens, applied=r.applied,
+            problem=None if r.nonfinite is None else r.nonfinite.describe(self.step),
+            grad_norm=grad_norm, clip=r.clip, seconds=time.perf_counter() - t0, trace=tr,
+        )  # fmt: skip
+
+    def _spectrum(self, params) -> tuple[BlockSpectrum, ...]:
+        """The W_hh spectrum, recomputed every ``spectral_every`` steps (it costs milliseconds)."""
+        if self.spectrum is None or self.step - self._spectrum_step >= self.cfg.spectral_every:
+            self.spectrum = spectral_stats(params, self.model_cfg)
+            self._spectrum_step = self.step
+        return self.spectrum
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def evaluate(self, max_batches: int | None = None) -> EvalReport | None:
+        """Loss (and accuracy) on the task's validation batches; None when the task has none."""
+        batches = self.task.val_batches()
+        if max_batches is not None:
+            batches = islice(batches, max_batches)
+        return evaluate_batches(self.params, self.model_cfg, batches)
+
+    # -- replaying the data order (checkpoint resume) --------------------------------------------
+    def _skip_batches(self, n: int) -> None:
+        """Recreate the batch stream from its seed and advance it by ``n`` batches (exact resume)."""
+        self._batches = self.task.train_batches(np.random.default_rng(self._data_seq))
+        for _ in range(n):
+            batch = next(self._batches)
+            self.progress = batch.progress
+        self.batches_used = n
+
+
+def iter_training(trainer: Trainer, trace: bool = False, row: int = 0) -> Iterator[StepReport]:
+    """Endless training steps; the caller stops by not asking for the next one."""
+    while True:
+        yield trainer.train_step(trace=trace, row=row)
