@@ -36,7 +36,8 @@ class ModelConfig:
     ``vocab_size`` is the input vocabulary for token input ("onehot" or "embedding");
     ``input_size`` the number of features of "dense" input (e.g. 1 for a sine wave).
     ``output_size`` is the number of classes ("classify") or outputs ("regress"); for "lm" it is
-    ``vocab_size`` and may be left at 0. ``recurrent_gain`` multiplies the initial ``W_hh``: with the
+    ``vocab_size`` and may be left at 0. ``recurrent_init`` is "uniform" (PyTorch's default, uniform in
+    +-1/sqrt(H)) or "orthogonal"; ``recurrent_gain`` multiplies the initial ``W_hh``: with the
     orthogonal init every singular value of each gate block is exactly the gain, so a gain below 1
     makes gradients vanish at the start and a large one makes a vanilla RNN explode. ``dropout`` is
     applied to the outputs of every layer but the last, in training only (as PyTorch's ``nn.LSTM``);
@@ -54,7 +55,7 @@ class ModelConfig:
     output_size: int = 0
     dropout: float = 0.0
     forget_bias: float = 1.0
-    recurrent_init: str = "orthogonal"
+    recurrent_init: str = "uniform"
     recurrent_gain: float = 1.0
     dtype: str = "float64"
 

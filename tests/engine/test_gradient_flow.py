@@ -13,7 +13,7 @@ T = 50
 
 
 def last_step_profile(cell, gain, seed=1):
-    cfg = ModelConfig(cell=cell, vocab_size=20, hidden_size=32, recurrent_gain=gain, forget_bias=1.0)
+    cfg = ModelConfig(cell=cell, vocab_size=20, hidden_size=32, recurrent_init="orthogonal", recurrent_gain=gain, forget_bias=1.0)
     params = init_params(cfg, np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 100)
     x, y = rng.integers(0, 20, (2, T)), rng.integers(0, 20, (2, T))
@@ -39,7 +39,7 @@ def test_large_recurrent_weights_make_gradients_grow_with_distance():
 
 
 def test_global_norm_clipping_never_exceeds_threshold():
-    cfg = ModelConfig(cell="rnn", vocab_size=20, hidden_size=32, recurrent_gain=3.0)
+    cfg = ModelConfig(cell="rnn", vocab_size=20, hidden_size=32, recurrent_init="orthogonal", recurrent_gain=3.0)
     params = init_params(cfg, np.random.default_rng(0))
     opt = Optimizer(OptimConfig(kind="sgd", lr=0.5))
     rng = np.random.default_rng(1)

@@ -37,6 +37,6 @@ def test_trace_shapes_and_read_only(cell, G):
 
 
 def test_spectrum_of_the_orthogonal_init_is_the_gain():
-    cfg = ModelConfig(cell="rnn", vocab_size=4, hidden_size=16, recurrent_gain=1.7)
+    cfg = ModelConfig(cell="rnn", vocab_size=4, hidden_size=16, recurrent_init="orthogonal", recurrent_gain=1.7)
     (s,) = spectral_stats(init_params(cfg, np.random.default_rng(0)), cfg)
     assert s.sigma_max == pytest.approx(1.7) and s.spectral_radius == pytest.approx(1.7)
