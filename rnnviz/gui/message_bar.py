@@ -1,0 +1,63 @@
+"""An in-window message bar for problems (not a modal dialog: training and the panels keep going).
+
+Each problem shows its plain-words message, with "Details" when there is more (a traceback), and a
+close button. The same kind of problem replaces the previous one instead of piling up.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton
+
+from rnnviz.gui import messages as m
+
+STYLES = {
+    "nonfinite": "background:#fff3e0; border:1px solid #ffb74d;",
+    "error": "background:#ffebee; border:1px solid #e57373;",
+    "load_failed": "background:#fff8e1; border:1px solid #ffd54f;",
+    "save_failed": "background:#fff8e1; border:1px solid #ffd54f;",
+}
+
+
+class MessageBar(QFrame):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.details_button = QPushButton("Details...")
+        self.close_button = QPushButton("✕")
+        self.close_button.setFixedWidth(28)
+        self.close_button.setToolTip("Dismiss")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.details_button)
+        row.addWidget(self.close_button)
+        self.problem: m.Problem | None = None
+        self.details_button.clicked.connect(self.show_details)
+        self.close_button.clicked.connect(self.dismiss)
+        self.hide()
+
+    def show_problem(self, problem: m.Problem) -> None:
+        self.problem = problem
+        self.setStyleSheet(f"MessageBar {{{STYLES.get(problem.kind, STYLES['error'])}}}")
+        self.label.setText(problem.message)
+        self.details_button.setVisible(bool(problem.details))
+        self.show()
+
+    def clear_kind(self, kind: str) -> None:
+        if self.problem is not None and self.problem.kind == kind:
+            self.dismiss()
+
+    def dismiss(self) -> None:
+        self.problem = None
+        self.hide()
+
+    def show_details(self) -> None:
+        if self.problem is None:
+            return
+        box = QMessageBox(self.window())
+        box.setWindowTitle("rnnviz: details")
+        box.setText(self.problem.message)
+        box.setDetailedText(self.problem.details)
+        box.setModal(False)
+        box.show()

@@ -1,0 +1,184 @@
+"""What every panel shares: a header naming what is shown (the source), a help tooltip, and export.
+
+Export: every panel can save a picture (PNG; SVG for the plots) and the numbers behind it (``.npz``
+and ``.csv``), from its header's "Export" button or the File menu.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.exporters import SVGExporter
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+
+# One light, projector-friendly style for every plot.
+PEN_WIDTH = 1
+COLORS = {
+    "blue": (31, 119, 180),
+    "orange": (230, 120, 20),
+    "green": (44, 160, 44),
+    "red": (214, 39, 40),
+    "grey": (150, 150, 150),
+    "purple": (148, 103, 189),
+}
+
+
+def pen(color: str, width: float = PEN_WIDTH, dash: bool = False, alpha: int = 255):
+    p = pg.mkPen(color=(*COLORS[color], alpha), width=width)
+    if dash:
+        p.setStyle(Qt.PenStyle.DashLine)
+    return p
+
+
+def cache_axes(plot: pg.PlotWidget) -> pg.PlotWidget:
+    """Let Qt keep each axis (and the legend) as a picture until it really changes.
+
+    An axis overlaps the plot area (its ticks reach in), so any change inside the plot made Qt repaint
+    every axis, text and all: profiled at about half the GUI thread's time while training.
+    """
+    item = plot.getPlotItem()
+    for name in ("left", "bottom", "right", "top"):
+        item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    if item.legend is not None:
+        item.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return plot
+
+
+class StickyRange:
+    """A y range (log10 units on a log axis) that follows the data without redrawing the axis every
+    frame: it grows at once when data leaves it, and shrinks at most once a second."""
+
+    def __init__(self, plot: pg.PlotWidget, log: bool, pad: float = 0.1):
+        self.plot, self.log, self.pad = plot, log, pad
+        self.range: tuple[float, float] | None = None
+        self._last_shrink = 0.0
+        plot.getPlotItem().enableAutoRange(y=False)
+
+    def update(self, *ys: np.ndarray) -> None:
+        values = np.concatenate([np.asarray(y, float).reshape(-1) for y in ys]) if ys else np.zeros(0)
+        values = values[np.isfinite(values) & ((values > 0) if self.log else True)]
+        if values.size == 0:
+            return
+        lo, hi = float(values.min()), float(values.max())
+        if self.log:
+            lo, hi = np.log10(lo), np.log10(hi)
+        span = max(hi - lo, 1e-9 if not self.log else 0.5)
+        want = (lo - self.pad * span, hi + self.pad * span)
+        now = time.monotonic()
+        if self.range is None or want[0] < self.range[0] or want[1] > self.range[1]:
+            self._set(want, now)
+        elif now - self._last_shrink > 1.0 and (want[1] - want[0]) < 0.6 * (self.range[1] - self.range[0]):
+            self._set(want, now)
+
+    def _set(self, r: tuple[float, float], now: float) -> None:
+        self.range = r
+        self._last_shrink = now
+        self.plot.setYRange(*r, padding=0)
+
+    def reset(self) -> None:
+        self.range = None
+
+
+def finite_positive(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points a log axis can show. A NaN hides a whole pyqtgraph curve, and log(0) is -inf."""
+    keep = np.isfinite(y) & (y > 0) & np.isfinite(x)
+    return x[keep], y[keep]
+
+
+class Panel(QWidget):
+    """A titled panel: ``header`` (source + export button) above ``body``."""
+
+    title = "Panel"
+    help_text = ""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setToolTip(self.help_text)
+        self.source = QLabel("")
+        self.source.setTextFormat(Qt.TextFormat.PlainText)
+        self.source.setStyleSheet("color: #555;")
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setToolTip("Save this panel as a picture, or the numbers behind it")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("Picture (PNG)...", lambda: self.export_dialog("png"))
+        menu.addAction("Vector picture (SVG)...", lambda: self.export_dialog("svg"))
+        menu.addAction("Numbers (NPZ)...", lambda: self.export_dialog("npz"))
+        menu.addAction("Numbers (CSV)...", lambda: self.export_dialog("csv"))
+        self.export_button.setMenu(menu)
+        self.header = QHBoxLayout()
+        self.header.setContentsMargins(4, 2, 4, 0)
+        self.header.addWidget(self.source, 1)
+        self.header.addWidget(self.export_button)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(2, 2, 2, 2)
+        self.layout_.setSpacing(2)
+        self.layout_.addLayout(self.header)
+
+    def set_source(self, text: str) -> None:
+        if self.source.text() != text:
+            self.source.setText(text)
+
+    # -- export -------------------------------------------------------------------------------
+    def plot_items(self) -> list[pg.PlotItem]:
+        """The plots of this panel (for SVG export)."""
+        return []
+
+    def data(self) -> dict[str, np.ndarray]:
+        """The arrays behind what is drawn, by name (for NPZ / CSV export)."""
+        return {}
+
+    def export_dialog(self, kind: str) -> None:
+        filters = {"png": "PNG picture (*.png)", "svg": "SVG picture (*.svg)", "npz": "NumPy arrays (*.npz)",
+                   "csv": "CSV table (*.csv)"}
+        name = self.title.lower().replace(" ", "-")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {self.title}", f"{name}.{kind}", filters[kind])
+        if path:
+            self.export(path)
+
+    def export(self, path: str | Path) -> None:
+        """Write the panel to ``path``; the format follows the extension (.png, .svg, .npz, .csv)."""
+        path = Path(path)
+        kind = path.suffix.lower().lstrip(".")
+        if kind == "png":
+            if not self.grab().save(str(path), "PNG"):
+                raise OSError(f"could not write {path}")
+        elif kind == "svg":
+            items = self.plot_items()
+            if not items:
+                raise ValueError(f"the {self.title} panel has no plot to save as SVG")
+            SVGExporter(items[0]).export(str(path))
+        elif kind == "npz":
+            np.savez(path, **self.data())
+        elif kind == "csv":
+            write_csv(path, self.data())
+        else:
+            raise ValueError(f"unknown export format {path.suffix!r}: use .png, .svg, .npz or .csv")
+
+
+def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Columns side by side (1-D arrays) or one column per index of a 2-D array's last axis."""
+    columns: list[tuple[str, np.ndarray]] = []
+    for name, a in arrays.items():
+        a = np.asarray(a)
+        if a.ndim <= 1:
+            columns.append((name, a.reshape(-1)))
+        else:
+            flat = a.reshape(a.shape[0], -1)
+            columns += [(f"{name}[{j}]", flat[:, j]) for j in range(flat.shape[1])]
+    n = max((len(c) for _, c in columns), default=0)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow([name for name, _ in columns])
+        for i in range(n):
+            w.writerow(["" if i >= len(c) else _cell(c[i]) for _, c in columns])
+
+
+def _cell(v) -> str:
+    return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)

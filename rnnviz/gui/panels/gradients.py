@@ -1,0 +1,145 @@
+"""Gradients through time: how strongly the loss reaches back to each time step.
+
+Two curves per training step, for the displayed batch row and layer, on a log axis:
+
+- ||dL_T/dh_t|| (solid): the gradient of the *last* step's loss alone. It can only reach h_t by
+  travelling back T - t steps through the recurrence, so its slope is the lesson: falling to the left
+  means vanishing gradients, rising means exploding ones.
+- ||dL/dh_t|| (thin): the whole BPTT gradient reaching h_t (every later step's loss adds to it).
+
+When the clipping setting changes, the last curves drawn under the old setting stay on the plot,
+dimmed and labelled, so the two settings can be compared on one picture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
+
+from rnnviz.gui import messages as m
+from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, pen
+
+PIN_COLORS = ("purple", "green", "grey")
+
+
+class GradientFlowPanel(Panel):
+    title = "Gradients through time"
+    help_text = (
+        "How much the loss at the last step still reaches each earlier hidden state (log scale). A line "
+        "dropping to the left means the gradient vanishes on its way back in time; rising means it "
+        "explodes. Change the clipping setting: the curves under the old setting stay, dimmed, to compare."
+    )
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layer_box = QComboBox()
+        self.layer_box.setToolTip("Which layer's hidden states")
+        row = QHBoxLayout()
+        row.setContentsMargins(4, 0, 4, 0)
+        row.addWidget(QLabel("Layer"))
+        row.addWidget(self.layer_box)
+        row.addStretch(1)
+        self.layout_.addLayout(row)
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        item = self.plot.getPlotItem()
+        item.setLogMode(y=True)
+        item.setLabel("bottom", "time step t")
+        item.setLabel("left", "gradient norm (log scale)")
+        item.showGrid(x=False, y=True, alpha=0.2)
+        self.legend = item.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.last_curve = self.plot.plot(pen=pen("blue", 2), name="||dL_T/dh_t|| last step's loss")
+        self.full_curve = self.plot.plot(pen=pen("orange", 1), name="||dL/dh_t|| whole loss")
+        self.pinned: dict[str, tuple] = {}  # clip label -> (x, last, full) of its newest curves
+        self.pinned_items: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self.layout_.addWidget(cache_axes(self.plot), 1)
+        self.y_range = StickyRange(self.plot, log=True)
+        self.plot.getPlotItem().enableAutoRange(x=False)
+        self._x_max = 0
+        self.note = QLabel(" ")
+        self.layout_.addWidget(self.note)
+        self.current_clip: str | None = None
+        self._current: tuple | None = None
+        self._last_view: m.TrainView | None = None
+        self.layer_box.currentIndexChanged.connect(lambda _: self._last_view and self.show_train(self._last_view))
+
+    def set_model(self, info: m.ModelInfo) -> None:
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        self.layer_box.addItems([f"{i + 1}" for i in range(info.layers)])
+        self.layer_box.setCurrentIndex(info.layers - 1)
+        self.layer_box.blockSignals(False)
+        self.clear_pins()
+        self.last_curve.setData([], [])
+        self.full_curve.setData([], [])
+        self.current_clip = None
+        self._current = None
+        self._last_view = None
+        self.y_range.reset()
+        self._x_max = 0
+        regress = info.head == "regress"
+        self.note.setText("For the sine task, L_T is the squared error at the last step." if regress else " ")
+
+    def clear_pins(self) -> None:
+        for a, b in self.pinned_items.values():
+            self.plot.removeItem(a)
+            self.plot.removeItem(b)
+            self.legend.removeItem(a)
+        self.pinned, self.pinned_items = {}, {}
+
+    def show_train(self, view: m.TrainView) -> None:
+        self._last_view = view
+        layer = max(self.layer_box.currentIndex(), 0)
+        lv = view.trace.layers[layer]
+        T = view.trace.length
+        x = np.arange(1, T + 1, dtype=float)
+        last = np.asarray(lv.dlast_norm[:T], float)
+        full = np.asarray(lv.dh_norm[:T, view.trace.row], float)
+        if self.current_clip is not None and view.clip != self.current_clip and self._current is not None:
+            self._pin(self.current_clip, *self._current)  # the setting changed: keep the old curves
+        self.current_clip = view.clip
+        self._current = (x, last, full)
+        self.last_curve.setData(*finite_positive(x, last))
+        self.full_curve.setData(*finite_positive(x, full))
+        self.y_range.update(last, full, *[v for pin in self.pinned.values() for v in pin[1:]])
+        if T != self._x_max:
+            self._x_max = T
+            self.plot.setXRange(0.5, T + 0.5, padding=0.01)
+        if view.clip in self.pinned:  # back to a pinned setting: its live curves replace the pin
+            self._unpin(view.clip)
+        self.set_source(f"Training batch, row {view.trace.row}, step {view.step:,}, clipping {view.clip}")
+        ratio = last[0] / last[-1] if last[-1] > 0 and np.isfinite(last[0]) else float("nan")
+        if np.isfinite(ratio) and ratio > 0:
+            self.note.setText(f"||dL_T/dh_1|| / ||dL_T/dh_T|| = {ratio:.2e}  "
+                              f"({'vanishing' if ratio < 1e-2 else 'exploding' if ratio > 1e2 else 'stable'})")
+
+    def _pin(self, clip: str, x, last, full) -> None:
+        self._unpin(clip)
+        color = PIN_COLORS[len(self.pinned_items) % len(PIN_COLORS)]
+        a = self.plot.plot(*finite_positive(x, last), pen=pen(color, 2, dash=True, alpha=150),
+                           name=f"clipping {clip} (pinned)")
+        b = self.plot.plot(*finite_positive(x, full), pen=pen(color, 1, dash=True, alpha=110))
+        self.pinned[clip] = (x, last, full)
+        self.pinned_items[clip] = (a, b)
+
+    def _unpin(self, clip: str) -> None:
+        if clip in self.pinned_items:
+            a, b = self.pinned_items.pop(clip)
+            self.plot.removeItem(a)
+            self.plot.removeItem(b)
+            self.legend.removeItem(a)
+            self.pinned.pop(clip, None)
+
+    def data(self) -> dict[str, np.ndarray]:
+        out = {}
+        if self._current is not None:
+            x, last, full = self._current
+            out = {"t": x, "dL_T_dh_t": last, "dL_dh_t": full}
+        for clip, (x, last, full) in self.pinned.items():
+            out[f"pinned_{clip}_dL_T_dh_t"] = last
+            out[f"pinned_{clip}_dL_dh_t"] = full
+        return out
+
+    def plot_items(self):
+        return [self.plot.getPlotItem()]

@@ -1,0 +1,217 @@
+"""Hidden-state heatmap: every hidden unit (rows) at every time step (columns) of one sequence.
+
+Colours are fixed, not rescaled per frame (so they never flicker and mean the same thing all the
+time): -1..1 for tanh outputs (h, the LSTM's g, the GRU's n), 0..1 for sigmoid gates, -3..3 for the
+LSTM cell state c (which is not bounded; stronger values show as the end colour). Hover a cell to read
+its exact value; click a column to show that step's next-token prediction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
+
+from rnnviz.gui import messages as m
+from rnnviz.gui.panels.base import Panel, cache_axes
+
+CELL_STATE_LEVELS = (-3.0, 3.0)
+
+
+class HeatmapPanel(Panel):
+    title = "Hidden state"
+    help_text = (
+        "Each row is one hidden unit, each column one time step: the colour is the unit's value after "
+        "reading that token. Blue is negative, red positive (-1..1). Choose the layer and, for LSTM/GRU, "
+        "the cell state or a gate. Hover for exact values; click a column to see what the network "
+        "predicted at that step."
+    )
+    time_selected = Signal(int)  # 0-based column clicked
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layer_box = QComboBox()
+        self.layer_box.setToolTip("Which layer of the network to show")
+        self.what_box = QComboBox()
+        self.what_box.setToolTip("h: the hidden state; c: the LSTM cell state; the others are gate activations")
+        controls = QHBoxLayout()
+        controls.setContentsMargins(4, 0, 4, 0)
+        controls.addWidget(QLabel("Layer"))
+        controls.addWidget(self.layer_box)
+        controls.addWidget(QLabel("Show"))
+        controls.addWidget(self.what_box)
+        controls.addStretch(1)
+        self.layout_.addLayout(controls)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", "time step t (token read)")
+        item.setLabel("left", "hidden unit")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.diverging = pg.colormap.get("CET-D1")
+        self.sequential = pg.colormap.get("viridis")
+        self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=self.diverging, interactive=False, width=14)
+        self.colorbar.setImageItem(self.image, insert_in=item)
+        self.layout_.addWidget(cache_axes(self.plot), 1)
+        self.readout = QLabel(" ")
+        self.readout.setStyleSheet("color: #333;")
+        self.layout_.addWidget(self.readout)
+
+        self.info: m.ModelInfo | None = None
+        self._matrix = np.zeros((1, 1), np.float32)  # (H, T) as drawn
+        self._labels: tuple[str, ...] = ()
+        self._frame: tuple | None = None  # (what, width, H) the axes were last set up for
+        self._ticks: list = []
+        self._what = "h"
+        self._last: object = None  # the last TrainView / ProbeView, redrawn when a selector changes
+        self.layer_box.currentIndexChanged.connect(self._redraw)
+        self.what_box.currentIndexChanged.connect(self._redraw)
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.plot.scene().sigMouseClicked.connect(self._click)
+
+    # -- model and data -------------------------------------------------------------------------
+    def set_model(self, info: m.ModelInfo) -> None:
+        self.info = info
+        self._last = None
+        self.layer_box.blockSignals(True)
+        self.what_box.blockSignals(True)
+        self.layer_box.clear()
+        self.layer_box.addItems([f"{i + 1}" for i in range(info.layers)])
+        self.layer_box.setCurrentIndex(info.layers - 1)
+        self.what_box.clear()
+        self.what_box.addItem("h", "h")
+        if info.cell == "lstm":
+            self.what_box.addItem("c (cell state)", "c")
+        if info.cell != "rnn":
+            names = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
+                     "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+            for k, g in enumerate(info.gate_names):
+                self.what_box.addItem(names.get(g, g), k)
+        self.layer_box.blockSignals(False)
+        self.what_box.blockSignals(False)
+        self.image.clear()
+        self._frame = None
+        self._labels = ()
+        self._ticks = []
+        self.readout.setText(" ")
+
+    def show_train(self, view: m.TrainView) -> None:
+        self._last = view
+        tr = view.trace
+        self.set_source(f"Training batch, row {tr.row}, step {view.step:,}")
+        self._redraw()
+
+    def show_probe(self, view: m.ProbeView) -> None:
+        self._last = view
+        self.set_source(f"Probe sentence: {view.position} of {len(view.labels)} tokens read")
+        self._redraw()
+
+    def _redraw(self, *_) -> None:
+        view, info = self._last, self.info
+        if view is None or info is None:
+            return
+        layer = max(self.layer_box.currentIndex(), 0)
+        what = self.what_box.currentData()
+        what = "h" if what is None else what
+        if isinstance(view, m.TrainView):
+            lv = view.trace.layers[layer]
+            T = view.trace.length
+            row = view.trace.row
+            if what == "h":
+                cols = lv.hs[1 : T + 1, row]
+            elif what == "c":
+                cols = lv.cs[1 : T + 1, row]
+            else:
+                cols = lv.acts[:T, what, row]
+            labels = view.input_labels or tuple(str(t + 1) for t in range(T))
+            width = T
+        else:
+            if what == "h":
+                cols = view.hs[layer]
+            elif what == "c":
+                cols = view.cs[layer]
+            else:
+                cols = view.acts[layer][:, what] if len(view.acts[layer]) else np.zeros((0, info.hidden))
+            labels = view.labels
+            width = max(len(view.labels), 1)
+        self._what = what
+        matrix = np.ascontiguousarray(np.asarray(cols, np.float32).T)  # (H, t): units are rows
+        self._matrix = matrix
+        levels, cmap, unit = self._levels(what)
+        if matrix.shape[1] == 0:
+            self.image.clear()
+        else:
+            self.image.setImage(matrix, levels=levels, autoLevels=False)
+            self.image.setRect(QRectF(0, 0, matrix.shape[1], matrix.shape[0]))
+        # Axes and colour bar change rarely; touching them every frame would repaint them every frame.
+        frame = (what, width, info.hidden)
+        if frame != self._frame:
+            self._frame = frame
+            self.colorbar.setLevels(levels)
+            self.colorbar.setColorMap(cmap)
+            self.colorbar.axis.setLabel(unit)
+            self.plot.setXRange(0, width, padding=0)
+            self.plot.setYRange(0, max(info.hidden, 1), padding=0)
+        self._labels = tuple(labels)
+        self._set_ticks(self._labels, width)
+
+    def _levels(self, what) -> tuple[tuple[float, float], pg.ColorMap, str]:
+        if what == "h":
+            return (-1.0, 1.0), self.diverging, "h (tanh, -1..1)"
+        if what == "c":
+            return CELL_STATE_LEVELS, self.diverging, "c (cell state)"
+        lo, hi = self.info.gate_ranges[what]
+        name = self.info.gate_names[what]
+        if lo < 0:
+            return (lo, hi), self.diverging, f"{name} (tanh, -1..1)"
+        return (lo, hi), self.sequential, f"{name} (sigmoid, 0..1)"
+
+    def _set_ticks(self, labels, width: int) -> None:
+        """Token labels under their columns when there is room (~12 px each), else step numbers."""
+        pixels = max(self.plot.width() - 90, 100)
+        if len(labels) * 12 <= pixels:
+            ticks = [(t + 0.5, lab) for t, lab in enumerate(labels)]
+        else:
+            every = next(e for e in (2, 5, 10, 20, 50, 100, 200, 500, 1000) if width / e * 32 <= pixels or e == 1000)
+            ticks = [(t - 0.5, str(t)) for t in range(every, width + 1, every)]
+        if ticks != self._ticks:  # a new tick layout repaints the axis: only when it really changes
+            self._ticks = ticks
+            self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
+
+    # -- reading values -------------------------------------------------------------------------
+    def _cell_at(self, scene_pos) -> tuple[int, int] | None:
+        if not self.plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
+        t, unit = int(math.floor(p.x())), int(math.floor(p.y()))
+        H, T = self._matrix.shape
+        if 0 <= t < T and 0 <= unit < H:
+            return t, unit
+        return None
+
+    def _hover(self, scene_pos) -> None:
+        cell = self._cell_at(scene_pos)
+        if cell is None:
+            return
+        t, unit = cell
+        label = self._labels[t] if t < len(self._labels) else ""
+        name = "h" if self._what == "h" else "c" if self._what == "c" else self.info.gate_names[self._what]
+        self.readout.setText(f"t = {t + 1} (token {label!r}), unit {unit}: {name} = {self._matrix[unit, t]:+.4f}")
+
+    def _click(self, event) -> None:
+        cell = self._cell_at(event.scenePos())
+        if cell is not None:
+            self.time_selected.emit(cell[0])
+
+    def data(self) -> dict[str, np.ndarray]:
+        return {"values_units_by_time": self._matrix, "tokens": np.array(self._labels, dtype=str)}
+
+    def plot_items(self):
+        return [self.plot.getPlotItem()]
