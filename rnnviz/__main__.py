@@ -4,4 +4,5 @@ import sys
 
 from rnnviz.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # the app's training process (spawned) must not run this again
+    sys.exit(main())

@@ -51,7 +51,7 @@ def install_excepthooks(window: MainWindow) -> None:
         details = "".join(traceback.format_exception(exc_type, exc, tb))
         sys.stderr.write(details)
         problem = m.Problem("error", f"Unexpected error ({kind}): {exc_type.__name__}: {exc}", details)
-        window.controller.mailbox.put_event(problem)  # thread-safe; drained by the GUI timer
+        window.controller.mailbox.put(problem)  # thread-safe; drained by the GUI timer
 
     sys.excepthook = lambda t, e, tb: report("interface", t, e, tb)
     threading.excepthook = lambda a: report(f"thread {a.thread.name if a.thread else '?'}", a.exc_type, a.exc_value,

@@ -48,14 +48,48 @@ class StepScalars:
 
 
 @dataclass(frozen=True)
+class LayerRow:
+    """One layer of one batch row of an instrumented training step (the engine's Trace, one row)."""
+
+    hs: np.ndarray  # (T+1, H) h_0 first
+    cs: np.ndarray | None  # (T+1, H) LSTM cell states
+    acts: np.ndarray  # (T, G, H) gate activations
+    dh_norm: np.ndarray  # (T,) ||dL/dh_t||, the whole BPTT gradient
+    dlast_norm: np.ndarray  # (T,) ||dL_T/dh_t||, the last step's loss alone
+
+
+@dataclass(frozen=True)
 class TrainView:
-    """One instrumented training step, for the panels (the displayed batch row)."""
+    """One instrumented training step as the panels draw it: the displayed batch row only.
+
+    Small on purpose (a few hundred kilobytes): it crosses from the training process to the app
+    ~30 times a second. The engine's full Trace holds every row.
+    """
 
     step: int
     clip: str  # the clipping setting in force ("off", "norm:5"...)
-    trace: Trace
+    row: int
+    length: int  # steps used by the row (classification: its real length)
+    layers: tuple[LayerRow, ...]
+    x: np.ndarray  # (T,) ids or (T, I) values
+    y: np.ndarray  # (T,) ids, () class id or (T, O) values
+    probs: np.ndarray | None  # (T, V) next-token probabilities (lm) or (K,) class probabilities
+    outputs: np.ndarray | None  # (T, O) regression predictions
     input_labels: tuple[str, ...] | None  # labels of the row's inputs (None for dense input)
     target_labels: tuple[str, ...] | None  # labels of the row's targets (lm), or (class name,) (classify)
+
+    @classmethod
+    def from_trace(cls, tr: Trace, step: int, clip: str, input_labels, target_labels) -> TrainView:
+        r = tr.row
+        layers = tuple(
+            LayerRow(
+                hs=np.array(lv.hs[:, r]), cs=None if lv.cs is None else np.array(lv.cs[:, r]),
+                acts=np.array(lv.acts[:, :, r]), dh_norm=np.array(lv.dh_norm[:, r]), dlast_norm=np.array(lv.dlast_norm),
+            )  # fmt: skip
+            for lv in tr.layers
+        )
+        return cls(step=step, clip=clip, row=r, length=tr.length, layers=layers, x=tr.x, y=tr.y, probs=tr.probs,
+                   outputs=tr.outputs, input_labels=input_labels, target_labels=target_labels)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.exporters import SVGExporter
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 # One light, projector-friendly style for every plot.
@@ -150,16 +151,32 @@ class Panel(QWidget):
             if not self.grab().save(str(path), "PNG"):
                 raise OSError(f"could not write {path}")
         elif kind == "svg":
-            items = self.plot_items()
-            if not items:
-                raise ValueError(f"the {self.title} panel has no plot to save as SVG")
-            SVGExporter(items[0]).export(str(path))
+            write_svg(self, path)
         elif kind == "npz":
             np.savez(path, **self.data())
         elif kind == "csv":
             write_csv(path, self.data())
         else:
             raise ValueError(f"unknown export format {path.suffix!r}: use .png, .svg, .npz or .csv")
+
+
+def write_svg(widget: QWidget, path: Path) -> None:
+    """The widget as a vector picture: lines and text stay sharp at any size (images are embedded).
+
+    Qt renders the widget into an SVG paint device; pyqtgraph's own SVG exporter fails on some items
+    (colour bars) with current Qt versions.
+    """
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    size = widget.size()
+    generator.setSize(QSize(size.width(), size.height()))
+    generator.setViewBox(QRect(0, 0, size.width(), size.height()))
+    generator.setTitle(getattr(widget, "title", "rnnviz"))
+    painter = QPainter(generator)
+    try:
+        widget.render(painter, QPoint(0, 0))
+    finally:
+        painter.end()
 
 
 def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:

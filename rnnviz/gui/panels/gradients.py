@@ -91,11 +91,11 @@ class GradientFlowPanel(Panel):
     def show_train(self, view: m.TrainView) -> None:
         self._last_view = view
         layer = max(self.layer_box.currentIndex(), 0)
-        lv = view.trace.layers[layer]
-        T = view.trace.length
+        lv = view.layers[layer]
+        T = view.length
         x = np.arange(1, T + 1, dtype=float)
         last = np.asarray(lv.dlast_norm[:T], float)
-        full = np.asarray(lv.dh_norm[:T, view.trace.row], float)
+        full = np.asarray(lv.dh_norm[:T], float)
         if self.current_clip is not None and view.clip != self.current_clip and self._current is not None:
             self._pin(self.current_clip, *self._current)  # the setting changed: keep the old curves
         self.current_clip = view.clip
@@ -108,7 +108,7 @@ class GradientFlowPanel(Panel):
             self.plot.setXRange(0.5, T + 0.5, padding=0.01)
         if view.clip in self.pinned:  # back to a pinned setting: its live curves replace the pin
             self._unpin(view.clip)
-        self.set_source(f"Training batch, row {view.trace.row}, step {view.step:,}, clipping {view.clip}")
+        self.set_source(f"Training batch, row {view.row}, step {view.step:,}, clipping {view.clip}")
         ratio = last[0] / last[-1] if last[-1] > 0 and np.isfinite(last[0]) else float("nan")
         if np.isfinite(ratio) and ratio > 0:
             self.note.setText(f"||dL_T/dh_1|| / ||dL_T/dh_T|| = {ratio:.2e}  "

@@ -104,8 +104,7 @@ class HeatmapPanel(Panel):
 
     def show_train(self, view: m.TrainView) -> None:
         self._last = view
-        tr = view.trace
-        self.set_source(f"Training batch, row {tr.row}, step {view.step:,}")
+        self.set_source(f"Training batch, row {view.row}, step {view.step:,}")
         self._redraw()
 
     def show_probe(self, view: m.ProbeView) -> None:
@@ -121,15 +120,14 @@ class HeatmapPanel(Panel):
         what = self.what_box.currentData()
         what = "h" if what is None else what
         if isinstance(view, m.TrainView):
-            lv = view.trace.layers[layer]
-            T = view.trace.length
-            row = view.trace.row
+            lv = view.layers[layer]
+            T = view.length
             if what == "h":
-                cols = lv.hs[1 : T + 1, row]
+                cols = lv.hs[1 : T + 1]
             elif what == "c":
-                cols = lv.cs[1 : T + 1, row]
+                cols = lv.cs[1 : T + 1]
             else:
-                cols = lv.acts[:T, what, row]
+                cols = lv.acts[:T, what]
             labels = view.input_labels or tuple(str(t + 1) for t in range(T))
             width = T
         else:

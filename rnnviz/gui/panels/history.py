@@ -18,7 +18,7 @@ from rnnviz.gui import messages as m
 from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, pen
 
 MAX_POINTS = 200_000
-SMOOTHING = 0.98  # exponential moving average of the training loss, about the last 50 steps
+SMOOTHING = 0.95  # exponential moving average of the training loss, about the last 20 steps
 
 
 class History:
@@ -169,7 +169,7 @@ class NormHistoryPanel(Panel):
         self.events = self.plot.plot(pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=(214, 39, 40),
                                      name="clipped step")
         self.threshold = pg.InfiniteLine(angle=0, pen=pen("red", 1, dash=True), label="clip threshold",
-                                         labelOpts={"position": 0.05, "color": (214, 39, 40)})
+                                         labelOpts={"position": 0.5, "color": (214, 39, 40), "anchors": [(0.5, 1), (0.5, 1)]})
         self.plot.addItem(self.threshold)
         self.threshold.setVisible(False)
         self.layout_.addWidget(cache_axes(self.plot), 1)
@@ -178,6 +178,7 @@ class NormHistoryPanel(Panel):
         self.history = History(("pre", "post", "clipped"))
         self.y_range = StickyRange(self.plot, log=True)
         self._dirty = False
+        self._threshold: float | None = None  # norm clipping: kept inside the y range
         self._clipped_total = 0
         self._steps_total = 0
 
@@ -193,7 +194,9 @@ class NormHistoryPanel(Panel):
             self.threshold.setPos(math.log10(clip.threshold))
             self.threshold.label.setFormat(f"norm threshold {clip.threshold:g}")
         self.threshold.setVisible(clip.mode == "norm")
+        self._threshold = clip.threshold if clip.mode == "norm" else None
         self.set_source(f"clipping: {clip}")
+        self._dirty = True
 
     def add_steps(self, steps: list[m.StepScalars]) -> None:
         for s in steps:
@@ -212,7 +215,7 @@ class NormHistoryPanel(Panel):
         self.post.setData(*finite_positive(x, h["post"]))
         clipped = h["clipped"] > 0.5
         self.events.setData(*finite_positive(x[clipped][-5000:], h["pre"][clipped][-5000:]))
-        self.y_range.update(h["pre"], h["post"])
+        self.y_range.update(h["pre"], h["post"], np.array([] if self._threshold is None else [self._threshold]))
         _set_x_range(self.plot, x)
         if self._steps_total:
             share = self._clipped_total / self._steps_total

@@ -70,23 +70,23 @@ class SoftmaxPanel(Panel):
     # -- training batch -------------------------------------------------------------------------
     def show_train(self, view: m.TrainView) -> None:
         self._last = view
-        info, tr = self.info, view.trace
+        info = self.info
         if info is None:
             return
         if info.head == "regress":
-            pred, true = tr.outputs[:, 0], np.asarray(tr.y)[:, 0]
+            pred, true = view.outputs[:, 0], np.asarray(view.y)[:, 0]
             self._show_series(pred, true)
-            self.set_source(f"Training batch, row {tr.row}, step {view.step:,}")
+            self.set_source(f"Training batch, row {view.row}, step {view.step:,}")
             return
         if info.head == "classify":
-            self._show_bars(tr.probs, int(tr.y))
+            self._show_bars(view.probs, int(view.y))
             name = "".join(view.input_labels or ())
-            self.set_source(f"Training batch, row {tr.row}: {name!r}")
+            self.set_source(f"Training batch, row {view.row}: {name!r}")
             return
-        t = tr.length - 1 if self.selected_t is None else min(self.selected_t, tr.length - 1)
-        self._show_bars(tr.probs[t], int(tr.y[t]))
+        t = view.length - 1 if self.selected_t is None else min(self.selected_t, view.length - 1)
+        self._show_bars(view.probs[t], int(view.y[t]))
         after = view.input_labels[t] if view.input_labels else ""
-        self.set_source(f"Training batch, row {tr.row}, after token {t + 1} ({after!r})")
+        self.set_source(f"Training batch, row {view.row}, after token {t + 1} ({after!r})")
 
     # -- probe ------------------------------------------------------------------------------------
     def show_probe(self, view: m.ProbeView) -> None:

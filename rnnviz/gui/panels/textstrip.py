@@ -96,11 +96,11 @@ class TextStripPanel(Panel):
         labels = view.input_labels
         if not labels:
             self.strip.setText("(numbers, not text: see the prediction panel)")
-            self.set_source(f"Training batch, row {view.trace.row}")
+            self.set_source(f"Training batch, row {view.row}")
             return
         current = len(labels) - 1 if selected is None else min(selected, len(labels) - 1)
         self.strip.setText(render_tokens(labels, current, len(labels)))
         target = ""
         if view.target_labels and len(view.target_labels) == 1:
             target = f" (class {view.target_labels[0]})"
-        self.set_source(f"Training batch, row {view.trace.row}, step {view.step:,}{target}")
+        self.set_source(f"Training batch, row {view.row}, step {view.step:,}{target}")

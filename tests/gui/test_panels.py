@@ -1,0 +1,134 @@
+"""Every panel is labelled and exports its picture and its numbers; settings and layout persist."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from rnnviz.gui import messages as m
+from rnnviz.gui.controls import SettingsPanel
+from rnnviz.gui.presets import PRESETS, apply_preset
+from rnnviz.training import TrainConfig
+
+from .conftest import wait_state
+
+PANELS = ["heatmap", "softmax", "gradients", "loss_panel", "norm_panel"]
+
+
+@pytest.fixture
+def trained(qtbot, make):
+    w = make()
+    for _ in range(3):
+        w.step_update()
+        qtbot.waitUntil(lambda n=w.step: w.step == n + 1 and w.state == m.PAUSED, timeout=10000)
+    w.loss_panel.refresh()
+    w.norm_panel.refresh()
+    return w
+
+
+@pytest.mark.parametrize("name", PANELS)
+def test_each_panel_exports_png_svg_npz_and_csv(trained, name, tmp_path):
+    panel = getattr(trained, name)
+    for ext in ("png", "svg", "npz", "csv"):
+        path = tmp_path / f"{name}.{ext}"
+        panel.export(path)
+        assert path.stat().st_size > 100, ext
+    with np.load(tmp_path / f"{name}.npz", allow_pickle=False) as npz:
+        assert npz.files and any(npz[k].size > 0 for k in npz.files)
+    header = (tmp_path / f"{name}.csv").read_text().splitlines()[0]
+    assert header
+
+
+def test_every_plot_has_labelled_axes_and_a_tooltip(trained):
+    for name in PANELS:
+        panel = getattr(trained, name)
+        assert len(panel.toolTip()) > 60, name  # one sentence a student understands
+        item = panel.plot.getPlotItem()
+        for side in ("left", "bottom"):
+            assert item.getAxis(side).labelText, f"{name} {side} axis has no label"
+
+
+def test_heatmap_levels_are_fixed_and_its_hover_reads_a_value(trained, qtbot):
+    h = trained.heatmap
+    assert h.colorbar.levels() == (-1.0, 1.0)
+    assert h._matrix.shape == (128, 64)
+    center = h.plot.getPlotItem().vb.mapViewToScene(h.plot.getPlotItem().vb.viewRect().center())
+    h._hover(center)
+    assert "unit" in h.readout.text() and "h =" in h.readout.text()
+    h.what_box.setCurrentIndex(h.what_box.findData(1))  # the forget gate: levels 0..1
+    assert h.colorbar.levels() == (0.0, 1.0)
+
+
+def test_settings_wait_for_reset_and_say_so(qtbot):
+    panel = SettingsPanel()
+    qtbot.addWidget(panel)
+    panel.show_config(TrainConfig())
+    assert panel.pending.text() == ""
+    panel.hidden.setValue(64)
+    panel.cell.setCurrentIndex(panel.cell.findData("gru"))
+    assert "hidden size" in panel.pending.text() and "cell" in panel.pending.text()
+    with qtbot.waitSignal(panel.reset_requested) as sig:
+        panel.reset_button.click()
+    assert sig.args[0].hidden == 64 and sig.args[0].cell == "gru"
+    with qtbot.waitSignal(panel.lr_changed):  # the learning rate applies without a reset
+        panel.lr.setValue(0.01)
+        panel.lr.editingFinished.emit()
+    assert "learning rate" not in panel.pending.text()
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_builds_a_valid_configuration(name):
+    cfg = apply_preset(name, TrainConfig())
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_reset_asks_before_throwing_training_away(qtbot, trained):
+    asked = []
+    trained.confirm = lambda q: asked.append(q) or False
+    trained.reset_model(trained.settings_panel.config().replace(hidden=16))
+    qtbot.wait(300)
+    assert asked and "3 steps" in asked[0] and trained.info.hidden == 128  # declined: nothing changed
+
+
+def test_layout_and_settings_persist(qtbot, make, settings):
+    w = make()
+    w.docks["loss"].hide()
+    w.controller.send("reset", config=w.settings_panel.config().replace(hidden=48))
+    qtbot.waitUntil(lambda: w.info.hidden == 48 and w.state == m.IDLE, timeout=10000)
+    w.close()
+    assert json.loads(settings.value("config"))["hidden"] == 48
+    again = make()
+    assert again.info.hidden == 48
+    assert not again.docks["loss"].isVisible()
+    again.restore_default_layout()
+    assert again.docks["loss"].isVisible()
+
+
+def test_probe_text_with_unknown_characters_says_what_was_left_out(qtbot, make):
+    w = make()
+    w.text_strip.probe_edit.setText("naïve ☃ idea")
+    qtbot.keyClick(w.text_strip.probe_edit, Qt.Key.Key_Return)
+    w._probe_command("step_token")
+    qtbot.waitUntil(lambda: w.text_strip.skipped.isVisible(), timeout=5000)
+    assert "☃" in w.text_strip.skipped.text() and "ï" in w.text_strip.skipped.text()
+
+
+@pytest.mark.parametrize("preset", ["Names to languages: GRU classifier", "Sine wave: predict the next value (GRU)",
+                                    "Vanishing gradients: remember a symbol 40 steps (RNN vs LSTM)",
+                                    "The king sits on throne: 5-unit RNN"])
+def test_other_tasks_train_and_step_in_the_app(qtbot, make, preset):
+    w = make()
+    w.controller.send("reset", config=apply_preset(preset, TrainConfig()))
+    qtbot.waitUntil(lambda: w.info.config["task"] != "lm" and w.state == m.IDLE, timeout=20000)
+    for _ in range(2):
+        w.step_update()
+        qtbot.waitUntil(lambda n=w.step: w.step == n + 1 and w.state == m.PAUSED, timeout=10000)
+    assert w.heatmap.source.text().startswith("Training batch")
+    w._probe_command("step_token")
+    wait_state(qtbot, w, m.STEPPING)
+    qtbot.waitUntil(lambda: w.heatmap._matrix.shape[1] == 1, timeout=5000)
+    if w.info.head == "regress":
+        assert "mean squared error" in w.softmax.summary.text() or w.softmax._data
+    else:
+        assert "most likely" in w.softmax.summary.text()

@@ -1,0 +1,153 @@
+"""Closing at any moment, NaN auto-pause, bad files, errors in the training process, impatient clicks."""
+
+import random
+import time
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from rnnviz.engine.clipping import ClipConfig
+from rnnviz.gui import messages as m
+from rnnviz.gui.main_window import ENABLED_IN
+
+from .conftest import small, wait_state
+
+
+def timed_close(w) -> float:
+    t0 = time.perf_counter()
+    w.close()
+    return time.perf_counter() - t0
+
+
+@pytest.mark.parametrize("when", ["training", "paused", "stepping", "loading"])
+def test_closing_at_any_moment_is_quick_and_clean(qtbot, make, when, tmp_path):
+    w = make()
+    if when in ("training", "paused"):
+        w.toggle_training()
+        qtbot.waitUntil(lambda: w.step >= 2, timeout=20000)
+        if when == "paused":
+            w.toggle_training()
+            wait_state(qtbot, w, m.PAUSED)
+    elif when == "stepping":
+        w._probe_command("step_token")
+        wait_state(qtbot, w, m.STEPPING)
+    else:  # a large file still loading in the training process
+        big = tmp_path / "big.txt"
+        big.write_text("All the world's a stage, and all the men and women merely players.\n" * 300_000)
+        w.load_corpus(str(big))
+        wait_state(qtbot, w, m.LOADING)
+    assert timed_close(w) < 2.0
+    assert not w.controller.alive()
+
+
+def test_a_nan_step_pauses_with_a_clear_message_and_training_can_continue(qtbot, make):
+    w = make()
+    # float32 cannot hold a learning rate of 1e39: the very first update would be infinite
+    w.controller.send("reset", config=small(w.settings_panel.config(), dtype="float32", optimizer="sgd",
+                                            lr=1e39, clip="off"))
+    qtbot.waitUntil(lambda: w.info.hidden == 32 and w.state == m.IDLE, timeout=10000)
+    w.toggle_training()
+    wait_state(qtbot, w, m.PAUSED)
+    bar = w.message_bar
+    assert bar.isVisible() and bar.problem.kind == "nonfinite"
+    text = bar.label.text()
+    assert "step 1" in text and "NaN or infinite" in text and "learning rate" in text and "clipping" in text
+    assert w.step == 1
+    # the user lowers the learning rate and continues from the last good weights
+    w.controller.send("set_lr", lr=0.01)
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.step >= 4, timeout=20000)
+    assert not bar.isVisible()
+    w.toggle_training()
+    wait_state(qtbot, w, m.PAUSED)
+
+
+@pytest.mark.parametrize("how", ["open", "drop"])
+def test_a_bad_file_keeps_the_corpus_and_model_already_loaded(qtbot, make, tmp_path, how):
+    bad = tmp_path / "picture.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    w = make()
+    w.step_update()
+    qtbot.waitUntil(lambda: w.step == 1 and w.state == m.PAUSED, timeout=10000)
+    info = w.info
+    if how == "open":
+        w.load_corpus(str(bad))
+    else:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(bad))])
+        w.dropEvent(QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                               Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: w.message_bar.isVisible(), timeout=10000)
+    assert w.message_bar.problem.kind == "load_failed" and "picture.png" in w.message_bar.label.text()
+    wait_state(qtbot, w, m.PAUSED)
+    assert w.info is info and w.step == 1  # same corpus, same model, same progress
+    w.step_update()
+    qtbot.waitUntil(lambda: w.step == 2, timeout=10000)  # and it still trains
+
+
+def test_a_bad_file_on_the_command_line_falls_back_to_the_bundled_corpus(qtbot, make, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n")
+    w = make(str(empty))
+    assert "tinyshakespeare" in w.info.title
+    assert w.message_bar.isVisible() and "empty.txt" in w.message_bar.label.text()
+
+
+def test_an_error_in_the_training_process_is_shown_and_reset_recovers(qtbot, make):
+    w = make()
+    w.controller.send("set_row", row="not a number")  # a bug's stand-in: raises inside the loop
+    wait_state(qtbot, w, m.ERROR)
+    assert w.message_bar.problem.kind == "error" and "ValueError" in w.message_bar.label.text()
+    assert "Traceback" in w.message_bar.problem.details and w.message_bar.details_button.isVisible()
+    assert w.controller.alive()
+    w.reset_model(w.settings_panel.config())
+    wait_state(qtbot, w, m.IDLE)
+    w.step_update()
+    qtbot.waitUntil(lambda: w.step == 1, timeout=10000)
+
+
+def test_a_dead_training_process_is_reported_and_reset_starts_a_new_one(qtbot, make):
+    w = make()
+    w.controller.process.kill()
+    wait_state(qtbot, w, m.ERROR)
+    assert "stopped unexpectedly" in w.message_bar.label.text()
+    w.reset_model(w.settings_panel.config())
+    qtbot.waitUntil(lambda: w.controller.alive() and w.state == m.IDLE, timeout=20000)
+    w.step_update()
+    qtbot.waitUntil(lambda: w.step == 1, timeout=10000)
+
+
+def test_impatient_random_clicking_never_breaks_the_app(qtbot, make):
+    w = make()
+    w.controller.send("reset", config=small(w.settings_panel.config()))
+    qtbot.waitUntil(lambda: w.info.hidden == 32 and w.state == m.IDLE, timeout=10000)
+    rng = random.Random(1234)
+    actions = [
+        lambda: w.actions_["train"].trigger(),
+        lambda: w.actions_["step_token"].trigger(),
+        lambda: w.actions_["step_back"].trigger(),
+        lambda: w.actions_["probe_restart"].trigger(),
+        lambda: w.actions_["step_update"].trigger(),
+        lambda: w.actions_["reset"].trigger(),
+        lambda: w.clip_control.mode.setCurrentIndex(rng.randrange(3)),
+        lambda: w.set_clip(ClipConfig("norm", rng.choice([0.1, 1.0, 5.0]))),
+        lambda: w.row_box.setValue(rng.randrange(8)),
+        lambda: qtbot.keyClick(w, Qt.Key.Key_Space),
+        lambda: qtbot.keyClick(w, Qt.Key.Key_Right),
+    ]
+    for i in range(300):
+        rng.choice(actions)()
+        if i % 10 == 0:
+            qtbot.wait(rng.randrange(1, 30))  # let the event loop and the worker run in between
+    # settle: pause if training, then everything must agree with the final state
+    qtbot.waitUntil(lambda: w.state != m.LOADING, timeout=20000)
+    if w.state == m.RUNNING:
+        w.toggle_training()
+    wait_state(qtbot, w, m.IDLE, m.PAUSED, m.STEPPING)
+    assert w.controller.alive()
+    for key, states in ENABLED_IN.items():
+        assert w.actions_[key].isEnabled() == (w.state in states), key
+    assert w.actions_["train"].text() == "Train"
+    w.step_update()
+    qtbot.waitUntil(lambda: w.state == m.PAUSED, timeout=10000)
