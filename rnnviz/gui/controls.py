@@ -32,6 +32,7 @@ FIELD_LABELS = {
     "k": "gap k", "forget_bias": "forget bias", "momentum": "momentum", "dropout": "dropout",
 }  # fmt: skip
 IMMEDIATE = ("lr", "clip")  # applied at once, no reset
+CUSTOM = "Custom settings"
 
 
 class ClipControl(QWidget):
@@ -88,7 +89,7 @@ class SettingsPanel(QWidget):
         super().__init__(parent)
         self.setToolTip("Settings of the network and its training. Most need a new model: press Reset model.")
         self.preset = QComboBox()
-        self.preset.addItems(list(PRESETS))
+        self.preset.addItems([*PRESETS, CUSTOM])
         self.preset.setToolTip("A ready-made lesson: fills in the settings below (press Reset model to start it)")
         self.cell = QComboBox()
         for name, data in (("vanilla RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru")):
@@ -161,6 +162,7 @@ class SettingsPanel(QWidget):
         self.gain.setValue(cfg.recurrent_gain)
         self.seed.setValue(cfg.seed)
         self.dtype.setCurrentIndex(self.dtype.findData(cfg.dtype))
+        self.preset.setCurrentText(matching_preset(cfg))
         for w in widgets:
             w.blockSignals(False)
         self._update_pending()
@@ -179,7 +181,8 @@ class SettingsPanel(QWidget):
         return [FIELD_LABELS.get(k, k) for k in now if now[k] != cur[k] and k not in IMMEDIATE]
 
     def _preset_chosen(self, name: str) -> None:
-        self.show_form(apply_preset(name, self.config(), self.corpus))
+        if name != CUSTOM:
+            self.show_form(apply_preset(name, self.config(), self.corpus))
 
     def show_form(self, cfg: TrainConfig) -> None:
         """Fill the form with ``cfg`` without changing the running model's settings."""
@@ -196,6 +199,15 @@ class SettingsPanel(QWidget):
         else:
             self.pending.setText("")
             self.reset_button.setStyleSheet("")
+
+
+def matching_preset(cfg: TrainConfig) -> str:
+    """The preset whose settings ``cfg`` has (the corpus aside), or ``CUSTOM``."""
+    d = cfg.to_dict()
+    for name, fields in PRESETS.items():
+        if all(d.get(k) == v for k, v in fields.items() if k != "corpus"):
+            return name
+    return CUSTOM
 
 
 def _spin(lo: int, hi: int, tip: str) -> QSpinBox:

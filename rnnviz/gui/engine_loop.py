@@ -34,7 +34,7 @@ from rnnviz.gui import messages as m
 from rnnviz.gui.probe import default_probe_text, encode_probe
 from rnnviz.training import StepReport, TrainConfig, Trainer, build_task, load_trainer, optim_config, save_trainer
 
-TRACE_INTERVAL = 1 / 40  # seconds: at most ~40 instrumented steps a second (the screen shows ~30)
+TRACE_INTERVAL = 1 / 32  # seconds: at most ~32 instrumented steps a second (the screen shows ~30)
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches per pass (a pass must not stall the loop)
 
@@ -163,7 +163,8 @@ class EngineLoop:
         trainer = self.trainer
         now = time.perf_counter()
         want_trace = force_trace or now - self._last_trace >= TRACE_INTERVAL
-        report = trainer.train_step(trace=want_trace, row=self._row)
+        # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
+        report = trainer.train_step(trace=want_trace, row=self._row, spectrum=False)
         self._stopped_by_problem = False
         self.emit(self._scalars(report))
         if report.trace is not None:

@@ -58,6 +58,12 @@ STATE_TEXT = {
     m.STEPPING: ("stepping through the probe", "#6a1b9a"), m.LOADING: ("loading...", "#757575"),
     m.ERROR: ("error", "#c62828"),
 }  # fmt: skip
+# While training, how often each panel redraws at most (seconds). The heatmap follows every frame
+# (~30 per second); bars, curves and text change too fast to read any quicker than ~10 times a second,
+# and redrawing them less often halves the app's own CPU use (measured: bench/gui.py). Paused or
+# stepping, every view is drawn at once.
+REFRESH_INTERVAL = {"heatmap": 0.0, "text": 0.1, "softmax": 0.1, "gradients": 0.1}
+SLOW_PANELS_PER_FRAME = 1  # at most this many of the ~10 per second panels in one frame (no long frames)
 HISTORY_REFRESH_S = 0.5  # the loss and norm curves redraw at most twice a second while training
 
 
@@ -74,7 +80,11 @@ class MainWindow(QMainWindow):
         self.selected_t: int | None = None
         self._rate = deque(maxlen=200)  # (wall time, tokens) of recent steps, for tokens per second
         self._last_history_refresh = 0.0
+        self._drawn_at = dict.fromkeys(REFRESH_INTERVAL, 0.0)
+        self._latest_train: m.TrainView | None = None
+        self.refreshes = dict.fromkeys(REFRESH_INTERVAL, 0)  # panel redraws (the GUI benchmark reads it)
         self._last_loss = float("nan")
+        self.tokens_trained = 0  # tokens of every step reported (the GUI benchmark reads it)
         self._last_val = ""
         self.deliveries = 0  # drained mailbox batches (the GUI benchmark reads it)
 
@@ -102,6 +112,9 @@ class MainWindow(QMainWindow):
         self.text_strip = TextStripPanel()
         self.settings_panel = SettingsPanel()
         self.settings_panel.setMaximumWidth(320)
+        self.text_strip.setMaximumHeight(150)
+        for panel in (self.softmax, self.gradients, self.loss_panel, self.norm_panel):
+            panel.setMinimumHeight(200)
         self.message_bar = MessageBar()
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -347,13 +360,9 @@ class MainWindow(QMainWindow):
             self.loss_panel.add_steps(d.scalars)
             self.norm_panel.add_steps(d.scalars)
             self._on_scalars(d.scalars)
-        if d.train is not None and self.source == "train" and self.info is not None:
-            self.heatmap.show_train(d.train)
-            self.softmax.show_train(d.train)
-            self.gradients.show_train(d.train)
-            self.text_strip.show_train(d.train, self.selected_t)
-        elif d.train is not None and self.info is not None:
-            self.gradients.show_train(d.train)  # the gradient view always follows training
+        if d.train is not None and self.info is not None:
+            self._latest_train = d.train
+            self._draw_train(force=self.state != m.RUNNING)
         if d.probe is not None and self.source == "probe" and self.info is not None:
             self.heatmap.show_probe(d.probe)
             self.softmax.show_probe(d.probe)
@@ -363,6 +372,30 @@ class MainWindow(QMainWindow):
             self._last_history_refresh = now
             self.loss_panel.refresh()
             self.norm_panel.refresh()
+
+    def _draw_train(self, force: bool = False) -> None:
+        """Hand the newest training view to the panels that are due (all of them when ``force``)."""
+        view = self._latest_train
+        if view is None:
+            return
+        now = time.monotonic()
+        due = [k for k, gap in REFRESH_INTERVAL.items() if force or now - self._drawn_at[k] >= gap]
+        if self.source != "train":
+            due = [k for k in due if k == "gradients"]  # while stepping, the gradient view still follows training
+        if not force:  # spread the slower panels over frames, most overdue first
+            slow = sorted((k for k in due if REFRESH_INTERVAL[k] > 0), key=lambda k: self._drawn_at[k])
+            due = [k for k in due if REFRESH_INTERVAL[k] == 0] + slow[:SLOW_PANELS_PER_FRAME]
+        for key in due:
+            self._drawn_at[key] = now
+            self.refreshes[key] += 1
+            if key == "heatmap":
+                self.heatmap.show_train(view)
+            elif key == "softmax":
+                self.softmax.show_train(view)
+            elif key == "gradients":
+                self.gradients.show_train(view)
+            else:
+                self.text_strip.show_train(view, self.selected_t)
 
     def _on_event(self, e) -> None:
         if isinstance(e, m.ModelInfo):
@@ -377,6 +410,7 @@ class MainWindow(QMainWindow):
             self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
             self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
             self._rate.clear()
+            self._latest_train = None
             self._update_status()
             for note in e.notes:
                 self.statusBar().showMessage(note, 8000)
@@ -400,6 +434,7 @@ class MainWindow(QMainWindow):
         now = time.monotonic()
         for s in scalars:
             self._rate.append((now, s.tokens))
+            self.tokens_trained += s.tokens
         if self.info is not None and self.info.batches_per_epoch:
             frac = last.progress - math.floor(last.progress) if last.progress % 1 else (1.0 if last.progress else 0)
             self.epoch_bar.setValue(int(1000 * frac))
@@ -436,6 +471,8 @@ class MainWindow(QMainWindow):
         self.state_label.setText(f'<b style="color:{color}">{text}</b>')
         if state == m.RUNNING:
             self.message_bar.clear_kind("nonfinite")
+        else:
+            self._draw_train(force=True)  # the last view of a run is always drawn whole
         self._update_status()
 
     # -- help -------------------------------------------------------------------------------------

@@ -85,8 +85,12 @@ class Trainer:
         self.pool = BufferPool()
 
     # -- training -------------------------------------------------------------------------------
-    def train_step(self, trace: bool = False, row: int = 0) -> StepReport:
-        """Take the next batch and make one update (refused, and reported, if anything is not finite)."""
+    def train_step(self, trace: bool = False, row: int = 0, spectrum: bool = True) -> StepReport:
+        """Take the next batch and make one update (refused, and reported, if anything is not finite).
+
+        ``trace``: also build the instrumented view of the step, for batch row ``row``; ``spectrum``:
+        include the W_hh spectrum in it (refreshed every ``cfg.spectral_every`` steps).
+        """
         t0 = time.perf_counter()
         batch = next(self._batches)
         self.batches_used += 1
@@ -108,7 +112,7 @@ class Trainer:
             row = min(max(row, 0), batch.size - 1)
             tr = build_trace(
                 old_params, r.fp, batch.y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
-                row=row, spectrum=self._spectrum(old_params),
+                row=row, spectrum=self._spectrum(old_params) if spectrum else None,
             )  # fmt: skip
         grad_norm = float(np.sqrt(sum(n * n for n in r.grad_norms.values()))) if r.grad_norms else float("nan")
         return StepReport(

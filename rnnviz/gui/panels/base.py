@@ -40,14 +40,54 @@ def cache_axes(plot: pg.PlotWidget) -> pg.PlotWidget:
     """Let Qt keep each axis (and the legend) as a picture until it really changes.
 
     An axis overlaps the plot area (its ticks reach in), so any change inside the plot made Qt repaint
-    every axis, text and all: profiled at about half the GUI thread's time while training.
+    every axis, text and all: profiled at about half the GUI thread's time while training. Also: no
+    "(x0.001)" unit prefixes on the axes (they confuse more than they save).
     """
     item = plot.getPlotItem()
     for name in ("left", "bottom", "right", "top"):
-        item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        axis = item.getAxis(name)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        axis.enableAutoSIPrefix(False)
     if item.legend is not None:
         item.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return plot
+
+
+class LogAxis(pg.AxisItem):
+    """A log axis that labels only 1, 2 and 5 times a power of ten (pyqtgraph labels every 2..9
+    between the powers when the range is narrow, and they overlap)."""
+
+    def tickStrings(self, values, scale, spacing):
+        strings = super().tickStrings(values, scale, spacing)
+        if not self.logMode:
+            return strings
+        out = []
+        for v, text in zip(values, strings):
+            mantissa = 10 ** (v - np.floor(v))
+            out.append(text if round(mantissa) in (1, 2, 5) and abs(mantissa - round(mantissa)) < 0.01 else "")
+        return out
+
+
+def log_plot() -> pg.PlotWidget:
+    """A plot whose y axis is logarithmic, labelled 1-2-5."""
+    plot = pg.PlotWidget(axisItems={"left": LogAxis(orientation="left")})
+    plot.getPlotItem().setLogMode(y=True)
+    return plot
+
+
+def hint(plot: pg.PlotWidget, text: str) -> pg.TextItem:
+    """A grey line of help in the middle of an empty plot; ``show_hint(item, False)`` once data comes."""
+    item = pg.TextItem(text, color=(140, 140, 140), anchor=(0.5, 0.5))
+    item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+    plot.addItem(item, ignoreBounds=True)
+    return item
+
+
+def place_hint(plot: pg.PlotWidget, item: pg.TextItem, visible: bool) -> None:
+    if visible:
+        r = plot.getPlotItem().vb.viewRect()
+        item.setPos(r.center())
+    item.setVisible(visible)
 
 
 class StickyRange:

@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
 from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, pen
+from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, hint, log_plot, pen, place_hint
 
 PIN_COLORS = ("purple", "green", "grey")
 
@@ -41,12 +41,11 @@ class GradientFlowPanel(Panel):
         row.addWidget(self.layer_box)
         row.addStretch(1)
         self.layout_.addLayout(row)
-        self.plot = pg.PlotWidget()
+        self.plot = log_plot()
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
-        item.setLogMode(y=True)
         item.setLabel("bottom", "time step t")
-        item.setLabel("left", "gradient norm (log scale)")
+        item.setLabel("left", "norm (log)")
         item.showGrid(x=False, y=True, alpha=0.2)
         self.legend = item.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.last_curve = self.plot.plot(pen=pen("blue", 2), name="||dL_T/dh_t|| last step's loss")
@@ -57,6 +56,7 @@ class GradientFlowPanel(Panel):
         self.y_range = StickyRange(self.plot, log=True)
         self.plot.getPlotItem().enableAutoRange(x=False)
         self._x_max = 0
+        self.hint = hint(self.plot, "appears once training runs")
         self.note = QLabel(" ")
         self.layout_.addWidget(self.note)
         self.current_clip: str | None = None
@@ -78,6 +78,9 @@ class GradientFlowPanel(Panel):
         self._last_view = None
         self.y_range.reset()
         self._x_max = 0
+        self.plot.setXRange(0, info.config.get("seq_len", 64), padding=0)
+        self.plot.setYRange(-6, 0, padding=0)
+        place_hint(self.plot, self.hint, True)
         regress = info.head == "regress"
         self.note.setText("For the sine task, L_T is the squared error at the last step." if regress else " ")
 
@@ -90,6 +93,7 @@ class GradientFlowPanel(Panel):
 
     def show_train(self, view: m.TrainView) -> None:
         self._last_view = view
+        self.hint.setVisible(False)
         layer = max(self.layer_box.currentIndex(), 0)
         lv = view.layers[layer]
         T = view.length

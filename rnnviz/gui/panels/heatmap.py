@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
 from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import Panel, cache_axes
+from rnnviz.gui.panels.base import Panel, cache_axes, hint, place_hint
 
 CELL_STATE_LEVELS = (-3.0, 3.0)
 
@@ -60,6 +60,7 @@ class HeatmapPanel(Panel):
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=self.diverging, interactive=False, width=14)
         self.colorbar.setImageItem(self.image, insert_in=item)
         self.layout_.addWidget(cache_axes(self.plot), 1)
+        self.hint = hint(self.plot, "Press Train (Space) to train,\nor Step token (Right arrow) to read the probe")
         self.readout = QLabel(" ")
         self.readout.setStyleSheet("color: #333;")
         self.layout_.addWidget(self.readout)
@@ -101,6 +102,11 @@ class HeatmapPanel(Panel):
         self._labels = ()
         self._ticks = []
         self.readout.setText(" ")
+        T = info.config.get("seq_len", 64) if info.config.get("task") in ("lm", "sine") else 20
+        self.plot.setXRange(0, T, padding=0)
+        self.plot.setYRange(0, info.hidden, padding=0)
+        place_hint(self.plot, self.hint, True)
+        self.set_source(f"{info.cell.upper()}, {info.layers} layer{'s' * (info.layers > 1)} of {info.hidden} units")
 
     def show_train(self, view: m.TrainView) -> None:
         self._last = view
@@ -143,6 +149,7 @@ class HeatmapPanel(Panel):
         matrix = np.ascontiguousarray(np.asarray(cols, np.float32).T)  # (H, t): units are rows
         self._matrix = matrix
         levels, cmap, unit = self._levels(what)
+        place_hint(self.plot, self.hint, False)
         if matrix.shape[1] == 0:
             self.image.clear()
         else:

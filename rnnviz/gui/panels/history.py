@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel
 
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, pen
+from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, log_plot, pen
 
 MAX_POINTS = 200_000
 SMOOTHING = 0.95  # exponential moving average of the training loss, about the last 20 steps
@@ -60,12 +60,11 @@ class History:
 
 
 def _history_plot(y_label: str, log_y: bool) -> pg.PlotWidget:
-    plot = pg.PlotWidget()
+    plot = log_plot() if log_y else pg.PlotWidget()
     plot.setMenuEnabled(False)
     item = plot.getPlotItem()
     item.setLabel("bottom", "training step")
     item.setLabel("left", y_label)
-    item.setLogMode(y=log_y)
     item.showGrid(x=False, y=True, alpha=0.2)
     item.setDownsampling(auto=True, mode="peak")
     item.setClipToView(True)
@@ -111,6 +110,8 @@ class LossPanel(Panel):
         self.val_history.clear()
         self._ema = self._ema_weight = 0.0
         self.y_range.reset()
+        self.plot.setXRange(0, 100, padding=0.02)
+        self.plot.setYRange(0, 5 if info.head != "regress" else 1, padding=0)
         self._dirty = True
         self.set_source(info.title)
         self.refresh()
@@ -185,14 +186,17 @@ class NormHistoryPanel(Panel):
     def set_model(self, info: m.ModelInfo) -> None:
         self.history.clear()
         self.y_range.reset()
+        self.plot.setXRange(0, 100, padding=0.02)
+        self.plot.setYRange(-3, 1, padding=0)
         self._clipped_total = self._steps_total = 0
         self._dirty = True
         self.refresh()
 
     def set_clip(self, clip: ClipConfig) -> None:
         if clip.mode == "norm":
-            self.threshold.setPos(math.log10(clip.threshold))
             self.threshold.label.setFormat(f"norm threshold {clip.threshold:g}")
+            self.threshold.setPos(math.log10(clip.threshold))
+            self.threshold.label.valueChanged()  # re-render the label with the new format
         self.threshold.setVisible(clip.mode == "norm")
         self._threshold = clip.threshold if clip.mode == "norm" else None
         self.set_source(f"clipping: {clip}")

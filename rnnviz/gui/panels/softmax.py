@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import COLORS, Panel, pen, cache_axes
+from rnnviz.gui.panels.base import COLORS, Panel, cache_axes, hint, pen, place_hint
 
 TOP_K = 10
 
@@ -38,6 +38,7 @@ class SoftmaxPanel(Panel):
         self.pred_curve = self.plot.plot(pen=pen("blue", 2), name="prediction")
         self.true_curve = self.plot.plot(pen=pen("orange", 2, dash=True), name="true next value")
         self.layout_.addWidget(cache_axes(self.plot), 1)
+        self.hint = hint(self.plot, "what the network expects next")
         self.summary = QLabel(" ")
         self.summary.setWordWrap(True)
         self.layout_.addWidget(self.summary)
@@ -61,6 +62,10 @@ class SoftmaxPanel(Panel):
         self.pred_curve.setData([], [])
         self.true_curve.setData([], [])
         self.summary.setText(" ")
+        self.plot.getPlotItem().getAxis("bottom").setTicks([[], []])
+        self.plot.setXRange(0, 10, padding=0)
+        self.plot.setYRange(0, 1, padding=0.02)
+        place_hint(self.plot, self.hint, True)
 
     def select_time(self, t: int) -> None:
         self.selected_t = t
@@ -109,6 +114,7 @@ class SoftmaxPanel(Panel):
 
     # -- drawing ------------------------------------------------------------------------------------
     def _show_bars(self, probs: np.ndarray, true_id: int | None) -> None:
+        place_hint(self.plot, self.hint, False)
         labels = self.info.labels
         order = np.argsort(probs)[::-1][: min(TOP_K, len(probs))]
         shown = list(order)
@@ -137,6 +143,7 @@ class SoftmaxPanel(Panel):
                       "labels": np.array([labels[i] for i in shown], dtype=str)}
 
     def _show_series(self, pred: np.ndarray, true: np.ndarray) -> None:
+        place_hint(self.plot, self.hint, False)
         t = np.arange(1, len(pred) + 1)
         self.pred_curve.setData(t, pred)
         self.true_curve.setData(np.arange(1, len(true) + 1), true)

@@ -81,7 +81,9 @@ class TextStripPanel(Panel):
         self.probe_edit.setEnabled(not dense)
         if dense:
             self.probe_edit.setToolTip("The sine task steps through a fixed wave; there is no text to type")
-        self.strip.setText(" ")
+        self.strip.setText('<span style="color:#9e9e9e">Press Train (Space) to see the training text here, or '
+                           "Step token (Right arrow) to read the probe sentence below one token at a time.</span>")
+        self.set_source(info.title)
 
     def show_probe(self, view: m.ProbeView) -> None:
         current = view.position - 1 if view.position else None
