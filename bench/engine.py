@@ -64,7 +64,9 @@ def rnnviz_step(cell: str, H: int, B: int, dtype: str, trace: bool):
         r = train_step(params, cfg, opt, x, y, clip=clip, pool=pool)
         if trace:
             spectrum = spectral_stats(old, cfg) if counter[0] % SPECTRAL_EVERY == 0 else None
-            build_trace(old, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip, spectrum=spectrum)
+            build_trace(
+                old, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip, spectrum=spectrum
+            )
         counter[0] += 1
 
     return step
@@ -190,7 +192,11 @@ def main(argv=None) -> int:
         for r in rows:
             if r["H"] == 128 and r["dtype"] == "float32":
                 target = TARGETS[r["cell"]]
-                verdicts[r["cell"]] = {"ratio": round(r["ratio_trace_on"], 3), "target": target, "met": r["ratio_trace_on"] >= target}
+                verdicts[r["cell"]] = {
+                    "ratio": round(r["ratio_trace_on"], 3),
+                    "target": target,
+                    "met": r["ratio_trace_on"] >= target,
+                }
         if verdicts:
             print("targets (H=128, B=32, float32, trace on, rnnviz / PyTorch):", verdicts)
     result = {
@@ -210,8 +216,10 @@ def main(argv=None) -> int:
 
 
 def format_row(r) -> str:
-    s = (f"{r['cell']:>4} H={r['H']:<3} B={r['B']:<2} {r['dtype']}: trace off {r['trace_off']:>9,.0f}  "
-         f"trace on {r['trace_on']:>9,.0f}  (+{100 * r['trace_overhead']:.1f}%)")
+    s = (
+        f"{r['cell']:>4} H={r['H']:<3} B={r['B']:<2} {r['dtype']}: trace off {r['trace_off']:>9,.0f}  "
+        f"trace on {r['trace_on']:>9,.0f}  (+{100 * r['trace_overhead']:.1f}%)"
+    )
     if "torch" in r:
         s += f"  torch {r['torch']:>9,.0f}  ratio {r['ratio_trace_on']:.2f}"
     return s

@@ -97,7 +97,7 @@ def gui_run(seconds: float, warmup: float) -> dict:
 
     def begin() -> None:
         result["t0"] = time.perf_counter()
-        result["tokens0"] = w.tokens_trained
+        result["tokens0"] = w.status.tokens_trained
         result["refreshes0"] = dict(w.refreshes)
         result["rss0"] = (rss_mb(os.getpid()), rss_mb(w.controller.process.pid))
         lateness.clear()
@@ -110,7 +110,7 @@ def gui_run(seconds: float, warmup: float) -> dict:
         probe.stop()
         t = time.perf_counter() - result["t0"]
         result["seconds"] = t
-        result["tokens_per_s"] = (w.tokens_trained - result["tokens0"]) / t
+        result["tokens_per_s"] = (w.status.tokens_trained - result["tokens0"]) / t
         result["refreshes_per_s"] = {k: (w.refreshes[k] - result["refreshes0"][k]) / t for k in REFRESH_INTERVAL}
         result["rss1"] = (rss_mb(os.getpid()), rss_mb(w.controller.process.pid))
         w.close()

@@ -47,25 +47,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
     add_train_parser(sub)
 
-    gen = sub.add_parser("generate", help="sample text from a trained language model",
-                         description="Sample text from a language-model checkpoint and print it.")
+    gen = sub.add_parser(
+        "generate",
+        help="sample text from a trained language model",
+        description="Sample text from a language-model checkpoint and print it.",
+    )
     gen.add_argument("checkpoint", metavar="CKPT", help="a checkpoint written by 'rnnviz train' or the app")
     gen.add_argument("--prime", default=None, help="text to start from (default: a new line, if the model knows it)")
     gen.add_argument("--length", type=int, default=500, help="tokens to generate (default 500)")
-    gen.add_argument("--temperature", type=float, default=1.0,
-                     help="randomness: 0 always takes the most likely token, 1 samples as trained, >1 is wilder")
+    gen.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="randomness: 0 always takes the most likely token, 1 samples as trained, >1 is wilder",
+    )
     gen.add_argument("--top-k", type=int, default=0, help="sample only among the k most likely tokens (0: all)")
     gen.add_argument("--seed", type=int, default=None, help="random seed (default: a new one every run)")
 
-    ev = sub.add_parser("eval", help="loss and perplexity of a checkpoint on a corpus",
-                        description="Evaluate a checkpoint: loss and perplexity for language models, accuracy and "
-                        "confusion matrix for classifiers. Without CORPUS, uses the run's own validation data.")
+    ev = sub.add_parser(
+        "eval",
+        help="loss and perplexity of a checkpoint on a corpus",
+        description="Evaluate a checkpoint: loss and perplexity for language models, accuracy and "
+        "confusion matrix for classifiers. Without CORPUS, uses the run's own validation data.",
+    )
     ev.add_argument("checkpoint", metavar="CKPT")
     ev.add_argument("corpus", metavar="CORPUS", nargs="?", help="a text file (language model) or a names folder")
 
-    gc = sub.add_parser("gradcheck", help="check the engine's gradients against finite differences",
-                        description="Compare analytic BPTT gradients with central finite differences (float64) "
-                        "for small random networks; prints the worst relative error. Exit code 1 above --tolerance.")
+    gc = sub.add_parser(
+        "gradcheck",
+        help="check the engine's gradients against finite differences",
+        description="Compare analytic BPTT gradients with central finite differences (float64) "
+        "for small random networks; prints the worst relative error. Exit code 1 above --tolerance.",
+    )
     gc.add_argument("--cell", choices=["rnn", "lstm", "gru", "all"], default="all")
     gc.add_argument("--head", choices=["lm", "classify", "regress", "all"], default="all")
     gc.add_argument("--layers", type=int, choices=[1, 2, 3], default=None, help="default: 1 and 2")
@@ -98,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
 def run_app(argv: list[str]) -> int:
     """Start the GUI (imported only now, so the subcommands never load Qt)."""
     if len(argv) > 1:
-        print("rnnviz: error: the app opens one file at a time; for the subcommands see 'rnnviz --help'",
-              file=sys.stderr)
+        print(
+            "rnnviz: error: the app opens one file at a time; for the subcommands see 'rnnviz --help'", file=sys.stderr
+        )
         return EXIT_INPUT
     from rnnviz.gui.app import run
 
@@ -119,8 +133,10 @@ def run_generate(args) -> int:
     prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab.tokens else vocab.tokens[-1])
     unknown = vocab.unknown(prime)
     if unknown:
-        print(f"rnnviz generate: note: the model has never seen {', '.join(map(repr, unknown))}; left out of the prime",
-              file=sys.stderr)
+        print(
+            f"rnnviz generate: note: the model has never seen {', '.join(map(repr, unknown))}; left out of the prime",
+            file=sys.stderr,
+        )
     ids = vocab.encode(prime, errors="skip")
     if len(ids) == 0:
         raise InputError("the prime text has no token the model knows; try --prime with ordinary text.")
@@ -142,11 +158,15 @@ def run_eval(args) -> int:
         ids = saved.vocab.encode(loaded.text)
         if unknown:
             shown = ", ".join(map(repr, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
-            print(f"rnnviz eval: note: {len(unknown)} token kinds the model never saw ({shown}) were "
-                  f"{'mapped to <unk>' if saved.vocab.unk_id is not None else 'left out'}", file=sys.stderr)
+            print(
+                f"rnnviz eval: note: {len(unknown)} token kinds the model never saw ({shown}) were "
+                f"{'mapped to <unk>' if saved.vocab.unk_id is not None else 'left out'}",
+                file=sys.stderr,
+            )
         # the whole text, once, as contiguous streams (the state carries from chunk to chunk)
-        task = LMCorpus(ids, saved.vocab, seq_len=cfg.seq_len, batch_size=cfg.batch_size, val_fraction=0.0,
-                        source=loaded.name)
+        task = LMCorpus(
+            ids, saved.vocab, seq_len=cfg.seq_len, batch_size=cfg.batch_size, val_fraction=0.0, source=loaded.name
+        )
         batches = itertools.islice(task.train_batches(np.random.default_rng(0)), task.batches_per_epoch)
         what = f"{loaded.name} (all of it)"
     else:
@@ -156,7 +176,9 @@ def run_eval(args) -> int:
             raise InputError(f"{args.corpus or 'the data'} does not use the vocabulary this model was trained on.")
         if tuple(spec.class_names) != saved.class_names:
             raise InputError(f"{args.corpus} has other classes than the model ({', '.join(saved.class_names)}).")
-        batches = trainer.task.val_batches() if args.corpus is None or cfg.task != "classify" else trainer.task.all_batches()
+        batches = (
+            trainer.task.val_batches() if args.corpus is None or cfg.task != "classify" else trainer.task.all_batches()
+        )
         what = "the validation data" if args.corpus is None else f"{args.corpus}"
     report = evaluate_batches(saved.params, saved.model_cfg, batches)
     if report is None:
@@ -176,7 +198,9 @@ def format_confusion(confusion: np.ndarray, names: tuple[str, ...]) -> str:
     short = [n[:4] for n in names]
     width = max(5, *(len(str(v)) for v in confusion.reshape(-1))) + 1
     head = "true \\ predicted".ljust(12) + "".join(s.rjust(width) for s in short)
-    rows = [n[:11].ljust(12) + "".join(str(v).rjust(width) for v in row) for n, row in zip(names, confusion)]
+    rows = [
+        n[:11].ljust(12) + "".join(str(v).rjust(width) for v in row) for n, row in zip(names, confusion, strict=True)
+    ]
     return "\n".join([head, *rows])
 
 
@@ -189,17 +213,29 @@ def run_gradcheck(args) -> int:
     layer_counts = [args.layers] if args.layers else [1, 2]
     worst, worst_where = 0.0, ""
     for cell, head, layers in itertools.product(cells, heads, layer_counts):
-        for inp in (["onehot", "embedding"] if head == "lm" else ["onehot", "embedding", "dense"]):
-            cfg = ModelConfig(cell=cell, head=head, num_layers=layers, input=inp, vocab_size=7, input_size=3,
-                              embed_size=4, hidden_size=5, output_size=4, dropout=0.3 if layers > 1 else 0.0,
-                              recurrent_gain=1.2)
+        for inp in ["onehot", "embedding"] if head == "lm" else ["onehot", "embedding", "dense"]:
+            cfg = ModelConfig(
+                cell=cell,
+                head=head,
+                num_layers=layers,
+                input=inp,
+                vocab_size=7,
+                input_size=3,
+                embed_size=4,
+                hidden_size=5,
+                output_size=4,
+                dropout=0.3 if layers > 1 else 0.0,
+                recurrent_gain=1.2,
+            )
             report = gradcheck(cfg, rng=np.random.default_rng(args.seed))
             where = f"{cell} {head} {layers} layer{'s' if layers > 1 else ''} {inp}"
             print(f"{where:<34} worst relative error {report.worst:.2e} ({report.worst_name})")
             if report.worst > worst:
                 worst, worst_where = report.worst, where
     ok = worst < args.tolerance
-    print(f"worst relative error {worst:.2e} ({worst_where}): {'OK' if ok else 'FAILED'} (tolerance {args.tolerance:g})")
+    print(
+        f"worst relative error {worst:.2e} ({worst_where}): {'OK' if ok else 'FAILED'} (tolerance {args.tolerance:g})"
+    )
     return EXIT_OK if ok else EXIT_NUMBERS
 
 

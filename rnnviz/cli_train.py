@@ -30,50 +30,81 @@ def add_train_parser(sub) -> None:
     )
     p.add_argument("corpus", metavar="CORPUS", nargs="?", help="text file or names folder (see above)")
     g = p.add_argument_group("task")
-    g.add_argument("--task", choices=TASKS, default=d.task,
-                   help="lm: next character/word; classify: names by language; sine: next value of a sine "
-                   "wave; longrange: remember a symbol k steps (vanishing gradients); toy: 'the king sits on throne'")
+    g.add_argument(
+        "--task",
+        choices=TASKS,
+        default=d.task,
+        help="lm: next character/word; classify: names by language; sine: next value of a sine "
+        "wave; longrange: remember a symbol k steps (vanishing gradients); toy: 'the king sits on throne'",
+    )
     g.add_argument("--level", choices=["char", "word"], default=d.level, help="lm: characters or words")
     g.add_argument("--lower", action="store_true", help="lm: lower-case the text")
     g.add_argument("--max-vocab", type=int, default=None, help="lm: vocabulary cap (word level default 10000)")
-    g.add_argument("--lm-mode", choices=["contiguous", "random"], default=d.lm_mode,
-                   help="lm: contiguous streams carrying the state (truncated BPTT) or random windows")
+    g.add_argument(
+        "--lm-mode",
+        choices=["contiguous", "random"],
+        default=d.lm_mode,
+        help="lm: contiguous streams carrying the state (truncated BPTT) or random windows",
+    )
     g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"time steps per sequence (default {d.seq_len})")
     g.add_argument("--batch", type=int, default=d.batch_size, help=f"sequences per batch (default {d.batch_size})")
     g.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share held out for validation")
     g.add_argument("--k", type=int, default=d.k, help=f"longrange: steps to remember (default {d.k})")
-    g.add_argument("--class-weighting", action="store_true", help="classify: weight the loss by inverse class frequency")
-    g.add_argument("--sampling", choices=["shuffle", "balanced"], default=d.sampling,
-                   help="classify: every name once per epoch, or classes drawn equally often (rare languages "
-                   "get as much attention as Russian)")
+    g.add_argument(
+        "--class-weighting", action="store_true", help="classify: weight the loss by inverse class frequency"
+    )
+    g.add_argument(
+        "--sampling",
+        choices=["shuffle", "balanced"],
+        default=d.sampling,
+        help="classify: every name once per epoch, or classes drawn equally often (rare languages "
+        "get as much attention as Russian)",
+    )
     g = p.add_argument_group("model")
     g.add_argument("--cell", choices=["rnn", "lstm", "gru"], default=d.cell)
     g.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden units per layer (default {d.hidden})")
     g.add_argument("--layers", type=int, default=d.layers, help="stacked layers, 1 to 3")
     g.add_argument("--dropout", type=float, default=d.dropout, help="dropout between layers")
     g.add_argument("--embed-size", type=int, default=d.embed_size, help="word level: embedding size")
-    g.add_argument("--recurrent-gain", type=float, default=d.recurrent_gain,
-                   help="scale of the initial W_hh (<1 vanishing, >1 exploding gradients)")
+    g.add_argument(
+        "--recurrent-gain",
+        type=float,
+        default=d.recurrent_gain,
+        help="scale of the initial W_hh (<1 vanishing, >1 exploding gradients)",
+    )
     g.add_argument("--forget-bias", type=float, default=d.forget_bias, help="LSTM: initial forget-gate bias")
-    g.add_argument("--recurrent-init", choices=["uniform", "orthogonal"], default=d.recurrent_init,
-                   help="initial W_hh: uniform in +-1/sqrt(H) (PyTorch's default) or orthogonal")
+    g.add_argument(
+        "--recurrent-init",
+        choices=["uniform", "orthogonal"],
+        default=d.recurrent_init,
+        help="initial W_hh: uniform in +-1/sqrt(H) (PyTorch's default) or orthogonal",
+    )
     g.add_argument("--dtype", choices=["float32", "float64"], default=d.dtype)
     g = p.add_argument_group("optimisation")
     g.add_argument("--optimizer", choices=["sgd", "adagrad", "adam"], default=d.optimizer)
-    g.add_argument("--lr", type=float, default=None, help=f"learning rate (default {d.lr:g}; with --resume: the new rate)")
+    g.add_argument(
+        "--lr", type=float, default=None, help=f"learning rate (default {d.lr:g}; with --resume: the new rate)"
+    )
     g.add_argument("--momentum", type=float, default=d.momentum, help="sgd momentum")
     g.add_argument("--lr-decay", type=float, default=d.lr_decay, help="multiply the learning rate by this ...")
     g.add_argument("--decay-every", type=int, default=d.decay_every, help="... every so many steps")
-    g.add_argument("--clip", default=None,
-                   help=f"gradient clipping: off, value:C or norm:C (default {d.clip}; with --resume: the new setting)")
+    g.add_argument(
+        "--clip",
+        default=None,
+        help=f"gradient clipping: off, value:C or norm:C (default {d.clip}; with --resume: the new setting)",
+    )
     g.add_argument("--seed", type=int, default=d.seed)
     g = p.add_argument_group("run")
     length = g.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, default=None, help="train until this step (default 1000)")
     length.add_argument("--epochs", type=float, default=None, help="train for this many passes over the data")
     g.add_argument("--out", default=None, help="checkpoint file (default: <corpus>-<cell>.npz in this folder)")
-    g.add_argument("--resume", default=None, metavar="CKPT",
-                   help="continue a run from its checkpoint (its settings are used; --steps/--epochs are totals)")
+    g.add_argument(
+        "--resume",
+        default=None,
+        metavar="CKPT",
+        help="continue a run from its checkpoint (its settings are used; --steps/--epochs are totals)",
+    )
     g.add_argument("--eval-every", type=int, default=200, help="validation every so many steps (0: only at the end)")
     g.add_argument("--save-every", type=int, default=500, help="checkpoint every so many steps (0: only at the end)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -189,16 +220,21 @@ def run_train(args) -> int:
     start_step = trainer.step
     code = EXIT_OK
     with StopFlag() as stop:
-        print(f"{trainer.task.spec.title}: {cfg.cell.upper()} {cfg.layers}x{cfg.hidden}, {cfg.optimizer} lr {cfg.lr:g}, "
-              f"clip {trainer.clip}; training to step {target:,} ({target / per_epoch:.2f} epochs); checkpoint {out}",
-              file=sys.stderr)
+        print(
+            f"{trainer.task.spec.title}: {cfg.cell.upper()} {cfg.layers}x{cfg.hidden}, {cfg.optimizer} lr {cfg.lr:g}, "
+            f"clip {trainer.clip}; training to step {target:,} ({target / per_epoch:.2f} epochs); checkpoint {out}",
+            file=sys.stderr,
+        )
         while trainer.step < target and not stop.set:
             report = trainer.train_step()
             tokens += report.tokens
             if not report.applied:
                 progress.done()
-                print(f"rnnviz train: stopped: {report.problem} Lower the learning rate (--lr) or clip the "
-                      f"gradients (--clip norm:1), then --resume {out}.", file=sys.stderr)
+                print(
+                    f"rnnviz train: stopped: {report.problem} Lower the learning rate (--lr) or clip the "
+                    f"gradients (--clip norm:1), then --resume {out}.",
+                    file=sys.stderr,
+                )
                 code = EXIT_NUMBERS
                 break
             elapsed = time.perf_counter() - t_start
@@ -235,4 +271,3 @@ def _validation_text(trainer: Trainer) -> str:
     if report.accuracy is not None:
         text += f" ({report.accuracy:.0%} right)"
     return text
-

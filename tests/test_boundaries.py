@@ -6,8 +6,14 @@ import sys
 
 import pytest
 
-PURE_MODULES = ["rnnviz.engine", "rnnviz.corpus", "rnnviz.training", "rnnviz.cli", "rnnviz.cli_train",
-                "rnnviz.gui.engine_loop"]
+PURE_MODULES = [
+    "rnnviz.engine",
+    "rnnviz.corpus",
+    "rnnviz.training",
+    "rnnviz.cli",
+    "rnnviz.cli_train",
+    "rnnviz.gui.engine_loop",
+]
 
 CHECK = """
 import importlib, pkgutil, sys

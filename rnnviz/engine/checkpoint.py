@@ -99,7 +99,8 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, UnicodeDecodeError) as e:
             raise CheckpointError(
-                "corrupted", f"{name} is a damaged or incomplete checkpoint and cannot be read ({type(e).__name__}: {e})."
+                "corrupted",
+                f"{name} is a damaged or incomplete checkpoint and cannot be read ({type(e).__name__}: {e}).",
             ) from e
     return arrays, meta
 
@@ -127,7 +128,11 @@ def _read_meta(npz, name: str) -> dict:
 def check_compatible(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]], what: str = "model") -> None:
     """Raise ``CheckpointError("incompatible")`` unless ``arrays`` has exactly the ``expected`` shapes."""
     missing = [k for k in expected if k not in arrays]
-    wrong = [f"{k} is {arrays[k].shape}, expected {expected[k]}" for k in expected if k in arrays and arrays[k].shape != tuple(expected[k])]
+    wrong = [
+        f"{k} is {arrays[k].shape}, expected {expected[k]}"
+        for k in expected
+        if k in arrays and arrays[k].shape != tuple(expected[k])
+    ]
     if missing or wrong:
         detail = "; ".join(([f"missing {', '.join(missing)}"] if missing else []) + wrong)
         raise CheckpointError("incompatible", f"The checkpoint does not fit this {what}: {detail}.")

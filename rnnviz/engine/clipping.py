@@ -72,7 +72,9 @@ def global_norm(norms: dict[str, float]) -> float:
     return float(np.sqrt(sum(n * n for n in norms.values())))
 
 
-def clip_gradients(grads: dict[str, np.ndarray], config: ClipConfig, norms: dict[str, float] | None = None) -> ClipReport:
+def clip_gradients(
+    grads: dict[str, np.ndarray], config: ClipConfig, norms: dict[str, float] | None = None
+) -> ClipReport:
     """Clip ``grads`` in place as ``config`` says and report what happened.
 
     ``norms`` are the per-parameter norms if already computed (saves a pass over the gradients).

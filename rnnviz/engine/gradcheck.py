@@ -67,9 +67,7 @@ def random_problem(
     masks = None
     if cfg.dropout > 0:
         keep = 1.0 - cfg.dropout
-        masks = [None] + [
-            (rng.random((T, B, cfg.hidden_size)) < keep) / keep for _ in range(cfg.num_layers - 1)
-        ]
+        masks = [None] + [(rng.random((T, B, cfg.hidden_size)) < keep) / keep for _ in range(cfg.num_layers - 1)]
     return Problem(x, y, lengths, state, masks, class_weights)
 
 
@@ -113,9 +111,7 @@ def gradcheck(
     problem = random_problem(cfg, rng) if problem is None else problem
 
     def run(state=problem.state):
-        fp = forward(
-            params, cfg, problem.x, state=state, lengths=problem.lengths, dropout_masks=problem.dropout_masks
-        )
+        fp = forward(params, cfg, problem.x, state=state, lengths=problem.lengths, dropout_masks=problem.dropout_masks)
         return fp, loss(fp, problem.y, problem.class_weights)
 
     fp, lr = run()

@@ -11,6 +11,7 @@ Layouts (time-major; see ``cells`` for why the forward pass is gate-major and th
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -54,14 +55,22 @@ class LayerTrace:
 
     def step(self, t: int) -> StepView:
         """Views of time step t (0-based: it maps h_t = hs[t] to hs[t+1])."""
-        cs, extras = self.cs, self.extras
-        return StepView(
-            h_prev=self.hs[t],
-            c_prev=None if cs is None else cs[t],
-            h=self.hs[t + 1],
-            c=None if cs is None else cs[t + 1],
-            act=self.acts[t],
-            extra=None if extras is None else extras[t],
+        return self._steps[t]
+
+    @cached_property
+    def _steps(self) -> tuple[StepView, ...]:
+        # made once and shared by the forward and the backward loop (cheaper than slicing twice)
+        hs, cs, acts, extras = self.hs, self.cs, self.acts, self.extras
+        return tuple(
+            StepView(
+                h_prev=hs[t],
+                c_prev=None if cs is None else cs[t],
+                h=hs[t + 1],
+                c=None if cs is None else cs[t + 1],
+                act=acts[t],
+                extra=None if extras is None else extras[t],
+            )
+            for t in range(acts.shape[0])
         )
 
     def rows(self, rows: slice) -> LayerTrace:

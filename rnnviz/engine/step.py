@@ -91,11 +91,15 @@ def _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dro
     norms = grad_norms(bw.grads)
     for name, n in norms.items():
         if not np.isfinite(n) and not np.isfinite(bw.grads[name]).all():
-            return StepResult(lr_res.loss, lr_res.per_step, fp, bw, norms, None, lr_now, False, NonFinite("gradient", parameter=name))
+            return StepResult(
+                lr_res.loss, lr_res.per_step, fp, bw, norms, None, lr_now, False, NonFinite("gradient", parameter=name)
+            )
     report = clip_gradients(bw.grads, clip, norms)
     proposal = opt.propose(params, bw.grads)
     for name, w in proposal.params.items():
         if not np.isfinite(w).all():
-            return StepResult(lr_res.loss, lr_res.per_step, fp, bw, norms, report, lr_now, False, NonFinite("weights", parameter=name))
+            return StepResult(
+                lr_res.loss, lr_res.per_step, fp, bw, norms, report, lr_now, False, NonFinite("weights", parameter=name)
+            )
     opt.commit(params, proposal)
     return StepResult(lr_res.loss, lr_res.per_step, fp, bw, norms, report, proposal.lr, True, None)

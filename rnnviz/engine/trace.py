@@ -109,7 +109,7 @@ def build_trace(
             dh_norm=_readonly(row_norms(dh)),
             dlast_norm=_readonly(dl),
         )
-        for lt, dh, dl in zip(fp.layers, dh_per_layer, dlast)
+        for lt, dh, dl in zip(fp.layers, dh_per_layer, dlast, strict=True)
     )
     x_row = np.array(fp.x[:, row])
     y_row = np.array(np.asarray(y)[row])

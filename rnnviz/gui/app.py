@@ -11,11 +11,10 @@ import sys
 import threading
 import traceback
 
+import pyqtgraph as pg  # noqa: E402  (after PySide6, so pyqtgraph binds to it)
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
-
-import pyqtgraph as pg  # noqa: E402  (after PySide6, so pyqtgraph binds to it)
 
 from rnnviz.gui import messages as m
 from rnnviz.gui.main_window import MainWindow
@@ -54,8 +53,9 @@ def install_excepthooks(window: MainWindow) -> None:
         window.controller.mailbox.put(problem)  # thread-safe; drained by the GUI timer
 
     sys.excepthook = lambda t, e, tb: report("interface", t, e, tb)
-    threading.excepthook = lambda a: report(f"thread {a.thread.name if a.thread else '?'}", a.exc_type, a.exc_value,
-                                            a.exc_traceback)
+    threading.excepthook = lambda a: report(
+        f"thread {a.thread.name if a.thread else '?'}", a.exc_type, a.exc_value, a.exc_traceback
+    )
 
 
 def make_window(path: str | None = None, settings: QSettings | None = None) -> MainWindow:

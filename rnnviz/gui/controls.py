@@ -46,8 +46,10 @@ class ClipControl(QWidget):
         self.mode.addItem("off", "off")
         self.mode.addItem("by value", "value")
         self.mode.addItem("by global norm", "norm")
-        self.mode.setToolTip("Gradient clipping, from the next step: by value clips every gradient entry to "
-                             "[-c, c]; by global norm rescales the whole gradient so its norm is at most c")
+        self.mode.setToolTip(
+            "Gradient clipping, from the next step: by value clips every gradient entry to "
+            "[-c, c]; by global norm rescales the whole gradient so its norm is at most c"
+        )
         self.threshold = QDoubleSpinBox()
         self.threshold.setDecimals(3)
         self.threshold.setRange(0.001, 1e6)
@@ -109,17 +111,27 @@ class SettingsPanel(QWidget):
         self.gain.setDecimals(2)
         self.gain.setRange(0.01, 10.0)
         self.gain.setSingleStep(0.1)
-        self.gain.setToolTip("Scale of the initial recurrent weights W_hh: below 1 gradients vanish, above 1 they "
-                             "can explode")
+        self.gain.setToolTip(
+            "Scale of the initial recurrent weights W_hh: below 1 gradients vanish, above 1 they can explode"
+        )
         self.seed = _spin(0, 2**31 - 1, "Random seed: the same seed gives the same run, bit for bit")
         self.dtype = QComboBox()
         self.dtype.addItem("float32 (fast)", "float32")
         self.dtype.addItem("float64 (exact)", "float64")
         form = QFormLayout()
-        for label, w in (("Preset", self.preset), ("Cell", self.cell), ("Hidden units", self.hidden),
-                         ("Layers", self.layers), ("Sequence length", self.seq_len), ("Batch size", self.batch),
-                         ("Optimizer", self.optimizer), ("Learning rate", self.lr), ("W_hh scale", self.gain),
-                         ("Seed", self.seed), ("Precision", self.dtype)):
+        for label, w in (
+            ("Preset", self.preset),
+            ("Cell", self.cell),
+            ("Hidden units", self.hidden),
+            ("Layers", self.layers),
+            ("Sequence length", self.seq_len),
+            ("Batch size", self.batch),
+            ("Optimizer", self.optimizer),
+            ("Learning rate", self.lr),
+            ("W_hh scale", self.gain),
+            ("Seed", self.seed),
+            ("Precision", self.dtype),
+        ):
             form.addRow(label, w)
         self.pending = QLabel("")
         self.pending.setWordWrap(True)
@@ -148,8 +160,19 @@ class SettingsPanel(QWidget):
         self.current = self._draft = cfg
         if cfg.corpus and cfg.task == "lm":
             self.corpus = cfg.corpus
-        widgets = (self.cell, self.hidden, self.layers, self.seq_len, self.batch, self.optimizer, self.lr,
-                   self.gain, self.seed, self.dtype, self.preset)
+        widgets = (
+            self.cell,
+            self.hidden,
+            self.layers,
+            self.seq_len,
+            self.batch,
+            self.optimizer,
+            self.lr,
+            self.gain,
+            self.seed,
+            self.dtype,
+            self.preset,
+        )
         for w in widgets:
             w.blockSignals(True)
         self.cell.setCurrentIndex(self.cell.findData(cfg.cell))
@@ -172,7 +195,8 @@ class SettingsPanel(QWidget):
         return self._draft.replace(
             cell=self.cell.currentData(), hidden=self.hidden.value(), layers=self.layers.value(),
             seq_len=self.seq_len.value(), batch_size=self.batch.value(), optimizer=self.optimizer.currentText(),
-            lr=self.lr.value(), recurrent_gain=self.gain.value(), seed=self.seed.value(), dtype=self.dtype.currentData(),
+            lr=self.lr.value(), recurrent_gain=self.gain.value(), seed=self.seed.value(),
+            dtype=self.dtype.currentData(),
         )  # fmt: skip
 
     def changed_fields(self) -> list[str]:
@@ -215,4 +239,3 @@ def _spin(lo: int, hi: int, tip: str) -> QSpinBox:
     s.setRange(lo, hi)
     s.setToolTip(tip)
     return s
-

@@ -39,8 +39,21 @@ EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches per pass (a pass must not stall the loop)
 
 
-TASK_FIELDS = ("task", "corpus", "level", "lower", "max_vocab", "lm_mode", "val_fraction", "seq_len",
-               "batch_size", "k", "sampling", "dtype", "seed")
+TASK_FIELDS = (
+    "task",
+    "corpus",
+    "level",
+    "lower",
+    "max_vocab",
+    "lm_mode",
+    "val_fraction",
+    "seq_len",
+    "batch_size",
+    "k",
+    "sampling",
+    "dtype",
+    "seed",
+)
 
 
 def same_data(a: TrainConfig, b: TrainConfig) -> bool:

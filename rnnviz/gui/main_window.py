@@ -8,35 +8,23 @@ which controls are enabled (``ENABLED_IN``), so a button is never live when it c
 from __future__ import annotations
 
 import json
-import math
 import time
-from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
-from rnnviz import __version__
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.gui import messages as m
-from rnnviz.gui.controls import ClipControl, SettingsPanel
+from rnnviz.gui.controls import SettingsPanel
+from rnnviz.gui.menus import build_actions, build_toolbar_and_menus
 from rnnviz.gui.message_bar import MessageBar
 from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
 from rnnviz.gui.panels.softmax import SoftmaxPanel
 from rnnviz.gui.panels.textstrip import TextStripPanel
+from rnnviz.gui.status import TrainingStatusBar
 from rnnviz.gui.worker import TrainingController
 from rnnviz.training import TrainConfig
 
@@ -53,11 +41,6 @@ ENABLED_IN = {
     "load_checkpoint": HAVE_MODEL,
     "save": HAVE_MODEL,
 }
-STATE_TEXT = {
-    m.IDLE: ("ready", "#2e7d32"), m.RUNNING: ("training", "#1565c0"), m.PAUSED: ("paused", "#6d4c41"),
-    m.STEPPING: ("stepping through the probe", "#6a1b9a"), m.LOADING: ("loading...", "#757575"),
-    m.ERROR: ("error", "#c62828"),
-}  # fmt: skip
 # While training, how often each panel redraws at most (seconds). The heatmap follows every frame
 # (~30 per second); bars, curves and text change too fast to read any quicker than ~10 times a second,
 # and redrawing them less often halves the app's own CPU use (measured: bench/gui.py). Paused or
@@ -78,20 +61,17 @@ class MainWindow(QMainWindow):
         self.step = 0
         self.source = "train"  # what the sequence panels show: "train" (the batch) or "probe"
         self.selected_t: int | None = None
-        self._rate = deque(maxlen=200)  # (wall time, tokens) of recent steps, for tokens per second
         self._last_history_refresh = 0.0
         self._drawn_at = dict.fromkeys(REFRESH_INTERVAL, 0.0)
         self._latest_train: m.TrainView | None = None
         self.refreshes = dict.fromkeys(REFRESH_INTERVAL, 0)  # panel redraws (the GUI benchmark reads it)
-        self._last_loss = float("nan")
-        self.tokens_trained = 0  # tokens of every step reported (the GUI benchmark reads it)
-        self._last_val = ""
         self.deliveries = 0  # drained mailbox batches (the GUI benchmark reads it)
 
         self._build_panels()
-        self._build_actions()
-        self._build_toolbar_and_menus()
-        self._build_status_bar()
+        self.actions_ = build_actions(self)
+        build_toolbar_and_menus(self)
+        self.status = TrainingStatusBar()
+        self.setStatusBar(self.status)
         self.settings_panel.show_config(config)
         self.clip_control.set_value(ClipConfig.parse(config.clip))
         self.norm_panel.set_clip(ClipConfig.parse(config.clip))
@@ -146,101 +126,9 @@ class MainWindow(QMainWindow):
         self.settings_panel.reset_requested.connect(self.reset_model)
         self.settings_panel.lr_changed.connect(lambda lr: self.controller.send("set_lr", lr=lr))
 
-    def _action(self, key: str, text: str, shortcut, slot, tip: str) -> QAction:
-        a = QAction(text, self)
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-        a.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})" if shortcut else tip)
-        a.setStatusTip(tip)
-        a.triggered.connect(slot)
-        self.addAction(a)  # shortcuts work wherever focus is (except in text fields, which keep their keys)
-        self.actions_[key] = a
-        return a
-
-    def _build_actions(self) -> None:
-        self.actions_: dict[str, QAction] = {}
-        self._action("open", "Open text...", QKeySequence.StandardKey.Open, self.open_file_dialog,
-                     "Train on a text file of your own")
-        self._action("open_names", "Open names folder...", None, self.open_names_dialog,
-                     "Classify names: a folder with one <Language>.txt file per class")
-        self._action("load_checkpoint", "Load checkpoint...", None, self.load_checkpoint_dialog,
-                     "Continue a saved run")
-        self._action("save", "Save checkpoint...", QKeySequence.StandardKey.Save, self.save_dialog,
-                     "Save the weights, optimizer and settings")
-        self._action("quit", "Quit", QKeySequence.StandardKey.Quit, self.close, "Close rnnviz")
-        self._action("train", "Train", Qt.Key.Key_Space, self.toggle_training, "Start or pause training")
-        self._action("step_token", "Step token", Qt.Key.Key_Right, lambda: self._probe_command("step_token"),
-                     "Feed the next token of the probe sentence")
-        self._action("step_back", "Back", Qt.Key.Key_Left, lambda: self._probe_command("step_back"),
-                     "Step back one token of the probe sentence")
-        self._action("probe_restart", "Restart probe", Qt.Key.Key_Home, lambda: self._probe_command("probe_restart"),
-                     "Start the probe sentence over")
-        self._action("step_update", "Step update", "Ctrl+Right", self.step_update,
-                     "One training step, then pause")
-        self._action("reset", "Reset model", "Ctrl+R", lambda: self.reset_model(self.settings_panel.config()),
-                     "Build a new network with the settings shown")
-        self._action("restore_layout", "Restore panel layout", None, self.restore_default_layout,
-                     "Put every panel back where it started")
-        self._action("guide", "Quick guide", QKeySequence.StandardKey.HelpContents, self.show_guide,
-                     "What each panel shows and how to use them")
-        self._action("about", "About rnnviz", None, self.show_about, "Version and credits")
-
-    def _build_toolbar_and_menus(self) -> None:
-        a = self.actions_
-        tb = self.addToolBar("Training")
-        tb.setObjectName("toolbar-training")
-        for key in ("open", "train", "step_token", "step_back", "probe_restart", "step_update", "reset"):
-            tb.addAction(a[key])
-        tb.addSeparator()
-        self.clip_control = ClipControl()
-        self.clip_control.changed.connect(self.set_clip)
-        tb.addWidget(self.clip_control)
-        tb.addSeparator()
-        tb.addWidget(QLabel(" Row: "))
-        self.row_box = QSpinBox()
-        self.row_box.setRange(0, 1023)
-        self.row_box.setToolTip("Which sequence of the training batch the panels show")
-        self.row_box.valueChanged.connect(lambda r: self.controller.send("set_row", row=r))
-        tb.addWidget(self.row_box)
-
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        for key in ("open", "open_names", "load_checkpoint", "save"):
-            file_menu.addAction(a[key])
-        export = file_menu.addMenu("Export panel")
-        for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel):
-            sub = export.addMenu(panel.title)
-            for kind, label in (("png", "Picture (PNG)..."), ("svg", "Vector picture (SVG)..."),
-                                ("npz", "Numbers (NPZ)..."), ("csv", "Numbers (CSV)...")):
-                sub.addAction(label, lambda p=panel, k=kind: p.export_dialog(k))
-        file_menu.addSeparator()
-        file_menu.addAction(a["quit"])
-        model_menu = bar.addMenu("&Model")
-        for key in ("train", "step_update", "step_token", "step_back", "probe_restart", "reset"):
-            model_menu.addAction(a[key])
-        view_menu = bar.addMenu("&View")
-        for dock in self.docks.values():
-            view_menu.addAction(dock.toggleViewAction())
-        view_menu.addSeparator()
-        view_menu.addAction(a["restore_layout"])
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(a["guide"])
-        help_menu.addAction(a["about"])
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.state_label = QLabel()
-        self.step_label = QLabel("step 0")
-        self.loss_label = QLabel("")
-        self.speed_label = QLabel("")
-        self.epoch_bar = QProgressBar()
-        self.epoch_bar.setRange(0, 1000)
-        self.epoch_bar.setMaximumWidth(160)
-        self.epoch_bar.setFormat("epoch 0.00")
-        self.epoch_bar.setToolTip("Position in the current pass over the training data")
-        for w in (self.state_label, self.step_label, self.loss_label, self.speed_label):
-            sb.addPermanentWidget(w)
-        sb.addPermanentWidget(self.epoch_bar)
+    def figure_panels(self):
+        """The panels that are figures (exportable as pictures and numbers)."""
+        return (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel)
 
     # -- layout persistence ---------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -298,7 +186,9 @@ class MainWindow(QMainWindow):
     def reset_model(self, config: TrainConfig) -> None:
         if self.state not in ENABLED_IN["reset"]:
             return
-        if self.step > 0 and not self.confirm(f"Training has run {self.step:,} steps. Build a new model and lose them?"):
+        if self.step > 0 and not self.confirm(
+            f"Training has run {self.step:,} steps. Build a new model and lose them?"
+        ):
             return
         config = config.replace(clip=str(self.clip_control.value()))
         self.controller.send("reset", config=config)
@@ -359,7 +249,8 @@ class MainWindow(QMainWindow):
         if d.scalars:
             self.loss_panel.add_steps(d.scalars)
             self.norm_panel.add_steps(d.scalars)
-            self._on_scalars(d.scalars)
+            self.status.add_steps(d.scalars)
+            self.step = self.status.step
         if d.train is not None and self.info is not None:
             self._latest_train = d.train
             self._draw_train(force=self.state != m.RUNNING)
@@ -402,59 +293,33 @@ class MainWindow(QMainWindow):
             self.info = e
             self.step = e.step
             self.selected_t = None
-            for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip):
+            for panel in (
+                self.heatmap,
+                self.softmax,
+                self.gradients,
+                self.loss_panel,
+                self.norm_panel,
+                self.text_strip,
+            ):
                 panel.set_model(e)
             cfg = TrainConfig.from_dict(e.config)
             self.settings_panel.show_config(cfg)
             self.clip_control.set_value(ClipConfig.parse(cfg.clip))
             self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
             self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
-            self._rate.clear()
             self._latest_train = None
-            self._update_status()
+            self.status.reset(e.step)
             for note in e.notes:
-                self.statusBar().showMessage(note, 8000)
+                self.status.showMessage(note, 8000)
         elif isinstance(e, m.StateChanged):
             self._apply_state(e.state)
         elif isinstance(e, m.Problem):
             self.message_bar.show_problem(e)
         elif isinstance(e, m.EvalResult):
             self.loss_panel.add_eval(e)
-            acc = f" ({e.accuracy:.0%} right)" if e.accuracy is not None else ""
-            self._last_val = f" | val {e.loss:.3f}{acc}"
-            self._update_status()
+            self.status.add_eval(e)
         elif isinstance(e, m.Notice):
-            self.statusBar().showMessage(e.message, 6000)
-
-    def _on_scalars(self, scalars: list[m.StepScalars]) -> None:
-        last = scalars[-1]
-        self.step = last.step
-        if math.isfinite(last.loss):
-            self._last_loss = last.loss
-        now = time.monotonic()
-        for s in scalars:
-            self._rate.append((now, s.tokens))
-            self.tokens_trained += s.tokens
-        if self.info is not None and self.info.batches_per_epoch:
-            frac = last.progress - math.floor(last.progress) if last.progress % 1 else (1.0 if last.progress else 0)
-            self.epoch_bar.setValue(int(1000 * frac))
-            self.epoch_bar.setFormat(f"epoch {last.progress:.2f}")
-        self._update_status()
-
-    def tokens_per_second(self) -> float:
-        if len(self._rate) < 2:
-            return 0.0
-        t0 = self._rate[0][0]
-        span = self._rate[-1][0] - t0
-        tokens = sum(n for t, n in self._rate if t > t0)
-        return tokens / span if span > 0.2 else 0.0
-
-    def _update_status(self) -> None:
-        self.step_label.setText(f"step {self.step:,}")
-        loss = f"loss {self._last_loss:.3f}" if math.isfinite(self._last_loss) else ""
-        self.loss_label.setText(loss + self._last_val)
-        rate = self.tokens_per_second() if self.state == m.RUNNING else 0.0
-        self.speed_label.setText(f"{rate:,.0f} tok/s" if rate else "")
+            self.status.showMessage(e.message, 6000)
 
     def _apply_state(self, state: str) -> None:
         self.state = state
@@ -467,29 +332,11 @@ class MainWindow(QMainWindow):
         self.actions_["train"].setText("Pause" if state == m.RUNNING else "Train")
         self.clip_control.setEnabled(state != m.LOADING)
         self.settings_panel.reset_button.setEnabled(state in ENABLED_IN["reset"])
-        text, color = STATE_TEXT[state]
-        self.state_label.setText(f'<b style="color:{color}">{text}</b>')
+        self.status.set_state(state)
         if state == m.RUNNING:
             self.message_bar.clear_kind("nonfinite")
         else:
             self._draw_train(force=True)  # the last view of a run is always drawn whole
-        self._update_status()
-
-    # -- help -------------------------------------------------------------------------------------
-    def show_guide(self) -> None:
-        from rnnviz.gui.guide import GUIDE_HTML
-
-        box = QMessageBox(self)
-        box.setWindowTitle("rnnviz quick guide")
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(GUIDE_HTML)
-        box.setModal(False)
-        box.show()
-
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About rnnviz", f"rnnviz {__version__}: a from-scratch NumPy RNN, LSTM and GRU, "
-                          "trained live with every number on screen. Exact gradients, checked against finite "
-                          "differences.")
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
@@ -500,4 +347,3 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the worker (idempotent); also called when the application quits."""
         self.controller.stop()
-

@@ -83,13 +83,27 @@ class TrainView:
         r = tr.row
         layers = tuple(
             LayerRow(
-                hs=np.array(lv.hs[:, r]), cs=None if lv.cs is None else np.array(lv.cs[:, r]),
-                acts=np.array(lv.acts[:, :, r]), dh_norm=np.array(lv.dh_norm[:, r]), dlast_norm=np.array(lv.dlast_norm),
+                hs=np.array(lv.hs[:, r]),
+                cs=None if lv.cs is None else np.array(lv.cs[:, r]),
+                acts=np.array(lv.acts[:, :, r]),
+                dh_norm=np.array(lv.dh_norm[:, r]),
+                dlast_norm=np.array(lv.dlast_norm),
             )  # fmt: skip
             for lv in tr.layers
         )
-        return cls(step=step, clip=clip, row=r, length=tr.length, layers=layers, x=tr.x, y=tr.y, probs=tr.probs,
-                   outputs=tr.outputs, input_labels=input_labels, target_labels=target_labels)
+        return cls(
+            step=step,
+            clip=clip,
+            row=r,
+            length=tr.length,
+            layers=layers,
+            x=tr.x,
+            y=tr.y,
+            probs=tr.probs,
+            outputs=tr.outputs,
+            input_labels=input_labels,
+            target_labels=target_labels,
+        )
 
 
 @dataclass(frozen=True)

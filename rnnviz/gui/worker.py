@@ -102,8 +102,13 @@ class TrainingController(QObject):
 
     delivered = Signal(object)
 
-    def __init__(self, config: TrainConfig, fallback: TrainConfig | None = None, parent: QObject | None = None,
-                 interval_ms: int = 16):
+    def __init__(
+        self,
+        config: TrainConfig,
+        fallback: TrainConfig | None = None,
+        parent: QObject | None = None,
+        interval_ms: int = 16,
+    ):
         super().__init__(parent)
         self.mailbox = Mailbox()
         self.config, self.fallback = config, fallback
@@ -123,15 +128,17 @@ class TrainingController(QObject):
         ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
         cmd_recv, cmd_send = ctx.Pipe(duplex=False)
         data_recv, data_send = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=engine_main, args=(cmd_recv, data_send, config, fallback),
-                              name="rnnviz-engine", daemon=True)
+        process = ctx.Process(
+            target=engine_main, args=(cmd_recv, data_send, config, fallback), name="rnnviz-engine", daemon=True
+        )
         with _engine_blas_threads():
             process.start()
         cmd_recv.close()  # the child's ends: ours are cmd_send and data_recv
         data_send.close()
         self.process, self._cmd_conn = process, cmd_send
-        self._receiver = threading.Thread(target=self._receive, args=(data_recv, process), name="rnnviz-receiver",
-                                          daemon=True)
+        self._receiver = threading.Thread(
+            target=self._receive, args=(data_recv, process), name="rnnviz-receiver", daemon=True
+        )
         self._receiver.start()
 
     def _receive(self, conn, process) -> None:

@@ -78,7 +78,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         vocab = None if meta.get("vocab") is None else Vocab.from_dict(meta["vocab"])
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError("corrupted", f"{name} is damaged: its settings cannot be read ({e}).") from e
-    params = {k[len("param."):]: v for k, v in arrays.items() if k.startswith("param.")}
+    params = {k[len("param.") :]: v for k, v in arrays.items() if k.startswith("param.")}
     checkpoint.check_compatible(params, param_shapes(model_cfg), "model described in the same file")
     return SavedModel(train_cfg, model_cfg, params, vocab, tuple(meta.get("class_names", ())), meta)
 
@@ -105,7 +105,9 @@ def load_trainer(path: str | os.PathLike, task: Task | None = None, corpus: str 
         raise CheckpointError("incompatible", f"{name} holds a different model than these settings describe.")
     arrays, meta = checkpoint.load(path)
     trainer.params = saved.params
-    trainer.opt = Optimizer(optim_config(cfg), meta["opt_step"], {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+    trainer.opt = Optimizer(
+        optim_config(cfg), meta["opt_step"], {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")}
+    )
     if "state.h0" in arrays:
         trainer.state = [
             (arrays[f"state.h{layer}"], arrays.get(f"state.c{layer}")) for layer in range(saved.model_cfg.num_layers)

@@ -94,7 +94,9 @@ class TrainConfig:
 
 
 def optim_config(cfg: TrainConfig) -> OptimConfig:
-    return OptimConfig(kind=cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum, lr_decay=cfg.lr_decay, decay_every=cfg.decay_every)
+    return OptimConfig(
+        kind=cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum, lr_decay=cfg.lr_decay, decay_every=cfg.decay_every
+    )
 
 
 def build_task(cfg: TrainConfig, rng: np.random.Generator) -> Task:

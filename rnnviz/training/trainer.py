@@ -94,7 +94,9 @@ class Trainer:
         t0 = time.perf_counter()
         batch = next(self._batches)
         self.batches_used += 1
-        state = self.state if batch.carry and self.state is not None and self.state[0][0].shape[0] == batch.size else None
+        state = (
+            self.state if batch.carry and self.state is not None and self.state[0][0].shape[0] == batch.size else None
+        )
         old_params = dict(self.params)  # the arrays the forward pass uses (updates replace, never mutate)
         dropout_rng = self.rng if self.model_cfg.dropout > 0 else None
         r = train_step(

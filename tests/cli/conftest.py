@@ -10,8 +10,14 @@ from rnnviz.corpus import bundled_corpus, load_text
 def run_cli(*args, cwd=None, timeout=120):
     """Run ``python -m rnnviz ARGS`` in a fresh process; returns the CompletedProcess."""
     env = dict(os.environ, PYTHONWARNINGS="error")
-    return subprocess.run([sys.executable, "-m", "rnnviz", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "rnnviz", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -23,10 +23,14 @@ def test_train_then_generate_then_eval(tmp_path, small_text):
     assert "step 12/12" in r.stderr and "tok/s" in r.stderr and "ETA" in r.stderr
     assert load_model(ckpt).meta["step"] == 12
 
-    g = run_cli("generate", ckpt, "--prime", "ROMEO:", "--length", "40", "--seed", "3", "--temperature", "0.8", "--top-k", "5")
+    g = run_cli(
+        "generate", ckpt, "--prime", "ROMEO:", "--length", "40", "--seed", "3", "--temperature", "0.8", "--top-k", "5"
+    )
     assert g.returncode == 0, g.stderr
     assert g.stdout.startswith("ROMEO:") and len(g.stdout) >= len("ROMEO:") + 40
-    again = run_cli("generate", ckpt, "--prime", "ROMEO:", "--length", "40", "--seed", "3", "--temperature", "0.8", "--top-k", "5")
+    again = run_cli(
+        "generate", ckpt, "--prime", "ROMEO:", "--length", "40", "--seed", "3", "--temperature", "0.8", "--top-k", "5"
+    )
     assert again.stdout == g.stdout  # same seed, same text
     greedy = run_cli("generate", ckpt, "--length", "20", "--temperature", "0")
     assert greedy.returncode == 0
@@ -60,9 +64,26 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path, small_te
 def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_text):
     ckpt = tmp_path / "interrupted.npz"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rnnviz", "train", str(small_text), "--steps", "100000", "--out", str(ckpt),
-         "--hidden", "16", "--save-every", "0", "--eval-every", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rnnviz",
+            "train",
+            str(small_text),
+            "--steps",
+            "100000",
+            "--out",
+            str(ckpt),
+            "--hidden",
+            "16",
+            "--save-every",
+            "0",
+            "--eval-every",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         for line in proc.stderr:  # the header is printed once Ctrl-C is handled
@@ -81,8 +102,23 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_text):
 
 def test_a_step_going_nan_stops_with_exit_1_and_keeps_the_last_good_weights(tmp_path):
     ckpt = tmp_path / "nan.npz"
-    r = run_cli("train", "--task", "sine", "--optimizer", "sgd", "--lr", "1e30", "--clip", "off", "--hidden", "8",
-                "--steps", "50", "--out", ckpt)
+    r = run_cli(
+        "train",
+        "--task",
+        "sine",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e30",
+        "--clip",
+        "off",
+        "--hidden",
+        "8",
+        "--steps",
+        "50",
+        "--out",
+        ckpt,
+    )
     assert r.returncode == 1
     assert "stopped: step" in r.stderr and "NaN or infinite" in r.stderr and "--lr" in r.stderr
     assert all(np.isfinite(v).all() for v in load_model(ckpt).params.values())
@@ -129,8 +165,23 @@ def test_help_is_complete():
         r = run_cli(sub, "--help")
         assert r.returncode == 0 and "usage: rnnviz " + sub in r.stdout
     train = run_cli("train", "--help").stdout
-    for flag in ("--task", "--level", "--cell", "--hidden", "--layers", "--seq-len", "--batch", "--optimizer",
-                 "--lr", "--clip", "--steps", "--epochs", "--seed", "--out", "--resume"):
+    for flag in (
+        "--task",
+        "--level",
+        "--cell",
+        "--hidden",
+        "--layers",
+        "--seq-len",
+        "--batch",
+        "--optimizer",
+        "--lr",
+        "--clip",
+        "--steps",
+        "--epochs",
+        "--seed",
+        "--out",
+        "--resume",
+    ):
         assert flag in train
     generate = run_cli("generate", "--help").stdout
     for flag in ("--prime", "--length", "--temperature", "--top-k", "--seed"):
@@ -147,3 +198,15 @@ def test_bundled_corpus_is_the_default(tmp_path):
     r = run_cli("train", "--steps", "1", "--hidden", "8", "--out", tmp_path / "a.npz", "--eval-every", "0")
     assert r.returncode == 0, r.stderr
     assert "tinyshakespeare.txt" in r.stderr
+
+
+def test_bare_rnnviz_and_a_file_open_the_app(monkeypatch):
+    """`rnnviz` and `rnnviz FILE` start the GUI (here replaced, so no window opens)."""
+    import rnnviz.gui.app as app
+    from rnnviz.cli import main
+
+    opened = []
+    monkeypatch.setattr(app, "run", lambda path=None: opened.append(path) or 0)
+    assert main([]) == 0 and main(["poems.txt"]) == 0
+    assert opened == [None, "poems.txt"]
+    assert main(["a.txt", "b.txt"]) == 2  # one file at a time

@@ -31,7 +31,9 @@ def load_training(path):
     cfg = ModelConfig.from_dict(meta["model"])
     params = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
     checkpoint.check_compatible(params, param_shapes(cfg))
-    opt = Optimizer(OptimConfig(**meta["optimizer"]), meta["step"], {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+    opt = Optimizer(
+        OptimConfig(**meta["optimizer"]), meta["step"], {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")}
+    )
     rng = np.random.default_rng()
     rng.bit_generator.state = meta["rng"]
     return cfg, params, opt, rng

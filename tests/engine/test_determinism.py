@@ -28,8 +28,8 @@ def test_same_seed_same_bits():
     p2, t2 = run(42)
     for k in p1:
         assert p1[k].tobytes() == p2[k].tobytes()
-    for a, b in zip(t1, t2):
-        for la, lb in zip(a.layers, b.layers):
+    for a, b in zip(t1, t2, strict=True):
+        for la, lb in zip(a.layers, b.layers, strict=True):
             assert la.hs.tobytes() == lb.hs.tobytes() and la.acts.tobytes() == lb.acts.tobytes()
             assert la.dh_norm.tobytes() == lb.dh_norm.tobytes() and la.dlast_norm.tobytes() == lb.dlast_norm.tobytes()
         assert a.probs.tobytes() == b.probs.tobytes()

@@ -14,15 +14,26 @@ from rnnviz.engine.layer import gate_major
 CELLS = ["rnn", "lstm", "gru"]
 COMBOS = [
     (cell, head, layers, inp)
-    for cell, head, layers, inp in itertools.product(CELLS, ["lm", "classify", "regress"], [1, 2], ["onehot", "embedding", "dense"])
+    for cell, head, layers, inp in itertools.product(
+        CELLS, ["lm", "classify", "regress"], [1, 2], ["onehot", "embedding", "dense"]
+    )
     if not (head == "lm" and inp == "dense")
 ]
 
 
 def small_config(cell, head, layers, inp, dropout=0.0):
     return ModelConfig(
-        cell=cell, head=head, num_layers=layers, input=inp, vocab_size=7, input_size=3, embed_size=4,
-        hidden_size=5, output_size=4, dropout=dropout, recurrent_gain=1.2,
+        cell=cell,
+        head=head,
+        num_layers=layers,
+        input=inp,
+        vocab_size=7,
+        input_size=3,
+        embed_size=4,
+        hidden_size=5,
+        output_size=4,
+        dropout=dropout,
+        recurrent_gain=1.2,
     )
 
 

@@ -13,7 +13,9 @@ T = 50
 
 
 def last_step_profile(cell, gain, seed=1):
-    cfg = ModelConfig(cell=cell, vocab_size=20, hidden_size=32, recurrent_init="orthogonal", recurrent_gain=gain, forget_bias=1.0)
+    cfg = ModelConfig(
+        cell=cell, vocab_size=20, hidden_size=32, recurrent_init="orthogonal", recurrent_gain=gain, forget_bias=1.0
+    )
     params = init_params(cfg, np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 100)
     x, y = rng.integers(0, 20, (2, T)), rng.integers(0, 20, (2, T))
@@ -35,7 +37,7 @@ def test_large_recurrent_weights_make_gradients_grow_with_distance():
     assert norms[0] > 100 * norms[-1]
     # grows (not strictly at every step) as we go back: compare averages over windows of 10 steps
     windows = norms.reshape(5, 10).mean(axis=1)
-    assert all(a > b for a, b in zip(windows, windows[1:]))
+    assert all(a > b for a, b in zip(windows, windows[1:], strict=False))
 
 
 def test_global_norm_clipping_never_exceeds_threshold():

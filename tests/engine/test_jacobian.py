@@ -11,21 +11,37 @@ from rnnviz.engine.model import backward, forward, loss
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("dtype,rtol", [("float64", 1e-11), ("float32", 2e-4)])
 def test_state_gradients_match_step_backward(cell, dtype, rtol):
-    cfg = ModelConfig(cell=cell, vocab_size=8, hidden_size=6, num_layers=3, dropout=0.4, dtype=dtype, recurrent_gain=1.5)
+    cfg = ModelConfig(
+        cell=cell, vocab_size=8, hidden_size=6, num_layers=3, dropout=0.4, dtype=dtype, recurrent_gain=1.5
+    )
     params = init_params(cfg, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     x, y = rng.integers(0, 8, (4, 9)), rng.integers(0, 8, (4, 9))
-    state = [(0.3 * rng.standard_normal((4, 6)).astype(dtype), None if cell != "lstm" else rng.standard_normal((4, 6)).astype(dtype)) for _ in range(3)]
+    state = [
+        (
+            0.3 * rng.standard_normal((4, 6)).astype(dtype),
+            None if cell != "lstm" else rng.standard_normal((4, 6)).astype(dtype),
+        )
+        for _ in range(3)
+    ]
     fp = forward(params, cfg, x, state=state, dropout_rng=np.random.default_rng(2))
     dout = loss(fp, y).dout
     full = backward(params, fp, dout.copy())
     fast = backward(params, fp, dout.copy(), param_grads=False)
     for layer in range(3):
-        np.testing.assert_allclose(fast.layers[layer].dh, full.layers[layer].dh, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15)
-        np.testing.assert_allclose(fast.layers[layer].dax, full.layers[layer].dax, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15)
-        np.testing.assert_allclose(fast.layers[layer].dh0, full.layers[layer].dh0, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15)
+        np.testing.assert_allclose(
+            fast.layers[layer].dh, full.layers[layer].dh, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15
+        )
+        np.testing.assert_allclose(
+            fast.layers[layer].dax, full.layers[layer].dax, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15
+        )
+        np.testing.assert_allclose(
+            fast.layers[layer].dh0, full.layers[layer].dh0, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15
+        )
         if cell == "lstm":
-            np.testing.assert_allclose(fast.layers[layer].dc0, full.layers[layer].dc0, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15)
+            np.testing.assert_allclose(
+                fast.layers[layer].dc0, full.layers[layer].dc0, rtol=rtol, atol=1e-7 if dtype == "float32" else 1e-15
+            )
     assert fast.grads == {}
 
 

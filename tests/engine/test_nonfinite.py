@@ -35,7 +35,9 @@ def test_nan_in_the_input_is_caught_at_its_time_step():
 def overflowing_problem(dtype):
     """Regression targets so large that the loss is finite but lr * gradient overflows the dtype."""
     big = float(np.finfo(dtype).max) ** 0.5
-    cfg = ModelConfig(cell="rnn", input="dense", input_size=1, head="regress", output_size=1, hidden_size=4, dtype=dtype)
+    cfg = ModelConfig(
+        cell="rnn", input="dense", input_size=1, head="regress", output_size=1, hidden_size=4, dtype=dtype
+    )
     x, y = np.ones((1, 3, 1)), np.full((1, 3, 1), 0.01 * big)
     return cfg, x, y, OptimConfig(kind="sgd", lr=1000 * big)
 

@@ -78,7 +78,10 @@ def test_clipping_off_changes_nothing():
     assert grads["a"][0] == 300.0 and r.norm_after == r.norm_before == 300.0
 
 
-@pytest.mark.parametrize("text,expected", [("off", ClipConfig("off")), ("norm:5", ClipConfig("norm", 5.0)), ("value:0.5", ClipConfig("value", 0.5))])
+@pytest.mark.parametrize(
+    "text,expected",
+    [("off", ClipConfig("off")), ("norm:5", ClipConfig("norm", 5.0)), ("value:0.5", ClipConfig("value", 0.5))],
+)
 def test_clip_parse(text, expected):
     assert ClipConfig.parse(text) == expected and ClipConfig.parse(str(expected)) == expected
 

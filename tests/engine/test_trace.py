@@ -19,8 +19,17 @@ def test_trace_shapes_and_read_only(cell, G):
     x, y = rng.integers(0, 9, (3, 7)), rng.integers(0, 9, (3, 7))
     old = dict(params)
     r = train_step(params, cfg, opt, x, y)
-    tr = build_trace(old, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip, row=2,
-                     spectrum=spectral_stats(old, cfg))
+    tr = build_trace(
+        old,
+        r.fp,
+        y,
+        r.per_step,
+        [lg.dh for lg in r.bw.layers],
+        r.grad_norms,
+        r.clip,
+        row=2,
+        spectrum=spectral_stats(old, cfg),
+    )
     assert tr.row == 2 and np.array_equal(tr.x, x[2]) and np.array_equal(tr.y, y[2])
     for lv in tr.layers:
         assert lv.hs.shape == (8, 3, 5) and not lv.hs.flags.writeable

@@ -11,8 +11,8 @@ from rnnviz.training import TrainConfig
 
 from .conftest import small, wait_state
 
-
 # -- journey 1: load a text file and press Train ---------------------------------------------------
+
 
 def test_opens_on_tiny_shakespeare_and_space_trains_then_pauses(qtbot, make):
     w = make()
@@ -22,10 +22,10 @@ def test_opens_on_tiny_shakespeare_and_space_trains_then_pauses(qtbot, make):
     wait_state(qtbot, w, m.RUNNING)
     assert w.actions_["train"].text() == "Pause"
     qtbot.waitUntil(lambda: w.step >= 5 and w.heatmap.source.text().startswith("Training batch"), timeout=20000)
-    assert "step" in w.step_label.text() and "loss" in w.loss_label.text()
-    qtbot.waitUntil(lambda: "tok/s" in w.speed_label.text(), timeout=10000)
+    assert "step" in w.status.step_label.text() and "loss" in w.status.loss_label.text()
+    qtbot.waitUntil(lambda: "tok/s" in w.status.speed_label.text(), timeout=10000)
     assert w.loss_panel.history.n >= 5 and w.norm_panel.history.n >= 5  # one point per step
-    assert w.epoch_bar.value() > 0 and w.epoch_bar.format().startswith("epoch")
+    assert w.status.epoch_bar.value() > 0 and w.status.epoch_bar.format().startswith("epoch")
     qtbot.keyClick(w, Qt.Key.Key_Space)
     wait_state(qtbot, w, m.PAUSED)
     assert w.actions_["train"].text() == "Train"
@@ -67,13 +67,15 @@ def test_file_open_dialog_and_drag_and_drop_load_a_text(qtbot, make, tmp_path, m
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(b))])
-    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     w.dropEvent(event)
     qtbot.waitUntil(lambda: "b.txt" in w.info.title and w.state == m.IDLE, timeout=20000)
 
 
 # -- journey 2: step through a sentence token by token ---------------------------------------------
+
 
 def test_stepping_adds_one_column_per_token_and_shows_the_true_next_token(qtbot, make):
     w = make()
@@ -125,6 +127,7 @@ def test_step_one_update_trains_exactly_once_then_pauses(qtbot, make):
 
 
 # -- journey 3: toggle clipping and compare the gradient plots -------------------------------------
+
 
 def test_clipping_toggle_changes_the_norms_and_pins_the_old_curves(qtbot, make):
     w = make()

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from rnnviz.gui import messages as m
 from rnnviz.gui.controls import SettingsPanel
@@ -114,9 +114,15 @@ def test_probe_text_with_unknown_characters_says_what_was_left_out(qtbot, make):
     assert "☃" in w.text_strip.skipped.text() and "ï" in w.text_strip.skipped.text()
 
 
-@pytest.mark.parametrize("preset", ["Names to languages: GRU classifier", "Sine wave: predict the next value (GRU)",
-                                    "Vanishing gradients: remember a symbol 40 steps (RNN vs LSTM)",
-                                    "The king sits on throne: 5-unit RNN"])
+@pytest.mark.parametrize(
+    "preset",
+    [
+        "Names to languages: GRU classifier",
+        "Sine wave: predict the next value (GRU)",
+        "Vanishing gradients: remember a symbol 40 steps (RNN vs LSTM)",
+        "The king sits on throne: 5-unit RNN",
+    ],
+)
 def test_other_tasks_train_and_step_in_the_app(qtbot, make, preset):
     w = make()
     w.controller.send("reset", config=apply_preset(preset, TrainConfig()))

@@ -44,8 +44,9 @@ def test_closing_at_any_moment_is_quick_and_clean(qtbot, make, when, tmp_path):
 def test_a_nan_step_pauses_with_a_clear_message_and_training_can_continue(qtbot, make):
     w = make()
     # float32 cannot hold a learning rate of 1e39: the very first update would be infinite
-    w.controller.send("reset", config=small(w.settings_panel.config(), dtype="float32", optimizer="sgd",
-                                            lr=1e39, clip="off"))
+    w.controller.send(
+        "reset", config=small(w.settings_panel.config(), dtype="float32", optimizer="sgd", lr=1e39, clip="off")
+    )
     qtbot.waitUntil(lambda: w.info.hidden == 32 and w.state == m.IDLE, timeout=10000)
     w.toggle_training()
     wait_state(qtbot, w, m.PAUSED)
@@ -76,8 +77,11 @@ def test_a_bad_file_keeps_the_corpus_and_model_already_loaded(qtbot, make, tmp_p
     else:
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(bad))])
-        w.dropEvent(QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                               Qt.KeyboardModifier.NoModifier))
+        w.dropEvent(
+            QDropEvent(
+                QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+            )
+        )
     qtbot.waitUntil(lambda: w.message_bar.isVisible(), timeout=10000)
     assert w.message_bar.problem.kind == "load_failed" and "picture.png" in w.message_bar.label.text()
     wait_state(qtbot, w, m.PAUSED)

@@ -4,7 +4,7 @@ long-range task the LSTM remembers across a gap where the vanilla RNN stays at c
 import numpy as np
 import pytest
 
-from rnnviz.corpus import LMCorpus, encode_corpus, load_text
+from rnnviz.corpus import LMCorpus, encode_corpus
 from rnnviz.training import TrainConfig, Trainer
 
 
@@ -70,8 +70,17 @@ def test_balanced_sampling_and_class_weighting_run():
 
 def test_lstm_remembers_across_a_gap_where_the_vanilla_rnn_is_at_chance():
     def accuracy(cell):
-        cfg = TrainConfig(task="longrange", k=40, cell=cell, hidden=32, optimizer="adam", lr=0.003,
-                          clip="norm:1", forget_bias=3.0, seed=2)
+        cfg = TrainConfig(
+            task="longrange",
+            k=40,
+            cell=cell,
+            hidden=32,
+            optimizer="adam",
+            lr=0.003,
+            clip="norm:1",
+            forget_bias=3.0,
+            seed=2,
+        )
         trainer, _ = train(cfg, 300)
         return trainer.evaluate().accuracy, trainer.task.chance
 

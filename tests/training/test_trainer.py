@@ -35,8 +35,15 @@ def test_different_seeds_differ(alice_small):
 def test_resume_from_checkpoint_continues_bit_for_bit(task, tmp_path, alice_text):
     corpus = tmp_path / "alice.txt"
     corpus.write_text(alice_text[:30000], encoding="utf-8")
-    cfg = TrainConfig(task=task, corpus=str(corpus) if task == "lm" else None, cell="gru", dropout=0.3, layers=2,
-                      optimizer="adam", **SMALL)
+    cfg = TrainConfig(
+        task=task,
+        corpus=str(corpus) if task == "lm" else None,
+        cell="gru",
+        dropout=0.3,
+        layers=2,
+        optimizer="adam",
+        **SMALL,
+    )
     straight = Trainer(cfg)
     for _ in range(10):
         straight.train_step()
@@ -98,7 +105,7 @@ def test_a_refused_step_is_reported_and_training_can_go_on(alice_small, monkeypa
         return bw
 
     monkeypatch.setattr(step_module, "backward", backward_going_nan_on_step_3)
-    reports = [r for _, r in zip(range(2), iter_training(trainer))]
+    reports = [r for _, r in zip(range(2), iter_training(trainer), strict=False)]
     assert all(r.applied for r in reports) and trainer.state is not None
     before = params_bytes(trainer)
     bad = trainer.train_step()

@@ -37,7 +37,7 @@ def _scratch(B: int, H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = {}
-    key = (B, H, np.dtype(dtype).str)
+    key = (B, H, dtype)  # a np.dtype: no conversion on this per-step path
     if key not in cache:
         cache[key] = (np.empty((3, B, H), dtype), np.empty((3, B, H), dtype))  # forward, backward
     return cache[key]

@@ -39,23 +39,28 @@ def _constants(B: int, H: int, dtype) -> tuple[np.ndarray, ...]:
     """Per-gate constants tiled to ``(4, B, H)``, and scratch arrays, cached per shape.
 
     ``a = tanh(z * scale) * scale + offset`` is sigmoid on the i, f, o blocks (scale 1/2, offset 1/2)
-    and tanh on the g block (scale 1, offset 0). ``low`` is the lower end of each activation's range,
-    used for the derivative ``da/dz = (a - low) * (1 - a)``: sigmoid' = a (1 - a), tanh' = (1 + a)(1 - a).
-    Tiled rather than broadcast: same-shape operations measured about twice as fast.
+    and tanh on the g block (scale 1, offset 0). Tiled rather than broadcast: same-shape operations
+    measured about twice as fast. Returns ``(scale, offset, slope, one_minus_a, ig, dz)``, the last
+    four scratch arrays. ``dtype`` must be a ``np.dtype`` (the key is built without converting it:
+    this runs twice per time step).
     """
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = {}
-    key = (B, H, np.dtype(dtype).str)
+    key = (B, H, dtype)
     if key not in cache:
         scale = np.full((4, B, H), 0.5, dtype)
         offset = np.full((4, B, H), 0.5, dtype)
-        low = np.zeros((4, B, H), dtype)
-        scale[2], offset[2], low[2] = 1.0, 0.0, -1.0
-        for a in (scale, offset, low):
+        scale[2], offset[2] = 1.0, 0.0
+        for a in (scale, offset):
             a.setflags(write=False)
-        scratch = (np.empty((4, B, H), dtype), np.empty((4, B, H), dtype), np.empty((B, H), dtype), np.empty((4, B, H), dtype))
-        cache[key] = (scale, offset, low, *scratch)
+        scratch = (
+            np.empty((4, B, H), dtype),
+            np.empty((4, B, H), dtype),
+            np.empty((B, H), dtype),
+            np.empty((4, B, H), dtype),
+        )
+        cache[key] = (scale, offset, *scratch)
     return cache[key]
 
 
@@ -67,7 +72,7 @@ def step_forward(ax_t, W4, b_hh, step):
     """
     a, c = step.act, step.c
     B, H = c.shape
-    scale, offset, _, _, _, ig, _ = _constants(B, H, a.dtype)
+    scale, offset, _, _, ig, _ = _constants(B, H, a.dtype)
     np.matmul(step.h_prev, W4, out=a)  # (4, B, H) recurrent part, gate by gate
     a += ax_t
     a *= scale
@@ -91,7 +96,7 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     """
     a, tanh_c = step.act, step.extra
     B, H = dh.shape
-    _, _, low, slope, one_minus_a, _, dz = _constants(B, H, a.dtype)
+    _, _, slope, one_minus_a, scratch, dz = _constants(B, H, a.dtype)
     i, f, g, o = a
     # h = o * tanh(c)  ->  dc += dh * o * (1 - tanh(c)^2)
     dc_t = tanh_c * tanh_c
@@ -105,9 +110,11 @@ def step_backward(dh, dc, step, W_hh_T, dax_out, dah_out):
     np.multiply(dc_t, step.c_prev, out=dz[1])  # df = dc * c_{t-1}
     np.multiply(dc_t, i, out=dz[2])  # dg = dc * i
     np.multiply(dh, tanh_c, out=dz[3])  # do = dh * tanh(c)
-    np.subtract(a, low, out=slope)
+    # activation slopes: sigmoid' = a (1 - a) on i, f, o; tanh' = (1 - g)(1 + g) on g
     np.subtract(1.0, a, out=one_minus_a)
-    slope *= one_minus_a  # sigmoid' = a(1-a) on i, f, o;  tanh' = (1+a)(1-a) on g
+    np.multiply(a, one_minus_a, out=slope)
+    np.add(g, 1.0, out=scratch)
+    np.multiply(one_minus_a[2], scratch, out=slope[2])
     dz *= slope
     # dz was built in a small contiguous scratch (it stays in cache); one strided copy puts it into
     # the (B, 4H) layout of dax_out: measured faster than writing each block into dax_out directly.
@@ -126,8 +133,8 @@ def jacobian(trace):
     a, tanh_c = trace.acts, trace.extras
     i, f, g, o = a[:, 0], a[:, 1], a[:, 2], a[:, 3]
     A = o * (1.0 - tanh_c * tanh_c)
-    low = np.array([0.0, 0.0, -1.0, 0.0], a.dtype)[:, None, None]  # (4, 1, 1): see _constants
-    K = (a - low) * (1.0 - a)  # activation slopes
+    low = np.array([0.0, 0.0, -1.0, 0.0], a.dtype)[:, None, None]  # (4, 1, 1): the ranges' lower ends
+    K = (a - low) * (1.0 - a)  # activation slopes: a (1 - a) for sigmoid, (1 + g)(1 - g) for tanh
     K[:, 0] *= g  # di = dc * g
     K[:, 1] *= trace.cs[:-1]  # df = dc * c_{t-1}
     K[:, 2] *= i  # dg = dc * i

@@ -62,7 +62,7 @@ class LogAxis(pg.AxisItem):
         if not self.logMode:
             return strings
         out = []
-        for v, text in zip(values, strings):
+        for v, text in zip(values, strings, strict=True):
             mantissa = 10 ** (v - np.floor(v))
             out.append(text if round(mantissa) in (1, 2, 5) and abs(mantissa - round(mantissa)) < 0.01 else "")
         return out
@@ -176,8 +176,12 @@ class Panel(QWidget):
         return {}
 
     def export_dialog(self, kind: str) -> None:
-        filters = {"png": "PNG picture (*.png)", "svg": "SVG picture (*.svg)", "npz": "NumPy arrays (*.npz)",
-                   "csv": "CSV table (*.csv)"}
+        filters = {
+            "png": "PNG picture (*.png)",
+            "svg": "SVG picture (*.svg)",
+            "npz": "NumPy arrays (*.npz)",
+            "csv": "CSV table (*.csv)",
+        }
         name = self.title.lower().replace(" ", "-")
         path, _ = QFileDialog.getSaveFileName(self, f"Export {self.title}", f"{name}.{kind}", filters[kind])
         if path:

@@ -115,14 +115,17 @@ class GradientFlowPanel(Panel):
         self.set_source(f"Training batch, row {view.row}, step {view.step:,}, clipping {view.clip}")
         ratio = last[0] / last[-1] if last[-1] > 0 and np.isfinite(last[0]) else float("nan")
         if np.isfinite(ratio) and ratio > 0:
-            self.note.setText(f"||dL_T/dh_1|| / ||dL_T/dh_T|| = {ratio:.2e}  "
-                              f"({'vanishing' if ratio < 1e-2 else 'exploding' if ratio > 1e2 else 'stable'})")
+            self.note.setText(
+                f"||dL_T/dh_1|| / ||dL_T/dh_T|| = {ratio:.2e}  "
+                f"({'vanishing' if ratio < 1e-2 else 'exploding' if ratio > 1e2 else 'stable'})"
+            )
 
     def _pin(self, clip: str, x, last, full) -> None:
         self._unpin(clip)
         color = PIN_COLORS[len(self.pinned_items) % len(PIN_COLORS)]
-        a = self.plot.plot(*finite_positive(x, last), pen=pen(color, 2, dash=True, alpha=150),
-                           name=f"clipping {clip} (pinned)")
+        a = self.plot.plot(
+            *finite_positive(x, last), pen=pen(color, 2, dash=True, alpha=150), name=f"clipping {clip} (pinned)"
+        )
         b = self.plot.plot(*finite_positive(x, full), pen=pen(color, 1, dash=True, alpha=110))
         self.pinned[clip] = (x, last, full)
         self.pinned_items[clip] = (a, b)
@@ -140,7 +143,7 @@ class GradientFlowPanel(Panel):
         if self._current is not None:
             x, last, full = self._current
             out = {"t": x, "dL_T_dh_t": last, "dL_dh_t": full}
-        for clip, (x, last, full) in self.pinned.items():
+        for clip, (_, last, full) in self.pinned.items():
             out[f"pinned_{clip}_dL_T_dh_t"] = last
             out[f"pinned_{clip}_dL_dh_t"] = full
         return out

@@ -91,8 +91,15 @@ class HeatmapPanel(Panel):
         if info.cell == "lstm":
             self.what_box.addItem("c (cell state)", "c")
         if info.cell != "rnn":
-            names = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
-                     "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+            names = {
+                "i": "input gate i",
+                "f": "forget gate f",
+                "g": "candidate g",
+                "o": "output gate o",
+                "r": "reset gate r",
+                "z": "update gate z",
+                "n": "candidate n",
+            }
             for k, g in enumerate(info.gate_names):
                 self.what_box.addItem(names.get(g, g), k)
         self.layer_box.blockSignals(False)

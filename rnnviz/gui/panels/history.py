@@ -45,7 +45,7 @@ class History:
     def _thin(self) -> None:
         """Keep every other point of the older half: the newest stay exact, memory stays bounded."""
         half = self.n // 2
-        for k, a in self._cols.items():
+        for a in self._cols.values():
             kept = np.concatenate([a[:half:2], a[half : self.n]])
             a[: len(kept)] = kept
         self.n = len(kept)
@@ -93,8 +93,9 @@ class LossPanel(Panel):
         self.legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.raw = self.plot.plot(pen=pen("grey", 1, alpha=120), name="train (each step)")
         self.smooth = self.plot.plot(pen=pen("blue", 2), name="train (moving average)")
-        self.val = self.plot.plot(pen=pen("orange", 1), symbol="o", symbolSize=6, symbolBrush=(230, 120, 20),
-                                  name="validation")
+        self.val = self.plot.plot(
+            pen=pen("orange", 1), symbol="o", symbolSize=6, symbolBrush=(230, 120, 20), name="validation"
+        )
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.history = History(("loss", "smooth"))
         self.val_history = History(("loss",))
@@ -145,8 +146,13 @@ class LossPanel(Panel):
         _set_x_range(self.plot, x)
 
     def data(self) -> dict[str, np.ndarray]:
-        return {"step": self.history["x"], "train_loss": self.history["loss"], "train_loss_smoothed": self.history["smooth"],
-                "val_step": self.val_history["x"], "val_loss": self.val_history["loss"]}
+        return {
+            "step": self.history["x"],
+            "train_loss": self.history["loss"],
+            "train_loss_smoothed": self.history["smooth"],
+            "val_step": self.val_history["x"],
+            "val_loss": self.val_history["loss"],
+        }
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
@@ -167,10 +173,15 @@ class NormHistoryPanel(Panel):
         self.legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.pre = self.plot.plot(pen=pen("blue", 3, alpha=160), name="before clipping")
         self.post = self.plot.plot(pen=pen("orange", 1), name="after clipping")
-        self.events = self.plot.plot(pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=(214, 39, 40),
-                                     name="clipped step")
-        self.threshold = pg.InfiniteLine(angle=0, pen=pen("red", 1, dash=True), label="clip threshold",
-                                         labelOpts={"position": 0.5, "color": (214, 39, 40), "anchors": [(0.5, 1), (0.5, 1)]})
+        self.events = self.plot.plot(
+            pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=(214, 39, 40), name="clipped step"
+        )
+        self.threshold = pg.InfiniteLine(
+            angle=0,
+            pen=pen("red", 1, dash=True),
+            label="clip threshold",
+            labelOpts={"position": 0.5, "color": (214, 39, 40), "anchors": [(0.5, 1), (0.5, 1)]},
+        )
         self.plot.addItem(self.threshold)
         self.threshold.setVisible(False)
         self.layout_.addWidget(cache_axes(self.plot), 1)
@@ -227,8 +238,12 @@ class NormHistoryPanel(Panel):
 
     def data(self) -> dict[str, np.ndarray]:
         h = self.history
-        return {"step": h["x"], "norm_before_clipping": h["pre"], "norm_after_clipping": h["post"],
-                "clipped": h["clipped"]}
+        return {
+            "step": h["x"],
+            "norm_before_clipping": h["pre"],
+            "norm_after_clipping": h["post"],
+            "clipped": h["clipped"],
+        }
 
     def plot_items(self):
         return [self.plot.getPlotItem()]

@@ -126,7 +126,7 @@ class SoftmaxPanel(Panel):
         if true_id is not None and true_id not in order:
             x[-1] += 0.5  # a small gap: the true token is not among the most likely
         self.bars.setOpts(x=x, height=heights, width=0.8, brushes=brushes)
-        ticks = [(float(xi), labels[i] if i < len(labels) else str(i)) for xi, i in zip(x, shown)]
+        ticks = [(float(xi), labels[i] if i < len(labels) else str(i)) for xi, i in zip(x, shown, strict=True)]
         if ticks != self._ticks:  # re-laying out the axis every frame would repaint it every frame
             self._ticks = ticks
             self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
@@ -139,8 +139,11 @@ class SoftmaxPanel(Panel):
             nll = -np.log(p) if p > 0 else float("inf")
             text = f"true next: {labels[true_id]!r}   p = {p:.3f}   -log p = {nll:.2f} nats    |    " + text
         self.summary.setText(text)
-        self._data = {"token_ids": np.array(shown), "probability": heights,
-                      "labels": np.array([labels[i] for i in shown], dtype=str)}
+        self._data = {
+            "token_ids": np.array(shown),
+            "probability": heights,
+            "labels": np.array([labels[i] for i in shown], dtype=str),
+        }
 
     def _show_series(self, pred: np.ndarray, true: np.ndarray) -> None:
         place_hint(self.plot, self.hint, False)

@@ -59,9 +59,11 @@ class TextStripPanel(Panel):
         self.probe_edit.setToolTip("The probe sentence: press Enter to use it, then step with the Right arrow")
         row.addWidget(self.probe_edit, 1)
         self.buttons = {}
-        for name, icon, tip in (("probe_restart", QStyle.StandardPixmap.SP_MediaSkipBackward, "Start the probe over (Home)"),
-                                ("step_back", QStyle.StandardPixmap.SP_MediaSeekBackward, "Step back one token (Left arrow)"),
-                                ("step_token", QStyle.StandardPixmap.SP_MediaSeekForward, "Read the next token (Right arrow)")):
+        for name, icon, tip in (
+            ("probe_restart", QStyle.StandardPixmap.SP_MediaSkipBackward, "Start the probe over (Home)"),
+            ("step_back", QStyle.StandardPixmap.SP_MediaSeekBackward, "Step back one token (Left arrow)"),
+            ("step_token", QStyle.StandardPixmap.SP_MediaSeekForward, "Read the next token (Right arrow)"),
+        ):
             b = QPushButton(self.style().standardIcon(icon), "")
             b.setToolTip(tip)
             b.setFixedWidth(36)
@@ -81,8 +83,10 @@ class TextStripPanel(Panel):
         self.probe_edit.setEnabled(not dense)
         if dense:
             self.probe_edit.setToolTip("The sine task steps through a fixed wave; there is no text to type")
-        self.strip.setText('<span style="color:#9e9e9e">Press Train (Space) to see the training text here, or '
-                           "Step token (Right arrow) to read the probe sentence below one token at a time.</span>")
+        self.strip.setText(
+            '<span style="color:#9e9e9e">Press Train (Space) to see the training text here, or '
+            "Step token (Right arrow) to read the probe sentence below one token at a time.</span>"
+        )
         self.set_source(info.title)
 
     def show_probe(self, view: m.ProbeView) -> None:

@@ -1,0 +1,88 @@
+"""The status bar: state, step, loss and validation loss, tokens per second, position in the epoch."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from rnnviz.gui import messages as m
+
+STATE_TEXT = {
+    m.IDLE: ("ready", "#2e7d32"), m.RUNNING: ("training", "#1565c0"), m.PAUSED: ("paused", "#6d4c41"),
+    m.STEPPING: ("stepping through the probe", "#6a1b9a"), m.LOADING: ("loading...", "#757575"),
+    m.ERROR: ("error", "#c62828"),
+}  # fmt: skip
+
+
+class TrainingStatusBar(QStatusBar):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state_label = QLabel()
+        self.step_label = QLabel("step 0")
+        self.loss_label = QLabel("")
+        self.speed_label = QLabel("")
+        self.epoch_bar = QProgressBar()
+        self.epoch_bar.setRange(0, 1000)
+        self.epoch_bar.setMaximumWidth(160)
+        self.epoch_bar.setFormat("epoch 0.00")
+        self.epoch_bar.setToolTip("Position in the current pass over the training data")
+        for w in (self.state_label, self.step_label, self.loss_label, self.speed_label):
+            self.addPermanentWidget(w)
+        self.addPermanentWidget(self.epoch_bar)
+        self.state = m.LOADING
+        self.step = 0
+        self.tokens_trained = 0  # tokens of every step reported (the GUI benchmark reads it)
+        self._rate: deque[tuple[float, int]] = deque(maxlen=200)  # (wall time, tokens) of recent steps
+        self._loss = float("nan")
+        self._val = ""
+
+    def reset(self, step: int) -> None:
+        self.step = step
+        self._rate.clear()
+        self._loss = float("nan")
+        self._val = ""
+        self.refresh()
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        text, color = STATE_TEXT[state]
+        self.state_label.setText(f'<b style="color:{color}">{text}</b>')
+        self.refresh()
+
+    def add_steps(self, scalars: list[m.StepScalars]) -> None:
+        last = scalars[-1]
+        self.step = last.step
+        if math.isfinite(last.loss):
+            self._loss = last.loss
+        now = time.monotonic()
+        for s in scalars:
+            self._rate.append((now, s.tokens))
+            self.tokens_trained += s.tokens
+        whole = math.floor(last.progress)
+        fraction = last.progress - whole if last.progress != whole else (1.0 if last.progress else 0.0)
+        self.epoch_bar.setValue(int(1000 * fraction))
+        self.epoch_bar.setFormat(f"epoch {last.progress:.2f}")
+        self.refresh()
+
+    def add_eval(self, ev: m.EvalResult) -> None:
+        acc = f" ({ev.accuracy:.0%} right)" if ev.accuracy is not None else ""
+        self._val = f" | val {ev.loss:.3f}{acc}"
+        self.refresh()
+
+    def tokens_per_second(self) -> float:
+        if len(self._rate) < 2:
+            return 0.0
+        t0 = self._rate[0][0]
+        span = self._rate[-1][0] - t0
+        tokens = sum(n for t, n in self._rate if t > t0)
+        return tokens / span if span > 0.2 else 0.0
+
+    def refresh(self) -> None:
+        self.step_label.setText(f"step {self.step:,}")
+        loss = f"loss {self._loss:.3f}" if math.isfinite(self._loss) else ""
+        self.loss_label.setText(loss + self._val)
+        rate = self.tokens_per_second() if self.state == m.RUNNING else 0.0
+        self.speed_label.setText(f"{rate:,.0f} tok/s" if rate else "")

@@ -1,0 +1,43 @@
+"""The benchmarks run headless and end with one JSON object (their figures are not tested: timings
+never decide whether a test passes)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def run(*args, timeout=300):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run(
+        [sys.executable, *map(str, args)], capture_output=True, text=True, check=True, timeout=timeout, env=env
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_engine_benchmark_smoke():
+    result = run(
+        BENCH / "engine.py",
+        "--quick",
+        "--no-torch",
+        "--cells",
+        "gru",
+        "--hidden",
+        "128",
+        "--dtypes",
+        "float32",
+        "--json",
+    )
+    assert result["benchmark"] == "engine" and result["quick"]
+    (row,) = result["rows"]
+    assert row["cell"] == "gru" and row["trace_on"] > 0 and row["trace_off"] > 0
+
+
+def test_gui_benchmark_smoke():
+    result = run(BENCH / "gui.py", "--seconds", "3", "--headless-seconds", "1", "--json")
+    assert result["benchmark"] == "gui"
+    assert result["gui_tokens_per_s"] > 0 and result["headless_tokens_per_s"] > 0
+    assert set(result["refreshes_per_s"]) == {"heatmap", "text", "softmax", "gradients"}
