@@ -1,7 +1,12 @@
 """Where the bundled corpora are: the top-level ``data/`` folder, installed as the package ``rnnviz.data``.
 
-Limit: the paths are real files only when the package is installed as files (a normal or editable
-``pip install``), not from a zip; :func:`bundled_corpus` raises a plain error otherwise.
+Installed (a normal or editable ``pip install``), the folder is found as that package. Run straight
+from a source checkout without installing (``python -m rnnviz`` in the repository, or Python putting
+the checkout first on its path), ``rnnviz.data`` does not exist as a package and the folder is found
+next to the ``rnnviz`` source folder instead.
+
+Limit: the paths are real files only when the package is installed as files, not from a zip;
+:func:`bundled_corpus` raises a plain error otherwise.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ BUNDLED_NAMES_DIR = "names"
 
 def bundled_data_dir() -> Path:
     """The folder that holds the bundled corpora."""
-    root = files("rnnviz.data")
+    try:
+        root = files("rnnviz.data")
+    except ModuleNotFoundError:  # a source checkout: data/ sits beside the rnnviz/ package folder
+        root = Path(__file__).resolve().parents[2] / "data"
     path = Path(str(root))
     if not path.is_dir():
         raise CorpusError(

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -8,8 +9,13 @@ from rnnviz.corpus import bundled_corpus, load_text
 
 
 def run_cli(*args, cwd=None, timeout=120):
-    """Run ``python -m rnnviz ARGS`` in a fresh process; returns the CompletedProcess."""
+    """Run ``python -m rnnviz ARGS`` in a fresh process; returns the CompletedProcess.
+
+    It runs from a neutral folder: from the repository, ``python -m`` would import the source
+    folder instead of the installed package under test.
+    """
     env = dict(os.environ, PYTHONWARNINGS="error")
+    cwd = tempfile.gettempdir() if cwd is None else cwd
     return subprocess.run(
         [sys.executable, "-m", "rnnviz", *map(str, args)],
         capture_output=True,

@@ -84,6 +84,7 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path, small_text):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=tmp_path,  # not the repository: test the installed package
     )
     try:
         for line in proc.stderr:  # the header is printed once Ctrl-C is handled
