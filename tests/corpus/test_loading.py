@@ -21,7 +21,8 @@ from rnnviz.corpus import (
     load_text,
 )
 from rnnviz.corpus.errors import human_size
-from tests.corpus.conftest import assert_plain_message
+
+from .conftest import assert_plain_message
 
 PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00\x00\x01\x00" * 4 + zlib.compress(b"pixels" * 50)
 

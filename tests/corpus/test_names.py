@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rnnviz.corpus import CorpusError, NamesTask, bundled_names_dir, load_names, stratified_split
-from tests.corpus.conftest import assert_plain_message
+
+from .conftest import assert_plain_message
 
 BUNDLED = load_names()
 
