@@ -24,7 +24,19 @@ MIN_BYTES = 64 * 1024
 MAX_PER_SHAPE = 4
 
 
+def _references_when_free() -> int:
+    """What ``sys.getrefcount`` reports for a pooled array that nothing else holds, measured with the
+    very loop :meth:`BufferPool.empty` uses (interpreters differ: CPython 3.14 counts borrowed
+    references differently from 3.11, so the number is measured, not assumed)."""
+    bucket = [np.empty(1)]
+    for a in bucket:
+        return sys.getrefcount(a)
+    raise AssertionError("unreachable")
+
+
 class BufferPool:
+    FREE = None  # set below, once: references of an array only the pool holds
+
     def __init__(self) -> None:
         self._buckets: dict[tuple, list[np.ndarray]] = {}
         self.reused = 0  # for tests and benchmarks
@@ -39,8 +51,8 @@ class BufferPool:
             return np.empty(shape, dtype)
         bucket = self._buckets.setdefault((shape, dtype.str), [])
         for a in bucket:
-            # references: the bucket list, the loop variable and getrefcount's own argument
-            if sys.getrefcount(a) == 3:
+            # held by nobody but the pool (a trace, or any view of the array, adds references)
+            if sys.getrefcount(a) <= self.FREE:
                 a.setflags(write=True)  # a trace may have frozen it; nobody holds that trace now
                 self.reused += 1
                 return a
@@ -69,6 +81,7 @@ class FreshArrays:
 
 
 FRESH = FreshArrays()
+BufferPool.FREE = _references_when_free()
 
 if sys.implementation.name != "cpython":  # reference counts are a CPython detail: do not pool elsewhere
     BufferPool = FreshArrays  # type: ignore[misc, assignment]  # noqa: F811

@@ -27,7 +27,7 @@ class LayerView:
     cs: np.ndarray | None
     acts: np.ndarray
     gate_names: tuple[str, ...]
-    dh_norm: np.ndarray  # (T, B)  ||dL/dh_t||: the whole BPTT gradient reaching h_t
+    dh_norm: np.ndarray  # (T, B)  ||dL/dh_t||, L the *summed* token losses: the whole BPTT gradient at h_t
     dlast_norm: np.ndarray  # (T,)   ||dL_T/dh_t|| for the displayed row: the last step's loss alone
 
 
@@ -93,20 +93,26 @@ def build_trace(
 ) -> Trace:
     """Assemble the read-only trace of a step from its forward pass and BPTT results.
 
-    ``dh_per_layer``: per layer the total dL/dh_t ``(T, B, H)`` (``Backward.layers[l].dh``).
+    ``dh_per_layer``: per layer the total dL/dh_t ``(T, B, H)`` (``Backward.layers[l].dh``) of the
+    training loss. The training loss is a mean over N terms (N = ``per_step_loss.size``: tokens, or
+    rows for classification); ``dh_norm`` reports the gradient of their *sum* (N times the mean's), so
+    that it is on the same per-token scale as ``dlast_norm``, the gradient of one token's loss: for
+    each row, ||dL/dh_t|| is then the gradient of all its losses from step t on, of which dL_T/dh_t
+    is one term. (With class weights, the sum is weighted likewise.)
     ``params`` must be the weights the forward pass used (the last-step gradient is recomputed with
     them), i.e. call this before the update is committed or pass the old arrays.
     """
     cfg = fp.cfg
     gates = get_cell(cfg.cell).GATES
     dlast = last_step_dh_norms(params, fp, y, row)
+    n_terms = per_step_loss.size  # the mean's count: its gradient times N is the sum's
     layers = tuple(
         LayerView(
             hs=_readonly(lt.hs),
             cs=_readonly(lt.cs),
             acts=_readonly(lt.acts),
             gate_names=gates,
-            dh_norm=_readonly(row_norms(dh)),
+            dh_norm=_readonly(row_norms(dh) * dh.dtype.type(n_terms)),
             dlast_norm=_readonly(dl),
         )
         for lt, dh, dl in zip(fp.layers, dh_per_layer, dlast, strict=True)

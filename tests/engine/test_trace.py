@@ -49,3 +49,17 @@ def test_spectrum_of_the_orthogonal_init_is_the_gain():
     cfg = ModelConfig(cell="rnn", vocab_size=4, hidden_size=16, recurrent_init="orthogonal", recurrent_gain=1.7)
     (s,) = spectral_stats(init_params(cfg, np.random.default_rng(0)), cfg)
     assert s.sigma_max == pytest.approx(1.7) and s.spectral_radius == pytest.approx(1.7)
+
+
+def test_whole_loss_and_last_step_gradients_agree_at_the_last_step():
+    """At t = T only the last step's loss depends on h_T: the two curves meet there (same scale)."""
+    cfg = ModelConfig(cell="lstm", vocab_size=9, hidden_size=6, num_layers=2)
+    params = init_params(cfg, np.random.default_rng(0))
+    rng = np.random.default_rng(5)
+    x, y = rng.integers(0, 9, (4, 7)), rng.integers(0, 9, (4, 7))
+    old = dict(params)
+    r = train_step(params, cfg, Optimizer(OptimConfig()), x, y)
+    tr = build_trace(old, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip, row=1)
+    top = tr.layers[-1]
+    assert top.dh_norm[-1, 1] == pytest.approx(top.dlast_norm[-1], rel=1e-10)
+    assert np.all(top.dh_norm[:, 1] > 0)

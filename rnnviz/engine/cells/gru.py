@@ -39,6 +39,8 @@ def _scratch(B: int, H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
         cache = _local.cache = {}
     key = (B, H, dtype)  # a np.dtype: no conversion on this per-step path
     if key not in cache:
+        if len(cache) >= 2:  # keep the newest shapes only: a long session may try many sizes
+            cache.clear()
         cache[key] = (np.empty((3, B, H), dtype), np.empty((3, B, H), dtype))  # forward, backward
     return cache[key]
 

@@ -49,6 +49,8 @@ def _constants(B: int, H: int, dtype) -> tuple[np.ndarray, ...]:
         cache = _local.cache = {}
     key = (B, H, dtype)
     if key not in cache:
+        if len(cache) >= 2:  # keep the newest shapes only: a long session may try many sizes
+            cache.clear()
         scale = np.full((4, B, H), 0.5, dtype)
         offset = np.full((4, B, H), 0.5, dtype)
         scale[2], offset[2] = 1.0, 0.0
