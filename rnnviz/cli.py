@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 
 import numpy as np
@@ -103,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, CorpusError, CheckpointError, ValueError) as e:
         print(f"rnnviz {args.command}: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except OSError as e:  # a file that cannot be written or read: the user's to fix, not a crash
+        print(
+            f"rnnviz {args.command}: error: {e.strerror + ': ' + str(e.filename) if e.filename else e}", file=sys.stderr
+        )
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print(f"\nrnnviz {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -149,6 +155,7 @@ def run_generate(args) -> int:
 
 def run_eval(args) -> int:
     from rnnviz.training import Trainer, evaluate_batches, load_model
+    from rnnviz.training.checkpointing import check_same_vocabulary
 
     saved = load_model(args.checkpoint)
     cfg = saved.train_config
@@ -172,8 +179,7 @@ def run_eval(args) -> int:
     else:
         trainer = Trainer(cfg if args.corpus is None else cfg.replace(corpus=args.corpus))
         spec = trainer.task.spec
-        if saved.vocab is not None and spec.vocab is not None and saved.vocab.to_dict() != spec.vocab.to_dict():
-            raise InputError(f"{args.corpus or 'the data'} does not use the vocabulary this model was trained on.")
+        check_same_vocabulary(saved.vocab, spec.vocab, os.path.basename(args.checkpoint), args.corpus or "the data")
         if tuple(spec.class_names) != saved.class_names:
             raise InputError(f"{args.corpus} has other classes than the model ({', '.join(saved.class_names)}).")
         batches = (

@@ -8,13 +8,14 @@ weights are saved and the exit code is 1.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.training import TASKS, TrainConfig, Trainer, load_trainer, optim_config, save_trainer
+from rnnviz.training import TASKS, TrainConfig, Trainer, load_trainer, save_trainer
 
 EXIT_OK, EXIT_NUMBERS, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -163,6 +164,7 @@ class Progress:
         self.quiet, self.stream = quiet, stream
         self.tty = stream.isatty()
         self.last = 0.0
+        self._open = False  # a terminal line is waiting for its newline
 
     def show(self, text: str, force: bool = False) -> None:
         if self.quiet:
@@ -173,14 +175,16 @@ class Progress:
                 self.stream.write("\r" + text[:150].ljust(min(len(text), 150)) + "\033[K")
                 self.stream.flush()
                 self.last = now
+                self._open = True
         elif force or now - self.last > 5.0:
             self.stream.write(text + "\n")
             self.stream.flush()
             self.last = now
 
     def done(self) -> None:
-        if self.tty and not self.quiet:
+        if self._open:
             self.stream.write("\n")
+            self._open = False
 
 
 def format_eta(seconds: float) -> str:
@@ -197,14 +201,13 @@ def run_train(args) -> int:
         out = args.out or args.resume
         # the run's own settings, except a new learning rate or clipping asked for now
         if args.lr is not None:
-            trainer.cfg = trainer.cfg.replace(lr=args.lr)
-            trainer.opt.config = optim_config(trainer.cfg)
+            trainer.set_lr(args.lr)
         if args.clip is not None:
-            trainer.clip = ClipConfig.parse(args.clip)
-            trainer.cfg = trainer.cfg.replace(clip=args.clip)
+            trainer.set_clip(ClipConfig.parse(args.clip))
     else:
         trainer = Trainer(config_from_args(args))
         out = args.out or default_out(trainer.cfg)
+    check_writable(out)  # before training, not at the first checkpoint minutes later
     cfg = trainer.cfg
     for note in trainer.task.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -250,17 +253,25 @@ def run_train(args) -> int:
                 f"{rate:,.0f} tok/s | ETA {format_eta(eta)}",
                 force=trainer.step == target,
             )
-    progress.done()
-    if code == EXIT_OK:
-        val = _validation_text(trainer)
-        save_trainer(trainer, out)
-        if stop.set:
-            print(f"interrupted at step {trainer.step:,}; saved {out} (continue with --resume {out})", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        print(f"done: step {trainer.step:,}{val}; saved {out}")
-    else:
-        save_trainer(trainer, out)  # the last good weights (the refused step changed nothing)
+        progress.done()
+        # saved first, still under the Ctrl-C handler: a second Ctrl-C cannot cut the save short
+        save_trainer(trainer, out)  # after a refused step: the last good weights (it changed nothing)
+    if code != EXIT_OK:
+        return code
+    if stop.set:
+        print(f"interrupted at step {trainer.step:,}; saved {out} (continue with --resume {out})", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"done: step {trainer.step:,}{_validation_text(trainer)}; saved {out}")
     return code
+
+
+def check_writable(path: str) -> None:
+    """Raise ``OSError`` with a plain message unless a checkpoint can be written at ``path``."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise OSError(f"cannot save the checkpoint {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OSError(f"cannot save the checkpoint {path}: the folder {folder} is not writable")
 
 
 def _validation_text(trainer: Trainer) -> str:

@@ -1,6 +1,6 @@
 """Training runs: configuration, the step-at-a-time trainer, evaluation and checkpoints.
 
-Pure Python + NumPy (never imports Qt): the command line and the app's worker thread both drive it.
+Pure Python + NumPy (never imports Qt): the command line and the app's training process both drive it.
 """
 
 from rnnviz.training.checkpointing import SavedModel, load_model, load_trainer, save_trainer

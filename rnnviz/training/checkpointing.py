@@ -66,6 +66,11 @@ class SavedModel:
     vocab: Vocab | None
     class_names: tuple[str, ...]
     meta: dict
+    arrays: dict[str, np.ndarray]  # everything in the file (optimizer and carried state too)
+
+
+# What a run's checkpoint must hold beyond the model (load_trainer), and the JSON type of each.
+RUN_META = {"step": int, "batches_used": int, "tokens_seen": int, "opt_step": int, "rng": dict}
 
 
 def load_model(path: str | os.PathLike) -> SavedModel:
@@ -76,43 +81,72 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         train_cfg = TrainConfig.from_dict(meta["train_config"])
         model_cfg = ModelConfig.from_dict(meta["model"])
         vocab = None if meta.get("vocab") is None else Vocab.from_dict(meta["vocab"])
+        class_names = tuple(meta.get("class_names", ()))
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError("corrupted", f"{name} is damaged: its settings cannot be read ({e}).") from e
     params = {k[len("param.") :]: v for k, v in arrays.items() if k.startswith("param.")}
     checkpoint.check_compatible(params, param_shapes(model_cfg), "model described in the same file")
-    return SavedModel(train_cfg, model_cfg, params, vocab, tuple(meta.get("class_names", ())), meta)
+    return SavedModel(train_cfg, model_cfg, params, vocab, class_names, meta, arrays)
+
+
+def check_same_vocabulary(saved: Vocab | None, current: Vocab | None, name: str, data: str = "this text") -> None:
+    """Raise ``CheckpointError("incompatible")`` unless the model's vocabulary is the data's."""
+    if saved is not None and current is not None and saved.to_dict() != current.to_dict():
+        raise CheckpointError(
+            "incompatible",
+            f"{name} was trained on data with a different vocabulary ({saved.size} tokens; {data} has "
+            f"{current.size}). Use the data it was trained on.",
+        )
+
+
+def _run_state(saved: SavedModel, name: str) -> tuple[dict, dict[str, np.ndarray], list | None]:
+    """The optimizer state and carried hidden state of a run checkpoint, checked against its model."""
+    meta, arrays, cfg = saved.meta, saved.arrays, saved.model_cfg
+    for key, kind in RUN_META.items():
+        if not isinstance(meta.get(key), kind):
+            raise CheckpointError("corrupted", f"{name} is damaged: its training progress ({key}) is missing.")
+    shapes = param_shapes(cfg)
+    opt_state = {k[len("opt.") :]: v for k, v in arrays.items() if k.startswith("opt.")}
+    for key, value in opt_state.items():
+        param = key.split(".", 1)[1] if "." in key else ""
+        if param not in shapes or value.shape != shapes[param]:
+            raise CheckpointError("corrupted", f"{name} is damaged: optimizer state {key} does not fit the model.")
+    state = None
+    if "state.h0" in arrays:
+        state = []
+        for layer in range(cfg.num_layers):
+            h, c = arrays.get(f"state.h{layer}"), arrays.get(f"state.c{layer}")
+            ok = h is not None and h.ndim == 2 and h.shape[1] == cfg.hidden_size
+            ok = ok and (c is None if cfg.cell != "lstm" else c is not None and c.shape == h.shape)
+            if not ok:
+                raise CheckpointError("corrupted", f"{name} is damaged: its carried hidden state does not fit.")
+            state.append((h, c))
+    return meta, opt_state, state
 
 
 def load_trainer(path: str | os.PathLike, task: Task | None = None, corpus: str | None = None) -> Trainer:
     """Rebuild a run from a checkpoint and continue exactly where it stopped.
 
     The task is rebuilt from the saved settings (``corpus`` overrides the saved corpus path) unless
-    given. Raises ``CheckpointError("incompatible")`` when the task's vocabulary or shapes differ
-    from the saved ones, ``CorpusError`` when the corpus cannot be loaded.
+    given. Raises ``CheckpointError``: "incompatible" when the task's vocabulary or shapes differ from
+    the saved ones, "corrupted" when the run's progress or state is missing or malformed (and the
+    kinds of :func:`load_model`); ``CorpusError`` when the corpus cannot be loaded.
     """
     saved = load_model(path)
+    name = os.path.basename(os.fspath(path))
+    meta, opt_state, state = _run_state(saved, name)  # checked before the (slower) data loading
     cfg = saved.train_config if corpus is None else saved.train_config.replace(corpus=corpus)
     trainer = Trainer(cfg, task)
-    name = os.path.basename(os.fspath(path))
-    spec = trainer.task.spec
-    if saved.vocab is not None and spec.vocab is not None and saved.vocab.to_dict() != spec.vocab.to_dict():
-        raise CheckpointError(
-            "incompatible",
-            f"{name} was trained on a text with a different vocabulary ({saved.vocab.size} tokens; this text has "
-            f"{spec.vocab.size}). Resume with the text it was trained on.",
-        )
+    check_same_vocabulary(saved.vocab, trainer.task.spec.vocab, name)
     if trainer.model_cfg != saved.model_cfg:
         raise CheckpointError("incompatible", f"{name} holds a different model than these settings describe.")
-    arrays, meta = checkpoint.load(path)
     trainer.params = saved.params
-    trainer.opt = Optimizer(
-        optim_config(cfg), meta["opt_step"], {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")}
-    )
-    if "state.h0" in arrays:
-        trainer.state = [
-            (arrays[f"state.h{layer}"], arrays.get(f"state.c{layer}")) for layer in range(saved.model_cfg.num_layers)
-        ]
-    trainer.rng.bit_generator.state = meta["rng"]
+    trainer.opt = Optimizer(optim_config(cfg), meta["opt_step"], opt_state)
+    trainer.state = state
+    try:
+        trainer.rng.bit_generator.state = meta["rng"]
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError("corrupted", f"{name} is damaged: its random state cannot be restored.") from e
     trainer._skip_batches(meta["batches_used"])
     trainer.step = meta["step"]
     trainer.tokens_seen = meta["tokens_seen"]

@@ -93,6 +93,16 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
+# The fields build_task reads: two configurations that agree on these can share one task (no reload).
+DATA_FIELDS = ("task", "corpus", "level", "lower", "max_vocab", "lm_mode", "val_fraction", "seq_len", "batch_size",
+               "k", "sampling", "dtype", "seed")  # fmt: skip
+
+
+def same_data(a: TrainConfig, b: TrainConfig) -> bool:
+    """True when ``b`` can reuse the task (the loaded data) of ``a``: only model or optimiser settings differ."""
+    return all(getattr(a, f) == getattr(b, f) for f in DATA_FIELDS)
+
+
 def optim_config(cfg: TrainConfig) -> OptimConfig:
     return OptimConfig(
         kind=cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum, lr_decay=cfg.lr_decay, decay_every=cfg.decay_every

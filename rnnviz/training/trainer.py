@@ -21,7 +21,7 @@ import numpy as np
 
 from rnnviz.corpus import Task
 from rnnviz.engine.buffers import BufferPool
-from rnnviz.engine.clipping import ClipConfig, ClipReport
+from rnnviz.engine.clipping import ClipConfig, ClipReport, global_norm
 from rnnviz.engine.config import init_params
 from rnnviz.engine.model import State
 from rnnviz.engine.optim import Optimizer
@@ -58,7 +58,7 @@ class Trainer:
     """Owns a run: task, weights, optimizer, clipping, the carried state and the random streams.
 
     Change ``clip`` or ``opt.config`` between steps to change clipping or the learning rate; both take
-    effect from the next step. Only one thread may use a Trainer (the app's worker).
+    effect from the next step. Only one thread may use a Trainer at a time (in the app: the training process's loop).
     """
 
     def __init__(self, cfg: TrainConfig, task: Task | None = None):
@@ -116,12 +116,22 @@ class Trainer:
                 old_params, r.fp, batch.y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
                 row=row, spectrum=self._spectrum(old_params) if spectrum else None,
             )  # fmt: skip
-        grad_norm = float(np.sqrt(sum(n * n for n in r.grad_norms.values()))) if r.grad_norms else float("nan")
+        grad_norm = global_norm(r.grad_norms) if r.grad_norms else float("nan")
         return StepReport(
             step=self.step, progress=self.progress, loss=r.loss, lr=r.lr, tokens=tokens, applied=r.applied,
             problem=None if r.nonfinite is None else r.nonfinite.describe(self.step),
             grad_norm=grad_norm, clip=r.clip, seconds=time.perf_counter() - t0, trace=tr,
         )  # fmt: skip
+
+    def set_lr(self, lr: float) -> None:
+        """A new learning rate, from the next step (the optimizer keeps its state)."""
+        self.cfg = self.cfg.replace(lr=float(lr))
+        self.opt.config = optim_config(self.cfg)
+
+    def set_clip(self, clip: ClipConfig) -> None:
+        """A new clipping setting, from the next step."""
+        self.clip = clip
+        self.cfg = self.cfg.replace(clip=str(clip))
 
     def _spectrum(self, params) -> tuple[BlockSpectrum, ...]:
         """The W_hh spectrum, recomputed every ``spectral_every`` steps (it costs milliseconds)."""

@@ -211,3 +211,10 @@ def test_bare_rnnviz_and_a_file_open_the_app(monkeypatch):
     assert main([]) == 0 and main(["poems.txt"]) == 0
     assert opened == [None, "poems.txt"]
     assert main(["a.txt", "b.txt"]) == 2  # one file at a time
+
+
+def test_an_unwritable_checkpoint_path_is_refused_before_training(tmp_path):
+    r = run_cli("train", "--task", "sine", "--hidden", "4", "--steps", "5", "--out", tmp_path / "nope" / "x.npz")
+    assert r.returncode == 2
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "does not exist" in lines[0] and "Traceback" not in r.stderr

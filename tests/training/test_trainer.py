@@ -126,3 +126,26 @@ def test_changing_clipping_between_steps_takes_effect_next_step(alice_small):
     trainer.clip = ClipConfig("norm", 1e-3)
     r2 = trainer.train_step()
     assert r2.clip.norm_before > 1e-3 and r2.clip.norm_after <= 1e-3
+
+
+@pytest.mark.parametrize("damage", ["no step", "no rng", "bad optimizer state", "bad carried state"])
+def test_a_damaged_run_checkpoint_is_reported_as_corrupted(tmp_path, alice_small, damage):
+    from rnnviz.engine import checkpoint
+
+    trainer = Trainer(TrainConfig(cell="lstm", optimizer="adam", **SMALL), alice_small)
+    trainer.train_step()
+    save_trainer(trainer, tmp_path / "run.npz")
+    arrays, meta = checkpoint.load(tmp_path / "run.npz")
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    if damage == "no step":
+        del meta["step"]
+    elif damage == "no rng":
+        meta["rng"] = "lost"
+    elif damage == "bad optimizer state":
+        arrays["opt.m.layer0.W_hh"] = np.zeros(3)
+    else:
+        arrays["state.h0"] = np.zeros((4, 3))
+    checkpoint.save(tmp_path / "damaged.npz", arrays, meta)
+    with pytest.raises(CheckpointError) as info:
+        load_trainer(tmp_path / "damaged.npz", task=alice_small)
+    assert info.value.kind == "corrupted" and "damaged" in str(info.value)
