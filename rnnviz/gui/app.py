@@ -1,12 +1,13 @@
 """Starting the app: the QApplication, crash hooks, the main window and the command-line file.
 
-``run(path)`` is what ``rnnviz`` and ``rnnviz FILE`` call. Errors anywhere (the GUI thread, the worker,
+``run(path)`` is what ``rnnviz`` and ``rnnviz FILE`` call. Errors anywhere (the GUI thread, the receiver,
 a loader thread) are caught by hooks and shown in the window instead of vanishing or killing the app.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import traceback
@@ -82,4 +83,10 @@ def run(path: str | None = None) -> int:
     window = make_window(path, QSettings("rnnviz", "rnnviz"))
     window.show()
     QTimer.singleShot(0, window.raise_)
+    # Ctrl-C in the terminal closes the app cleanly (saving its settings). Python only runs signal
+    # handlers between bytecodes, and Qt's event loop runs none while idle: a timer wakes it.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     return app.exec()

@@ -1,4 +1,4 @@
-"""The app's side of training: the engine process, its receiver thread and the latest-value mailbox.
+"""The app's side of training: the training process, its receiver thread and the latest-value mailbox.
 
     GUI thread --commands--> [pipe] --> training process (engine_loop.EngineLoop)
     GUI timer (~30 Hz) <-- Mailbox <-- receiver thread <-- [pipe] <-- messages
@@ -48,7 +48,13 @@ class Mailbox:
 
     def put(self, msg: object) -> None:
         with self._lock:
-            if isinstance(msg, m.StepScalars):
+            if isinstance(msg, m.ModelInfo):
+                # A new model: what is still waiting belongs to the old one (a last step, a last view)
+                # and must not be drawn on the new model's panels.
+                self._train = self._probe = None
+                self._scalars = []
+                self._events.append(msg)
+            elif isinstance(msg, m.StepScalars):
                 self._scalars.append(msg)
             elif isinstance(msg, m.TrainView):
                 self._train = msg  # overwrite: only the newest frame is drawn
@@ -164,14 +170,27 @@ class TrainingController(QObject):
         if self._stopped:
             return
         if not self.alive():
-            if name == "reset":  # start a new training process with the new settings
-                self._join_receiver()
+            if name in ("reset", "load_corpus"):  # start a new training process with these settings
+                self._retire_process()
                 self._spawn(args["config"], self.fallback)
+            else:
+                self.mailbox.put(m.Problem("error", "The training process is not running: press Reset model "
+                                                    "(or open a file) to start a new one."))  # fmt: skip
             return
         try:
             self._cmd_conn.send(m.Command(name, args))
         except (BrokenPipeError, OSError):
             pass  # the receiver thread reports the dead process
+
+    def _retire_process(self) -> None:
+        """Release what a dead training process leaves behind (its pipe, its receiver, its handle)."""
+        self._join_receiver()
+        if self._cmd_conn is not None:
+            self._cmd_conn.close()
+        if self.process is not None:
+            self.process.join(0.1)
+            self.process.close()
+        self.process = self._cmd_conn = None
 
     @Slot()
     def drain(self) -> None:
@@ -198,9 +217,10 @@ class TrainingController(QObject):
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(0.2 * timeout_ms / 1000)
+        stopped = not self.process.is_alive()
         self._cmd_conn.close()
         self._join_receiver()
-        return not self.process.is_alive()
+        return stopped
 
     def _join_receiver(self) -> None:
         if self._receiver is not None:

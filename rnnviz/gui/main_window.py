@@ -1,7 +1,7 @@
 """The main window: toolbar, menus, dockable panels, status bar; owns the training controller.
 
-Everything the user does becomes a command to the worker; everything the worker reports arrives in
-``on_delivery`` (about 30 times a second) and is handed to the panels. The worker's state decides
+Everything the user does becomes a command to the training process; everything it reports arrives in
+``on_delivery`` (about 30 times a second) and is handed to the panels. Its state decides
 which controls are enabled (``ENABLED_IN``), so a button is never live when it cannot work.
 """
 
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.gui import messages as m
+from rnnviz.gui.controller import TrainingController
 from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.menus import build_actions, build_toolbar_and_menus
 from rnnviz.gui.message_bar import MessageBar
@@ -25,10 +26,11 @@ from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
 from rnnviz.gui.panels.softmax import SoftmaxPanel
 from rnnviz.gui.panels.textstrip import TextStripPanel
 from rnnviz.gui.status import TrainingStatusBar
-from rnnviz.gui.worker import TrainingController
 from rnnviz.training import TrainConfig
 
 HAVE_MODEL = (m.IDLE, m.RUNNING, m.PAUSED, m.STEPPING, m.ERROR)
+# What needs no working model: starting over (Reset starts a new training process if it died) and loading.
+WITHOUT_MODEL = ("reset", "open", "open_names")
 ENABLED_IN = {
     "train": HAVE_MODEL,
     "step_token": HAVE_MODEL,
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self._latest_train: m.TrainView | None = None
         self.refreshes = dict.fromkeys(REFRESH_INTERVAL, 0)  # panel redraws (the GUI benchmark reads it)
         self.deliveries = 0  # drained mailbox batches (the GUI benchmark reads it)
+        self._live_settings: dict = {}  # learning rate and clipping changed since the model was built
 
         self._build_panels()
         self.actions_ = build_actions(self)
@@ -124,7 +127,7 @@ class MainWindow(QMainWindow):
         self.text_strip.probe_changed.connect(lambda text: self.controller.send("set_probe", text=text))
         self.text_strip.step_requested.connect(self._probe_command)
         self.settings_panel.reset_requested.connect(self.reset_model)
-        self.settings_panel.lr_changed.connect(lambda lr: self.controller.send("set_lr", lr=lr))
+        self.settings_panel.lr_changed.connect(self.set_lr)
 
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
@@ -154,8 +157,8 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
-        if self.info is not None:
-            self.settings.setValue("config", json.dumps(self.info.config))
+        if self.info is not None:  # the model's settings, with the live learning rate and clipping
+            self.settings.setValue("config", json.dumps({**self.info.config, **self._live_settings}))
         self.settings.setValue("probe", self.text_strip.probe_edit.text())
         self.settings.sync()
 
@@ -163,20 +166,26 @@ class MainWindow(QMainWindow):
     def toggle_training(self) -> None:
         if self.state == m.RUNNING:
             self.controller.send("pause")
-        elif self.state in ENABLED_IN["train"]:
+        elif self._enabled("train"):
             self.controller.send("train")
 
     def step_update(self) -> None:
-        if self.state in ENABLED_IN["step_update"]:
+        if self._enabled("step_update"):
+            self.source = "train"  # one training step: show it (also when leaving the probe)
             self.controller.send("step_update")
 
     def _probe_command(self, name: str) -> None:
-        if self.state in ENABLED_IN["step_token"]:
+        if self._enabled("step_token"):
             self.controller.send(name)
 
     def set_clip(self, clip: ClipConfig) -> None:
         self.controller.send("set_clip", clip=clip)
         self.norm_panel.set_clip(clip)
+        self._live_settings["clip"] = str(clip)
+
+    def set_lr(self, lr: float) -> None:
+        self.controller.send("set_lr", lr=lr)
+        self._live_settings["lr"] = float(lr)
 
     def confirm(self, question: str) -> bool:
         """Ask before throwing work away (tests replace this)."""
@@ -184,7 +193,7 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def reset_model(self, config: TrainConfig) -> None:
-        if self.state not in ENABLED_IN["reset"]:
+        if not self._enabled("reset"):
             return
         if self.step > 0 and not self.confirm(
             f"Training has run {self.step:,} steps. Build a new model and lose them?"
@@ -195,7 +204,7 @@ class MainWindow(QMainWindow):
 
     def load_corpus(self, path: str) -> None:
         """Train on a text file (or, for a folder, classify its names). A bad file keeps the current one."""
-        if self.state not in ENABLED_IN["open"]:
+        if not self._enabled("open"):
             return
         p = Path(path)
         base = self.settings_panel.config().replace(clip=str(self.clip_control.value()))
@@ -241,7 +250,7 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 return
 
-    # -- what the worker reports ------------------------------------------------------------------
+    # -- what the training process reports ------------------------------------------------------------------
     def on_delivery(self, d) -> None:
         self.deliveries += 1
         for event in d.events:
@@ -292,6 +301,7 @@ class MainWindow(QMainWindow):
         if isinstance(e, m.ModelInfo):
             self.info = e
             self.step = e.step
+            self._live_settings = {}
             self.selected_t = None
             for panel in (
                 self.heatmap,
@@ -309,8 +319,8 @@ class MainWindow(QMainWindow):
             self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
             self._latest_train = None
             self.status.reset(e.step)
-            for note in e.notes:
-                self.status.showMessage(note, 8000)
+            if e.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
+                self.status.showMessage("   ·   ".join(e.notes), 12000)
         elif isinstance(e, m.StateChanged):
             self._apply_state(e.state)
         elif isinstance(e, m.Problem):
@@ -321,17 +331,24 @@ class MainWindow(QMainWindow):
         elif isinstance(e, m.Notice):
             self.status.showMessage(e.message, 6000)
 
+    def _enabled(self, key: str) -> bool:
+        """Whether the control ``key`` can work now: the state allows it, and it needs no model and no
+        training process, or both are there (after an error they may not be)."""
+        if self.state not in ENABLED_IN[key]:
+            return False
+        return key in WITHOUT_MODEL or (self.info is not None and self.controller.alive())
+
     def _apply_state(self, state: str) -> None:
         self.state = state
         if state == m.STEPPING:
             self.source = "probe"
         elif state == m.RUNNING:
             self.source = "train"
-        for key, states in ENABLED_IN.items():
-            self.actions_[key].setEnabled(state in states)
+        for key in ENABLED_IN:
+            self.actions_[key].setEnabled(self._enabled(key))
         self.actions_["train"].setText("Pause" if state == m.RUNNING else "Train")
         self.clip_control.setEnabled(state != m.LOADING)
-        self.settings_panel.reset_button.setEnabled(state in ENABLED_IN["reset"])
+        self.settings_panel.reset_button.setEnabled(self._enabled("reset"))
         self.status.set_state(state)
         if state == m.RUNNING:
             self.message_bar.clear_kind("nonfinite")
@@ -345,5 +362,5 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop the worker (idempotent); also called when the application quits."""
+        """Stop the training process (idempotent); also called when the application quits."""
         self.controller.stop()

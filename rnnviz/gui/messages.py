@@ -1,15 +1,16 @@
-"""What crosses between the training worker and the GUI thread: immutable snapshots and commands.
+"""What crosses between the training process and the app: snapshots, events and commands.
 
-Nothing here imports Qt. Every array in a snapshot is read-only (the engine's trace already is; the
-probe's arrays are frozen here), so the GUI can draw from a snapshot while the worker trains on.
+Nothing here imports Qt: the training process (engine_loop) builds these and the app draws them.
+Snapshots are frozen dataclasses of NumPy arrays that nobody writes into after they are made; they
+are pickled through a pipe (arrays arrive writable, but the app only reads them).
 
-Worker -> GUI, through the mailbox (``worker.Mailbox``):
+Training process -> app, through the controller's mailbox (``controller.Mailbox``):
     StepScalars   one per training step, all of them (the loss and norm curves stay exact)
-    TrainView     the latest instrumented training step (heavy; only the newest is kept)
-    ProbeView     the probe sentence as stepped so far (heavy; only the newest is kept)
+    TrainView     the latest instrumented training step (only the newest is drawn)
+    ProbeView     the probe sentence as stepped so far (only the newest is drawn)
     events        ModelInfo, StateChanged, Problem, EvalResult, Notice, in order
 
-GUI -> worker: :class:`Command` objects through the worker's queue.
+App -> training process: :class:`Command` (the list is in ``engine_loop.EngineLoop``).
 """
 
 from __future__ import annotations
@@ -19,18 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.engine.clipping import ClipConfig
 from rnnviz.engine.trace import Trace
 
-# The worker's states; the GUI enables its controls from these (see main_window.CONTROL_STATES).
+# The training process's states; the app enables its controls from these (main_window.ENABLED_IN).
 IDLE, RUNNING, PAUSED, STEPPING, LOADING, ERROR = "idle", "running", "paused", "stepping", "loading", "error"
-STATES = (IDLE, RUNNING, PAUSED, STEPPING, LOADING, ERROR)
-
-
-def freeze(a: np.ndarray | None) -> np.ndarray | None:
-    if a is not None:
-        a.setflags(write=False)
-    return a
+TOP_K = 10  # next-token bars: the k most likely tokens (and the true one) travel, not the whole softmax
 
 
 @dataclass(frozen=True)
@@ -43,8 +37,6 @@ class StepScalars:
     clipped: bool
     lr: float
     tokens: int
-    seconds: float
-    applied: bool
 
 
 @dataclass(frozen=True)
@@ -62,8 +54,9 @@ class LayerRow:
 class TrainView:
     """One instrumented training step as the panels draw it: the displayed batch row only.
 
-    Small on purpose (a few hundred kilobytes): it crosses from the training process to the app
-    ~30 times a second. The engine's full Trace holds every row.
+    Small on purpose (tens of kilobytes): it crosses from the training process to the app ~30 times a
+    second. The engine's full Trace holds every row; of a language model's softmax only the TOP_K most
+    likely tokens and the true one travel (a 10,000-word vocabulary would otherwise be 2.5 MB a view).
     """
 
     step: int
@@ -73,8 +66,12 @@ class TrainView:
     layers: tuple[LayerRow, ...]
     x: np.ndarray  # (T,) ids or (T, I) values
     y: np.ndarray  # (T,) ids, () class id or (T, O) values
-    probs: np.ndarray | None  # (T, V) next-token probabilities (lm) or (K,) class probabilities
-    outputs: np.ndarray | None  # (T, O) regression predictions
+    losses: np.ndarray  # (T,) the engine's per-token loss of the row (lm, regress), or () (classify)
+    top_ids: np.ndarray | None  # lm: (T, k) the k most likely next tokens at each step, most likely first
+    top_probs: np.ndarray | None  # lm: (T, k) their probabilities
+    target_probs: np.ndarray | None  # lm: (T,) the probability of the true next token
+    probs: np.ndarray | None  # classify: (K,) class probabilities
+    outputs: np.ndarray | None  # regress: (T, O) predictions
     input_labels: tuple[str, ...] | None  # labels of the row's inputs (None for dense input)
     target_labels: tuple[str, ...] | None  # labels of the row's targets (lm), or (class name,) (classify)
 
@@ -91,19 +88,18 @@ class TrainView:
             )  # fmt: skip
             for lv in tr.layers
         )
-        return cls(
-            step=step,
-            clip=clip,
-            row=r,
-            length=tr.length,
-            layers=layers,
-            x=tr.x,
-            y=tr.y,
-            probs=tr.probs,
-            outputs=tr.outputs,
-            input_labels=input_labels,
-            target_labels=target_labels,
-        )
+        top_ids = top_probs = target_probs = probs = None
+        if tr.probs is not None and tr.probs.ndim == 2:  # language model: (T, V)
+            k = min(TOP_K, tr.probs.shape[1])
+            top_ids = np.argsort(tr.probs, axis=1)[:, ::-1][:, :k]  # (T, k)
+            top_probs = np.take_along_axis(tr.probs, top_ids, axis=1)
+            target_probs = np.take_along_axis(tr.probs, np.asarray(tr.y, np.intp)[:, None], axis=1)[:, 0]
+        elif tr.probs is not None:
+            probs = tr.probs
+        losses = np.array(tr.per_step_loss[:, r] if tr.per_step_loss.ndim == 2 else tr.per_step_loss[r])
+        return cls(step=step, clip=clip, row=r, length=tr.length, layers=layers, x=tr.x, y=tr.y, losses=losses,
+                   top_ids=top_ids, top_probs=top_probs, target_probs=target_probs, probs=probs,
+                   outputs=tr.outputs, input_labels=input_labels, target_labels=target_labels)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -117,6 +113,7 @@ class ProbeView:
     cs: tuple[np.ndarray | None, ...]  # per layer (position, H) LSTM cell states, else None
     acts: tuple[np.ndarray, ...]  # per layer (position, G, H) gate activations
     probs: np.ndarray | None  # (K,) what the model expects next (None before the first token; regression)
+    true_nll: float | None  # lm: -log p of the probe's next token, from the logits (log-sum-exp)
     predictions: np.ndarray | None  # regression: (position, O) the predicted next value after each token
     true_next: int | float | None  # lm: id of the probe's next token; regression: the next value
     skipped: tuple[str, ...] = ()  # characters/words of the typed text the model does not know
@@ -137,7 +134,7 @@ class ModelInfo:
     notes: tuple[str, ...]
     batches_per_epoch: int
     config: dict  # TrainConfig.to_dict()
-    probe_text: str  # the probe sentence the worker chose or kept
+    probe_text: str  # the probe sentence the training process chose or kept
     step: int = 0  # 0 for a new model; the saved step for a loaded checkpoint
 
 
@@ -170,33 +167,10 @@ class Notice:
     message: str
 
 
-# -- commands (GUI -> worker) ---------------------------------------------------------------------
+# -- commands (app -> training process) ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # one of COMMANDS
+    name: str  # one of engine_loop.EngineLoop's handlers
     args: dict[str, Any] = field(default_factory=dict)
-
-
-COMMANDS = (
-    "train",  # start or resume training
-    "pause",
-    "step_update",  # one training step, then pause
-    "step_token",  # feed the next probe token (pauses training)
-    "step_back",  # undo the last probe token
-    "probe_restart",  # back to the start of the probe
-    "set_probe",  # args: text
-    "set_clip",  # args: clip (ClipConfig)
-    "set_lr",  # args: lr
-    "set_row",  # args: row (the displayed batch row)
-    "reset",  # args: config (TrainConfig), task (optional prebuilt Task)
-    "load_corpus",  # args: path, config
-    "save",  # args: path
-    "load_checkpoint",  # args: path
-    "stop",
-)
-
-
-def clip_command(clip: ClipConfig) -> Command:
-    return Command("set_clip", {"clip": clip})

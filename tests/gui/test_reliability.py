@@ -143,7 +143,7 @@ def test_impatient_random_clicking_never_breaks_the_app(qtbot, make):
     for i in range(300):
         rng.choice(actions)()
         if i % 10 == 0:
-            qtbot.wait(rng.randrange(1, 30))  # let the event loop and the worker run in between
+            qtbot.wait(rng.randrange(1, 30))  # let the event loop and the training process run in between
     # settle: pause if training, then everything must agree with the final state
     qtbot.waitUntil(lambda: w.state != m.LOADING, timeout=20000)
     if w.state == m.RUNNING:
@@ -151,7 +151,75 @@ def test_impatient_random_clicking_never_breaks_the_app(qtbot, make):
     wait_state(qtbot, w, m.IDLE, m.PAUSED, m.STEPPING)
     assert w.controller.alive()
     for key, states in ENABLED_IN.items():
-        assert w.actions_[key].isEnabled() == (w.state in states), key
+        assert w.actions_[key].isEnabled() == (w.state in states), key  # a live model: the state decides
     assert w.actions_["train"].text() == "Train"
     w.step_update()
     qtbot.waitUntil(lambda: w.state == m.PAUSED, timeout=10000)
+
+
+def test_reset_while_training_to_another_shape_never_draws_the_old_model(qtbot, make):
+    """Views of the old model still in flight must not reach the panels of the new one."""
+    w = make()
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.step >= 3, timeout=20000)
+    problems = []
+    w.message_bar.show_problem = problems.append
+    w.reset_model(small(w.settings_panel.config(), layers=2, cell="gru"))
+    qtbot.waitUntil(lambda: w.info.layers == 2 and w.state == m.IDLE, timeout=20000)
+    assert w.step == 0 and w.status.step == 0 and w.loss_panel.history.n == 0
+    w.step_update()
+    qtbot.waitUntil(lambda: w.step == 1 and w.state == m.PAUSED, timeout=10000)
+    assert w.heatmap.layer_box.count() == 2 and not problems
+
+
+def test_with_the_training_process_gone_only_restarting_controls_work(qtbot, make):
+    w = make()
+    w.controller.process.kill()
+    wait_state(qtbot, w, m.ERROR)
+    enabled = {k for k in ENABLED_IN if w.actions_[k].isEnabled()}
+    assert enabled == {"reset", "open", "open_names"}
+    w.controller.send("train")  # e.g. from a stale keyboard shortcut: said, not silently dropped
+    qtbot.waitUntil(lambda: "not running" in w.message_bar.label.text(), timeout=5000)
+
+
+def test_a_checkpoint_that_cannot_be_saved_or_loaded_is_reported_and_nothing_is_lost(qtbot, make, tmp_path):
+    w = make()
+    w.step_update()
+    qtbot.waitUntil(lambda: w.step == 1 and w.state == m.PAUSED, timeout=10000)
+    w.controller.send("save", path=str(tmp_path / "no-such-folder" / "run.npz"))
+    qtbot.waitUntil(lambda: w.message_bar.isVisible(), timeout=5000)
+    assert w.message_bar.problem.kind == "save_failed" and "Could not save" in w.message_bar.label.text()
+    bad = tmp_path / "notes.npz"
+    bad.write_text("not a checkpoint")
+    info = w.info
+    w.controller.send("load_checkpoint", path=str(bad))
+    qtbot.waitUntil(lambda: w.message_bar.problem.kind == "load_failed", timeout=10000)
+    wait_state(qtbot, w, m.PAUSED)
+    assert w.info is info and w.step == 1
+    good = tmp_path / "good.npz"
+    w.controller.send("save", path=str(good))
+    qtbot.waitUntil(lambda: good.exists(), timeout=5000)
+    w.reset_model(w.settings_panel.config())
+    qtbot.waitUntil(lambda: w.step == 0 and w.state == m.IDLE, timeout=10000)
+    w.controller.send("load_checkpoint", path=str(good))
+    qtbot.waitUntil(lambda: w.step == 1 and w.state == m.PAUSED, timeout=20000)
+
+
+def test_an_export_that_cannot_be_written_says_so(qtbot, make, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    w = make()
+    warnings = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "missing" / "x.npz"), ""))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    w.loss_panel.export_dialog("npz")
+    assert warnings and "Could not export" in warnings[0]
+
+
+def test_step_update_while_stepping_shows_the_training_step(qtbot, make):
+    w = make()
+    w._probe_command("step_token")
+    wait_state(qtbot, w, m.STEPPING)
+    qtbot.waitUntil(lambda: w.heatmap.source.text().startswith("Probe"), timeout=5000)
+    w.step_update()
+    qtbot.waitUntil(lambda: w.state == m.PAUSED and w.heatmap.source.text().startswith("Training batch"), timeout=10000)

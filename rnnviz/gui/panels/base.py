@@ -15,7 +15,17 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 # One light, projector-friendly style for every plot.
 PEN_WIDTH = 1
@@ -185,7 +195,10 @@ class Panel(QWidget):
         name = self.title.lower().replace(" ", "-")
         path, _ = QFileDialog.getSaveFileName(self, f"Export {self.title}", f"{name}.{kind}", filters[kind])
         if path:
-            self.export(path)
+            try:
+                self.export(path)
+            except (OSError, ValueError) as e:  # a folder that cannot be written: say so, nothing else breaks
+                QMessageBox.warning(self, "rnnviz", f"Could not export the {self.title} panel to {path}: {e}")
 
     def export(self, path: str | Path) -> None:
         """Write the panel to ``path``; the format follows the extension (.png, .svg, .npz, .csv)."""

@@ -23,6 +23,20 @@ from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positi
 PIN_COLORS = ("purple", "green", "grey")
 
 
+def describe_decay(last: np.ndarray) -> str:
+    """One line on how ||dL_T/dh_t|| changes from t = T back to t = 1."""
+    first, final = float(last[0]), float(last[-1])
+    if not (np.isfinite(first) and np.isfinite(final)):
+        return "the gradient is not finite: it exploded (see the message above the panels)"
+    if final == 0.0:
+        return "||dL_T/dh_T|| is 0: the last step's loss has no gradient here"
+    if first == 0.0:
+        return "||dL_T/dh_1|| is 0 in floating point: the gradient vanished completely"
+    ratio = first / final
+    kind = "vanishing" if ratio < 1e-2 else "exploding" if ratio > 1e2 else "stable"
+    return f"||dL_T/dh_1|| / ||dL_T/dh_T|| = {ratio:.2e}  ({kind})"
+
+
 class GradientFlowPanel(Panel):
     title = "Gradients through time"
     help_text = (
@@ -48,8 +62,8 @@ class GradientFlowPanel(Panel):
         item.setLabel("left", "norm (log)")
         item.showGrid(x=False, y=True, alpha=0.2)
         self.legend = item.addLegend(offset=(5, 5), labelTextSize="8pt")
-        self.last_curve = self.plot.plot(pen=pen("blue", 2), name="||dL_T/dh_t|| last step's loss")
-        self.full_curve = self.plot.plot(pen=pen("orange", 1), name="||dL/dh_t|| whole loss")
+        self.last_curve = self.plot.plot(pen=pen("blue", 2), name="||dL_T/dh_t||  the last step's loss")
+        self.full_curve = self.plot.plot(pen=pen("orange", 1), name="||dL/dh_t||  all losses from step t on")
         self.pinned: dict[str, tuple] = {}  # clip label -> (x, last, full) of its newest curves
         self.pinned_items: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self.layout_.addWidget(cache_axes(self.plot), 1)
@@ -113,12 +127,7 @@ class GradientFlowPanel(Panel):
         if view.clip in self.pinned:  # back to a pinned setting: its live curves replace the pin
             self._unpin(view.clip)
         self.set_source(f"Training batch, row {view.row}, step {view.step:,}, clipping {view.clip}")
-        ratio = last[0] / last[-1] if last[-1] > 0 and np.isfinite(last[0]) else float("nan")
-        if np.isfinite(ratio) and ratio > 0:
-            self.note.setText(
-                f"||dL_T/dh_1|| / ||dL_T/dh_T|| = {ratio:.2e}  "
-                f"({'vanishing' if ratio < 1e-2 else 'exploding' if ratio > 1e2 else 'stable'})"
-            )
+        self.note.setText(describe_decay(last))
 
     def _pin(self, clip: str, x, last, full) -> None:
         self._unpin(clip)

@@ -141,7 +141,9 @@ class LossPanel(Panel):
         xs, ys = h["x"], h["smooth"]
         keep = np.isfinite(ys)
         self.smooth.setData(xs[keep], ys[keep])
-        self.val.setData(self.val_history["x"], self.val_history["loss"])
+        vx, vy = self.val_history["x"], self.val_history["loss"]
+        keep = np.isfinite(vy)  # one NaN would hide the whole curve
+        self.val.setData(vx[keep], vy[keep])
         self.y_range.update(y, self.val_history["loss"])
         _set_x_range(self.plot, x)
 

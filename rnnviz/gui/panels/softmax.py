@@ -12,9 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.gui import messages as m
+from rnnviz.gui.messages import TOP_K
 from rnnviz.gui.panels.base import COLORS, Panel, cache_axes, hint, pen, place_hint
-
-TOP_K = 10
 
 
 class SoftmaxPanel(Panel):
@@ -84,12 +83,15 @@ class SoftmaxPanel(Panel):
             self.set_source(f"Training batch, row {view.row}, step {view.step:,}")
             return
         if info.head == "classify":
-            self._show_bars(view.probs, int(view.y))
+            order = np.argsort(view.probs)[::-1][:TOP_K]
+            y = int(view.y)
+            self._show_bars(order, view.probs[order], y, float(view.probs[y]), float(view.losses))
             name = "".join(view.input_labels or ())
             self.set_source(f"Training batch, row {view.row}: {name!r}")
             return
         t = view.length - 1 if self.selected_t is None else min(self.selected_t, view.length - 1)
-        self._show_bars(view.probs[t], int(view.y[t]))
+        self._show_bars(view.top_ids[t], view.top_probs[t], int(view.y[t]), float(view.target_probs[t]),
+                        float(view.losses[t]))  # fmt: skip
         after = view.input_labels[t] if view.input_labels else ""
         self.set_source(f"Training batch, row {view.row}, after token {t + 1} ({after!r})")
 
@@ -109,39 +111,44 @@ class SoftmaxPanel(Panel):
             self._show_series(view.predictions[:, 0], view.ids[1 : steps + 1, 0])
             self.set_source(f"Probe wave: {steps} values read")
             return
-        self._show_bars(view.probs, view.true_next)
+        order = np.argsort(view.probs)[::-1][:TOP_K]
+        true_p = None if view.true_next is None else float(view.probs[view.true_next])
+        self._show_bars(order, view.probs[order], view.true_next, true_p, view.true_nll)
         self.set_source(f"Probe sentence, after {view.labels[view.position - 1]!r} ({view.position} tokens read)")
 
     # -- drawing ------------------------------------------------------------------------------------
-    def _show_bars(self, probs: np.ndarray, true_id: int | None) -> None:
+    def _show_bars(self, ids, probs, true_id: int | None, true_p: float | None, true_nll: float | None) -> None:
+        """Bars for the tokens ``ids`` (most likely first) with probabilities ``probs``; the true next
+        token in orange (added after a gap when it is not among them). ``true_nll`` is the engine's
+        own -log p, not recomputed from a rounded probability."""
         place_hint(self.plot, self.hint, False)
         labels = self.info.labels
-        order = np.argsort(probs)[::-1][: min(TOP_K, len(probs))]
-        shown = list(order)
-        if true_id is not None and true_id not in shown:
+        shown = [int(i) for i in ids]
+        heights = list(np.asarray(probs, float))
+        gap = true_id is not None and true_id not in shown
+        if gap:
             shown.append(true_id)
-        heights = probs[shown]
+            heights.append(true_p)
         brushes = [pg.mkBrush(*(COLORS["orange"] if i == true_id else COLORS["blue"])) for i in shown]
         x = np.arange(len(shown), dtype=float)
-        if true_id is not None and true_id not in order:
+        if gap:
             x[-1] += 0.5  # a small gap: the true token is not among the most likely
-        self.bars.setOpts(x=x, height=heights, width=0.8, brushes=brushes)
+        self.bars.setOpts(x=x, height=np.array(heights), width=0.8, brushes=brushes)
         ticks = [(float(xi), labels[i] if i < len(labels) else str(i)) for xi, i in zip(x, shown, strict=True)]
         if ticks != self._ticks:  # re-laying out the axis every frame would repaint it every frame
             self._ticks = ticks
             self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
             self.plot.setYRange(0, 1, padding=0.02)
             self.plot.setXRange(-0.6, x[-1] + 0.6, padding=0)
-        top = int(order[0])
-        text = f"most likely: {labels[top]!r} (p = {probs[top]:.3f})"
+        top = shown[0]
+        text = f"most likely: {labels[top]!r} (p = {heights[0]:.3f})"
         if true_id is not None:
-            p = float(probs[true_id])
-            nll = -np.log(p) if p > 0 else float("inf")
-            text = f"true next: {labels[true_id]!r}   p = {p:.3f}   -log p = {nll:.2f} nats    |    " + text
+            nll = "" if true_nll is None else f"   -log p = {true_nll:.2f} nats"
+            text = f"true next: {labels[true_id]!r}   p = {true_p:.3f}{nll}    |    " + text
         self.summary.setText(text)
         self._data = {
             "token_ids": np.array(shown),
-            "probability": heights,
+            "probability": np.array(heights),
             "labels": np.array([labels[i] for i in shown], dtype=str),
         }
 

@@ -1,0 +1,101 @@
+"""The training process's loop and the mailbox, without Qt and without a process (in a thread)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from rnnviz.corpus import LMCorpus, bundled_corpus, encode_corpus, load_text
+from rnnviz.engine.model import forward, loss
+from rnnviz.gui import messages as m
+from rnnviz.gui.controller import Mailbox
+from rnnviz.gui.probe import ProbeSession
+from rnnviz.training import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def trainer():
+    vocab, ids = encode_corpus(load_text(bundled_corpus()).text[:20000], "char")
+    task = LMCorpus(ids, vocab, seq_len=16, batch_size=4)
+    t = Trainer(TrainConfig(hidden=12, seq_len=16, batch_size=4, dtype="float64"), task)
+    for _ in range(3):
+        t.train_step()
+    return t
+
+
+def test_mailbox_drops_what_belongs_to_the_previous_model():
+    box = Mailbox()
+    old = m.StepScalars(
+        step=7, progress=0.1, loss=1.0, grad_norm=1.0, clipped_norm=1.0, clipped=False, lr=0.1, tokens=10
+    )
+    box.put(old)
+    box.put(m.ProbeView((), np.zeros(0), 0, (), (), (), None, None, None, None))
+    info = m.ModelInfo("t", "lm", "rnn", 1, 4, ("h",), ((-1, 1),), (), (), 1, {}, "", 0)
+    box.put(info)
+    new = m.StepScalars(
+        step=1, progress=0.1, loss=1.0, grad_norm=1.0, clipped_norm=1.0, clipped=False, lr=0.1, tokens=10
+    )
+    box.put(new)
+    d = box.take()
+    assert d.scalars == [new] and d.probe is None and d.events == [info]
+    assert box.take().events == []
+
+
+def test_the_probe_loss_is_the_engines_own(trainer):
+    """-log p shown while stepping equals the loss the engine computes for the same prefix."""
+    probe = ProbeSession()
+    probe.set_text(trainer.task, "First Citizen")
+    for _ in range(5):
+        probe.act(trainer, "step_token")
+    view = probe.view(trainer, trainer.task.spec.vocab.labels())
+    ids = probe.ids
+    fp = forward(trainer.params, trainer.model_cfg, ids[None, :6])
+    per_step = loss(fp, ids[None, 1:7]).per_step  # (T, 1)
+    assert view.position == 5 and view.true_next == ids[5]
+    assert view.true_nll == pytest.approx(float(per_step[4, 0]), rel=1e-12)
+    np.testing.assert_allclose(view.hs[0], fp.layers[0].hs[1:6, 0], rtol=1e-12)
+
+
+def test_the_probe_recomputes_what_it_read_when_the_weights_change(trainer):
+    probe = ProbeSession()
+    probe.set_text(trainer.task, "Citizen")
+    probe.act(trainer, "step_token")
+    probe.act(trainer, "step_token")
+    before = probe.view(trainer, None).hs[0].copy()
+    trainer.train_step()
+    probe.act(trainer, "step_back")  # any probe action first brings the read tokens up to date
+    after = probe.view(trainer, None)
+    assert after.position == 1
+    fp = forward(trainer.params, trainer.model_cfg, probe.ids[None, :1])
+    np.testing.assert_allclose(after.hs[0][0], fp.layers[0].hs[1, 0], rtol=1e-12)
+    assert not np.allclose(after.hs[0][0], before[0])
+
+
+def test_the_loop_in_a_thread_trains_pauses_and_stops():
+    from rnnviz.gui.engine_loop import EngineLoop
+
+    messages = []
+    ready, got = threading.Event(), threading.Event()
+
+    def emit(msg):
+        messages.append(msg)
+        if isinstance(msg, m.StateChanged) and msg.state == m.IDLE:
+            ready.set()
+        if isinstance(msg, m.StepScalars) and msg.step >= 3:
+            got.set()
+
+    loop = EngineLoop(emit, TrainConfig(task="sine", hidden=8, seq_len=12, batch_size=4))
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    try:
+        assert ready.wait(30)  # Train is ignored while the task is still loading (the GUI disables it)
+        loop.send("train")
+        assert got.wait(30)
+        loop.send("pause")
+    finally:
+        loop.send("stop")
+        thread.join(10)
+    assert not thread.is_alive()
+    states = [e.state for e in messages if isinstance(e, m.StateChanged)]
+    assert states[:3] == [m.LOADING, m.IDLE, m.RUNNING] and m.PAUSED in states
+    assert any(isinstance(e, m.ModelInfo) and e.head == "regress" for e in messages)
