@@ -155,3 +155,4 @@ def test_clipping_toggle_changes_the_norms_and_pins_the_old_curves(qtbot, make):
     names = [item.text for _, item in w.gradients.legend.items]
     assert "clipping off (pinned)" in names
     assert w.norm_panel.threshold.isVisible()
+    assert w.norm_panel.threshold.label.toPlainText() == "norm threshold 0.01"  # the line says what it is

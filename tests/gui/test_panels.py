@@ -60,6 +60,21 @@ def test_heatmap_levels_are_fixed_and_its_hover_reads_a_value(trained, qtbot):
     assert h.colorbar.levels() == (0.0, 1.0)
 
 
+def test_the_clip_threshold_line_is_labelled_with_its_current_value(qtbot):
+    from rnnviz.engine.clipping import ClipConfig
+    from rnnviz.gui.panels.history import NormHistoryPanel
+
+    panel = NormHistoryPanel()
+    qtbot.addWidget(panel)
+    panel.set_clip(ClipConfig("norm", 5.0))
+    panel.set_clip(ClipConfig("off"))
+    panel.set_clip(ClipConfig("norm", 1.0))  # off -> on with a new value in one change
+    assert panel.threshold.isVisible()
+    assert panel.threshold.label.toPlainText() == "norm threshold 1"
+    panel.set_clip(ClipConfig("value", 0.5))
+    assert not panel.threshold.isVisible()
+
+
 def test_settings_wait_for_reset_and_say_so(qtbot):
     panel = SettingsPanel()
     qtbot.addWidget(panel)

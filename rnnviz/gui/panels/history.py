@@ -182,7 +182,13 @@ class NormHistoryPanel(Panel):
             angle=0,
             pen=pen("red", 1, dash=True),
             label="clip threshold",
-            labelOpts={"position": 0.5, "color": (214, 39, 40), "anchors": [(0.5, 1), (0.5, 1)]},
+            # at the left, on a light backing: readable above dense curves
+            labelOpts={
+                "position": 0.02,
+                "color": (214, 39, 40),
+                "anchors": [(0, 1), (0, 1)],
+                "fill": (255, 255, 255, 210),
+            },
         )
         self.plot.addItem(self.threshold)
         self.threshold.setVisible(False)
@@ -206,11 +212,11 @@ class NormHistoryPanel(Panel):
         self.refresh()
 
     def set_clip(self, clip: ClipConfig) -> None:
-        if clip.mode == "norm":
-            self.threshold.label.setFormat(f"norm threshold {clip.threshold:g}")
-            self.threshold.setPos(math.log10(clip.threshold))
-            self.threshold.label.valueChanged()  # re-render the label with the new format
+        # visible first: pyqtgraph skips re-rendering the label text of a hidden line
         self.threshold.setVisible(clip.mode == "norm")
+        if clip.mode == "norm":
+            self.threshold.setPos(math.log10(clip.threshold))
+            self.threshold.label.setFormat(f"norm threshold {clip.threshold:g}")
         self._threshold = clip.threshold if clip.mode == "norm" else None
         self.set_source(f"clipping: {clip}")
         self._dirty = True
