@@ -211,33 +211,18 @@ def format_confusion(confusion: np.ndarray, names: tuple[str, ...]) -> str:
 
 
 def run_gradcheck(args) -> int:
-    from rnnviz.engine.config import ModelConfig
-    from rnnviz.engine.gradcheck import gradcheck
+    from rnnviz.engine.gradcheck import CELLS, HEADS, combinations, gradcheck, small_config
 
-    cells = ["rnn", "lstm", "gru"] if args.cell == "all" else [args.cell]
-    heads = ["lm", "classify", "regress"] if args.head == "all" else [args.head]
-    layer_counts = [args.layers] if args.layers else [1, 2]
+    cells = CELLS if args.cell == "all" else (args.cell,)
+    heads = HEADS if args.head == "all" else (args.head,)
     worst, worst_where = 0.0, ""
-    for cell, head, layers in itertools.product(cells, heads, layer_counts):
-        for inp in ["onehot", "embedding"] if head == "lm" else ["onehot", "embedding", "dense"]:
-            cfg = ModelConfig(
-                cell=cell,
-                head=head,
-                num_layers=layers,
-                input=inp,
-                vocab_size=7,
-                input_size=3,
-                embed_size=4,
-                hidden_size=5,
-                output_size=4,
-                dropout=0.3 if layers > 1 else 0.0,
-                recurrent_gain=1.2,
-            )
-            report = gradcheck(cfg, rng=np.random.default_rng(args.seed))
-            where = f"{cell} {head} {layers} layer{'s' if layers > 1 else ''} {inp}"
-            print(f"{where:<34} worst relative error {report.worst:.2e} ({report.worst_name})")
-            if report.worst > worst:
-                worst, worst_where = report.worst, where
+    for cell, head, layers, inp in combinations(cells, heads, (args.layers,) if args.layers else (1, 2)):
+        cfg = small_config(cell, head, layers, inp, dropout=0.3 if layers > 1 else 0.0)
+        report = gradcheck(cfg, rng=np.random.default_rng(args.seed))
+        where = f"{cell} {head} {layers} layer{'s' if layers > 1 else ''} {inp}"
+        print(f"{where:<34} worst relative error {report.worst:.2e} ({report.worst_name})")
+        if report.worst > worst:
+            worst, worst_where = report.worst, where
     ok = worst < args.tolerance
     print(
         f"worst relative error {worst:.2e} ({worst_where}): {'OK' if ok else 'FAILED'} (tolerance {args.tolerance:g})"

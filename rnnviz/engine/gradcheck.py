@@ -14,12 +14,45 @@ perturbed unless ``max_entries`` caps it (then a random subset, drawn from ``rng
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rnnviz.engine.config import ModelConfig, init_params
 from rnnviz.engine.model import State, backward, forward, loss, zero_state
+
+CELLS = ("rnn", "lstm", "gru")
+HEADS = ("lm", "classify", "regress")
+INPUTS = ("onehot", "embedding", "dense")
+
+
+def combinations(cells=CELLS, heads=HEADS, layer_counts=(1, 2)) -> list[tuple[str, str, int, str]]:
+    """Every ``(cell, head, layers, input)`` worth checking: a language model reads tokens, never
+    dense vectors."""
+    return [
+        (cell, head, layers, inp)
+        for cell, head, layers, inp in itertools.product(cells, heads, layer_counts, INPUTS)
+        if not (head == "lm" and inp == "dense")
+    ]
+
+
+def small_config(cell: str, head: str, layers: int, inp: str, dropout: float = 0.0) -> ModelConfig:
+    """A model small enough to perturb every weight (H=5), with a recurrent gain above 1 so the
+    Jacobians are not all contracting."""
+    return ModelConfig(
+        cell=cell,
+        head=head,
+        num_layers=layers,
+        input=inp,
+        vocab_size=7,
+        input_size=3,
+        embed_size=4,
+        hidden_size=5,
+        output_size=4,
+        dropout=dropout,
+        recurrent_gain=1.2,
+    )
 
 
 @dataclass

@@ -1,40 +1,15 @@
 """Finite-difference checks: every cell x head x 1/2 layers x input kind, with a carried state and a
 fixed dropout mask, relative error below 1e-6 (float64)."""
 
-import itertools
-
 import numpy as np
 import pytest
 
 from rnnviz.engine.cells import StepView, get_cell
 from rnnviz.engine.config import ModelConfig
-from rnnviz.engine.gradcheck import gradcheck, random_problem
+from rnnviz.engine.gradcheck import CELLS, combinations, gradcheck, random_problem, small_config
 from rnnviz.engine.layer import gate_major
 
-CELLS = ["rnn", "lstm", "gru"]
-COMBOS = [
-    (cell, head, layers, inp)
-    for cell, head, layers, inp in itertools.product(
-        CELLS, ["lm", "classify", "regress"], [1, 2], ["onehot", "embedding", "dense"]
-    )
-    if not (head == "lm" and inp == "dense")
-]
-
-
-def small_config(cell, head, layers, inp, dropout=0.0):
-    return ModelConfig(
-        cell=cell,
-        head=head,
-        num_layers=layers,
-        input=inp,
-        vocab_size=7,
-        input_size=3,
-        embed_size=4,
-        hidden_size=5,
-        output_size=4,
-        dropout=dropout,
-        recurrent_gain=1.2,
-    )
+COMBOS = combinations()
 
 
 @pytest.mark.parametrize("cell,head,layers,inp", COMBOS)
