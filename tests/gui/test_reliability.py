@@ -223,3 +223,45 @@ def test_step_update_while_stepping_shows_the_training_step(qtbot, make):
     qtbot.waitUntil(lambda: w.heatmap.source.text().startswith("Probe"), timeout=5000)
     w.step_update()
     qtbot.waitUntil(lambda: w.state == m.PAUSED and w.heatmap.source.text().startswith("Training batch"), timeout=10000)
+
+
+def test_while_training_no_frame_redraws_a_curve_and_a_slow_panel_together(qtbot, make, monkeypatch):
+    # The worst frames set how late the event loop runs (bench/gui.py, p99): while training, the loss and
+    # norm curves redraw in turns and never in a frame that also redraws the text, softmax or gradient
+    # panel. Every curve still redraws, and the heatmap follows the training.
+    w = make()
+    w.controller.send("reset", config=small(w.settings_panel.config()))
+    qtbot.waitUntil(lambda: w.info.hidden == 32, timeout=10000)
+    frame: list[str] = []
+    frames: list[list[str]] = []
+    for name, panel, method in [
+        ("loss", w.loss_panel, "refresh"),
+        ("norm", w.norm_panel, "refresh"),
+        ("softmax", w.softmax, "show_train"),
+        ("gradients", w.gradients, "show_train"),
+        ("text", w.text_strip, "show_train"),
+        ("heatmap", w.heatmap, "show_train"),
+    ]:
+        original = getattr(panel, method)
+        monkeypatch.setattr(panel, method, lambda *a, _f=original, _n=name, **k: (frame.append(_n), _f(*a, **k))[1])
+    on_delivery = w.on_delivery
+
+    def recorded(d):
+        frame.clear()
+        on_delivery(d)
+        if w.state == m.RUNNING:
+            frames.append(list(frame))
+
+    monkeypatch.setattr(w, "on_delivery", recorded)
+    w.controller.delivered.disconnect()
+    w.controller.delivered.connect(recorded)
+    w.toggle_training()
+    qtbot.waitUntil(
+        lambda: sum("norm" in f for f in frames) >= 2 and sum("loss" in f for f in frames) >= 2, timeout=30000
+    )
+    w.toggle_training()
+    wait_state(qtbot, w, m.PAUSED)
+    for f in frames:
+        heavy = [p for p in f if p != "heatmap"]
+        assert len(heavy) <= 1, f"one frame redrew {heavy}"
+    assert any("heatmap" in f for f in frames) and any(p in f for f in frames for p in ("softmax", "gradients", "text"))
