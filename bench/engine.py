@@ -218,7 +218,7 @@ def main(argv=None) -> int:
 def format_row(r) -> str:
     s = (
         f"{r['cell']:>4} H={r['H']:<3} B={r['B']:<2} {r['dtype']}: trace off {r['trace_off']:>9,.0f}  "
-        f"trace on {r['trace_on']:>9,.0f}  (+{100 * r['trace_overhead']:.1f}%)"
+        f"trace on {r['trace_on']:>9,.0f}  ({100 * r['trace_overhead']:+.1f}%)"
     )
     if "torch" in r:
         s += f"  torch {r['torch']:>9,.0f}  ratio {r['ratio_trace_on']:.2f}"

@@ -63,9 +63,15 @@ def rss_mb(pid: int) -> float:
 
 
 def gui_run(seconds: float, warmup: float) -> dict:
-    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    def quiet(mode, context, message: str) -> None:
+        # The offscreen platform says this once per dock move; it is noise, not a problem in the app.
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(quiet)
     app = QApplication.instance() or QApplication([])
     from rnnviz.gui.app import make_window
     from rnnviz.gui.main_window import REFRESH_INTERVAL

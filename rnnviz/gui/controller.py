@@ -1,11 +1,11 @@
 """The app's side of training: the training process, its receiver thread and the latest-value mailbox.
 
     GUI thread --commands--> [pipe] --> training process (engine_loop.EngineLoop)
-    GUI timer (~30 Hz) <-- Mailbox <-- receiver thread <-- [pipe] <-- messages
+    GUI timer (16 ms) <-- Mailbox <-- receiver thread <-- [pipe] <-- messages
 
 The training loop runs in a separate process (engine_loop explains why: Python's GIL). A receiver
 thread here waits on the pipe and files every message into the :class:`Mailbox`: per-step scalars
-and events accumulate, heavy views are latest-only. A ~30 Hz QTimer in the GUI thread drains it and
+and events accumulate, heavy views are latest-only. A 16 ms QTimer in the GUI thread drains it and
 emits ``delivered`` once per frame, never once per training step.
 
 Stopping is one idempotent ``stop()``: ask the process to stop, wait, and if it has not ended in time
@@ -100,7 +100,7 @@ def _engine_blas_threads():
 
 
 class TrainingController(QObject):
-    """The GUI's handle on training: starts the process, drains the mailbox at ~30 Hz, stops it all.
+    """The GUI's handle on training: starts the process, drains the mailbox every 16 ms, stops it all.
 
     ``delivered`` is emitted with each non-empty :class:`Delivery`. If the training process dies
     (it should not), the app shows an error and "Reset model" starts a new one.

@@ -40,7 +40,10 @@ from rnnviz.gui.probe import ProbeSession
 from rnnviz.training import StepReport, TrainConfig, Trainer, build_task, load_trainer, save_trainer
 from rnnviz.training.config import same_data
 
-TRACE_INTERVAL = 1 / 32  # seconds: at most ~32 instrumented steps a second (the screen shows ~30)
+# At most ~40 instrumented steps a second: above the default model's ~26 steps/s, so the heatmap shows every
+# step it makes (at 1/32 s, step-time jitter left ~8% of steps untraced: 24.5 heatmap refreshes/s for 26.5
+# steps/s in bench/gui.py, 25.8 for 25.8 at 1/40), while small fast models stay capped.
+TRACE_INTERVAL = 1 / 40  # seconds
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches per pass (a pass must not stall the loop)
 LOAD_ERRORS = (CorpusError, CheckpointError, ValueError, OSError)  # a bad file, said in plain words

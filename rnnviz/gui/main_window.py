@@ -43,10 +43,10 @@ ENABLED_IN = {
     "load_checkpoint": HAVE_MODEL,
     "save": HAVE_MODEL,
 }
-# While training, how often each panel redraws at most (seconds). The heatmap follows every frame
-# (~30 per second); bars, curves and text change too fast to read any quicker than ~10 times a second,
-# and redrawing them less often halves the app's own CPU use (measured: bench/gui.py). Paused or
-# stepping, every view is drawn at once.
+# While training, how often each panel redraws at most (seconds). The heatmap follows every training
+# step (up to ~40 a second, engine_loop.TRACE_INTERVAL); bars, curves and text change too fast to read
+# any quicker than ~10 times a second, and redrawing them less often halves the app's own CPU use
+# (measured: bench/gui.py). Paused or stepping, every view is drawn at once.
 REFRESH_INTERVAL = {"heatmap": 0.0, "text": 0.1, "softmax": 0.1, "gradients": 0.1}
 SLOW_PANELS_PER_FRAME = 1  # at most this many of the ~10 per second panels in one frame (no long frames)
 HISTORY_REFRESH_S = 0.5  # the loss and norm curves each redraw about twice a second while training
