@@ -30,8 +30,12 @@ FIELD_LABELS = {
     "layers": "layers", "seq_len": "sequence length", "batch_size": "batch size", "optimizer": "optimizer",
     "seed": "seed", "dtype": "precision", "recurrent_gain": "W_hh scale", "recurrent_init": "W_hh init",
     "k": "gap k", "forget_bias": "forget bias", "momentum": "momentum", "dropout": "dropout",
+    "clip": "clipping",
 }  # fmt: skip
-IMMEDIATE = ("lr", "clip")  # applied at once, no reset
+# Applied to the running model at once, no reset. (Clipping is too, from the toolbar; but a preset's
+# own clipping, e.g. "off" for the exploding lesson, waits for Reset like the rest of the preset.)
+IMMEDIATE = ("lr",)
+LIVE = ("lr", "clip")  # changed while a model runs: they do not make it stop matching its preset
 CUSTOM = "Custom settings"
 
 
@@ -199,6 +203,12 @@ class SettingsPanel(QWidget):
             dtype=self.dtype.currentData(),
         )  # fmt: skip
 
+    def set_live_clip(self, clip: str) -> None:
+        """The toolbar changed the running model's clipping: the next model keeps it too."""
+        self.current = self.current.replace(clip=clip)
+        self._draft = self._draft.replace(clip=clip)
+        self._update_pending()
+
     def changed_fields(self) -> list[str]:
         """Settings that differ from the running model and need a reset."""
         now, cur = self.config().to_dict(), self.current.to_dict()
@@ -226,10 +236,10 @@ class SettingsPanel(QWidget):
 
 
 def matching_preset(cfg: TrainConfig) -> str:
-    """The preset whose settings ``cfg`` has (the corpus aside), or ``CUSTOM``."""
+    """The preset whose settings ``cfg`` has (the corpus and the live settings aside), or ``CUSTOM``."""
     d = cfg.to_dict()
     for name, fields in PRESETS.items():
-        if all(d.get(k) == v for k, v in fields.items() if k != "corpus"):
+        if all(d.get(k) == v for k, v in fields.items() if k != "corpus" and k not in LIVE):
             return name
     return CUSTOM
 

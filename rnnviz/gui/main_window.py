@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         self.controller.send("set_clip", clip=clip)
         self.norm_panel.set_clip(clip)
         self._live_settings["clip"] = str(clip)
+        self.settings_panel.set_live_clip(str(clip))
 
     def set_lr(self, lr: float) -> None:
         self.controller.send("set_lr", lr=lr)
@@ -200,7 +201,6 @@ class MainWindow(QMainWindow):
             f"Training has run {self.step:,} steps. Build a new model and lose them?"
         ):
             return
-        config = config.replace(clip=str(self.clip_control.value()))
         self.controller.send("reset", config=config)
 
     def load_corpus(self, path: str) -> None:
@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         if not self._enabled("open"):
             return
         p = Path(path)
-        base = self.settings_panel.config().replace(clip=str(self.clip_control.value()))
+        base = self.settings_panel.config()
         if p.is_dir():
             config = base.replace(task="classify", corpus=str(p))
         else:
@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
             self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
             self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
             self._latest_train = None
-            self.status.reset(e.step)
+            self.status.reset(e.step, e.step / e.batches_per_epoch if e.batches_per_epoch else 0.0)
             if e.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
                 self.status.showMessage("   ·   ".join(e.notes), 12000)
         elif isinstance(e, m.StateChanged):

@@ -39,11 +39,13 @@ class TrainingStatusBar(QStatusBar):
         self._loss = float("nan")
         self._val = ""
 
-    def reset(self, step: int) -> None:
+    def reset(self, step: int, progress: float = 0.0) -> None:
+        """A new or loaded model, at ``step`` and ``progress`` epochs."""
         self.step = step
         self._rate.clear()
         self._loss = float("nan")
         self._val = ""
+        self._show_progress(progress)
         self.refresh()
 
     def set_state(self, state: str) -> None:
@@ -61,11 +63,14 @@ class TrainingStatusBar(QStatusBar):
         for s in scalars:
             self._rate.append((now, s.tokens))
             self.tokens_trained += s.tokens
-        whole = math.floor(last.progress)
-        fraction = last.progress - whole if last.progress != whole else (1.0 if last.progress else 0.0)
-        self.epoch_bar.setValue(int(1000 * fraction))
-        self.epoch_bar.setFormat(f"epoch {last.progress:.2f}")
+        self._show_progress(last.progress)
         self.refresh()
+
+    def _show_progress(self, progress: float) -> None:
+        whole = math.floor(progress)
+        fraction = progress - whole if progress != whole else (1.0 if progress else 0.0)
+        self.epoch_bar.setValue(int(1000 * fraction))
+        self.epoch_bar.setFormat(f"epoch {progress:.2f}")
 
     def add_eval(self, ev: m.EvalResult) -> None:
         acc = f" ({ev.accuracy:.0%} right)" if ev.accuracy is not None else ""

@@ -79,9 +79,13 @@ def test_file_open_dialog_and_drag_and_drop_load_a_text(qtbot, make, tmp_path, m
 
 def test_stepping_adds_one_column_per_token_and_shows_the_true_next_token(qtbot, make):
     w = make()
-    w.text_strip.probe_edit.setText("Hello")
-    qtbot.keyClick(w.text_strip.probe_edit, Qt.Key.Key_Return)
-    w.setFocus()
+    edit = w.text_strip.probe_edit
+    w.activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    edit.setText("Hello")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert not edit.hasFocus()  # Enter lets go of the keyboard: the Right arrow now steps, not the cursor
     qtbot.keyClick(w, Qt.Key.Key_Right)  # while idle
     wait_state(qtbot, w, m.STEPPING)
     qtbot.waitUntil(lambda: w.heatmap._matrix.shape == (128, 1), timeout=5000)
@@ -156,3 +160,38 @@ def test_clipping_toggle_changes_the_norms_and_pins_the_old_curves(qtbot, make):
     assert "clipping off (pinned)" in names
     assert w.norm_panel.threshold.isVisible()
     assert w.norm_panel.threshold.label.toPlainText() == "norm threshold 0.01"  # the line says what it is
+
+
+def test_a_preset_brings_its_own_clipping_and_reset_leaves_nothing_of_the_old_run(qtbot, make):
+    w = make()
+    panel = w.settings_panel
+    exploding = "Exploding gradients: vanilla RNN (turn clipping on and off)"
+    assert w.clip_control.value() == ClipConfig("norm", 5.0)  # the default preset clips
+    panel.preset.setCurrentText(exploding)
+    assert "clipping" in panel.pending.text()  # its "off" waits for Reset, like its other settings
+    panel.reset_button.click()
+    qtbot.waitUntil(lambda: w.info.cell == "rnn" and w.state == m.IDLE, timeout=10000)
+    assert w.info.config["clip"] == "off" and w.clip_control.value().mode == "off"
+    assert panel.preset.currentText() == exploding and panel.pending.text() == ""
+    # clipping turned on from the toolbar: still the same lesson, and the next model keeps it
+    w.clip_control.mode.setCurrentIndex(w.clip_control.mode.findData("norm"))
+    assert panel.pending.text() == "" and panel.config().clip == "norm:5"
+    for _ in range(2):
+        w.step_update()
+        qtbot.waitUntil(lambda n=w.step: w.step == n + 1 and w.state == m.PAUSED, timeout=10000)
+    w.text_strip.probe_edit.setText("To be")
+    qtbot.keyClick(w.text_strip.probe_edit, Qt.Key.Key_Return)
+    w._probe_command("step_token")
+    qtbot.waitUntil(lambda: w.heatmap._matrix.shape[1] == 1, timeout=5000)
+    assert "of 2 steps clipped" in w.norm_panel.summary.text()
+
+    panel.preset.setCurrentText("Tiny Shakespeare: character LSTM")
+    panel.reset_button.click()
+    qtbot.waitUntil(lambda: w.info.cell == "lstm" and w.state == m.IDLE, timeout=10000)
+    assert w.info.config["clip"] == "norm:5" and panel.preset.currentText() == "Tiny Shakespeare: character LSTM"
+    # every panel starts over: no old source line, tick labels, counts or epoch position
+    for p in (w.heatmap, w.softmax, w.gradients):
+        assert "Probe" not in p.source.text() and "step 2" not in p.source.text(), p.source.text()
+    assert w.heatmap.plot.getPlotItem().getAxis("bottom")._tickLevels is None  # automatic step numbers again
+    assert w.norm_panel.summary.text().strip() == ""
+    assert w.status.epoch_bar.format() == "epoch 0.00" and w.status.epoch_bar.value() == 0

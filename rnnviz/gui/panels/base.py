@@ -39,6 +39,10 @@ COLORS = {
 }
 
 
+# Legends sit inside the plot: a mostly opaque white box keeps their text readable over the curves.
+LEGEND_STYLE = {"brush": (255, 255, 255, 215), "pen": (200, 200, 200)}
+
+
 def pen(color: str, width: float = PEN_WIDTH, dash: bool = False, alpha: int = 255):
     p = pg.mkPen(color=(*COLORS[color], alpha), width=width)
     if dash:
@@ -86,17 +90,19 @@ def log_plot() -> pg.PlotWidget:
 
 
 def hint(plot: pg.PlotWidget, text: str) -> pg.TextItem:
-    """A grey line of help in the middle of an empty plot; ``show_hint(item, False)`` once data comes."""
+    """A grey line of help in the middle of an empty plot; ``place_hint(plot, item, False)`` once data comes."""
+    # TextItem already undoes the view's scaling itself; ItemIgnoresTransformations on top of it undid
+    # it twice (a tiny, mirrored hint in the heatmap, whose view spans 128 units in ~300 pixels).
     item = pg.TextItem(text, color=(140, 140, 140), anchor=(0.5, 0.5))
-    item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
     plot.addItem(item, ignoreBounds=True)
     return item
 
 
-def place_hint(plot: pg.PlotWidget, item: pg.TextItem, visible: bool) -> None:
-    if visible:
+def place_hint(plot: pg.PlotWidget, item: pg.TextItem, visible: bool, x: float = 0.5) -> None:
+    """Show the hint ``x`` of the way across (clear of a legend), in the lower third, or hide it."""
+    if visible:  # legends sit at the top
         r = plot.getPlotItem().vb.viewRect()
-        item.setPos(r.center())
+        item.setPos(r.left() + x * r.width(), r.top() + 0.3 * r.height())
     item.setVisible(visible)
 
 

@@ -18,7 +18,17 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
 from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, hint, log_plot, pen, place_hint
+from rnnviz.gui.panels.base import (
+    LEGEND_STYLE,
+    Panel,
+    StickyRange,
+    cache_axes,
+    finite_positive,
+    hint,
+    log_plot,
+    pen,
+    place_hint,
+)
 
 PIN_COLORS = ("purple", "green", "grey")
 
@@ -61,7 +71,7 @@ class GradientFlowPanel(Panel):
         item.setLabel("bottom", "time step t")
         item.setLabel("left", "norm (log)")
         item.showGrid(x=False, y=True, alpha=0.2)
-        self.legend = item.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.legend = item.addLegend(offset=(5, 5), labelTextSize="8pt", **LEGEND_STYLE)
         self.last_curve = self.plot.plot(pen=pen("blue", 2), name="||dL_T/dh_t||  the last step's loss")
         self.full_curve = self.plot.plot(pen=pen("orange", 1), name="||dL/dh_t||  all losses from step t on")
         self.pinned: dict[str, tuple] = {}  # clip label -> (x, last, full) of its newest curves
@@ -94,9 +104,10 @@ class GradientFlowPanel(Panel):
         self._x_max = 0
         self.plot.setXRange(0, info.config.get("seq_len", 64), padding=0)
         self.plot.setYRange(-6, 0, padding=0)
-        place_hint(self.plot, self.hint, True)
+        place_hint(self.plot, self.hint, True, x=0.7)  # the legend takes the top left
         regress = info.head == "regress"
         self.note.setText("For the sine task, L_T is the squared error at the last step." if regress else " ")
+        self.set_source(info.title)
 
     def clear_pins(self) -> None:
         for a, b in self.pinned_items.values():

@@ -60,7 +60,7 @@ class HeatmapPanel(Panel):
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=self.diverging, interactive=False, width=14)
         self.colorbar.setImageItem(self.image, insert_in=item)
         self.layout_.addWidget(cache_axes(self.plot), 1)
-        self.hint = hint(self.plot, "Press Train (Space) to train,\nor Step token (Right arrow) to read the probe")
+        self.hint = hint(self.plot, "Space: train\nRight arrow: read\nthe probe sentence")
         self.readout = QLabel(" ")
         self.readout.setStyleSheet("color: #333;")
         self.layout_.addWidget(self.readout)
@@ -108,6 +108,7 @@ class HeatmapPanel(Panel):
         self._frame = None
         self._labels = ()
         self._ticks = []
+        self.plot.getPlotItem().getAxis("bottom").setTicks(None)  # step numbers again, not the old tokens
         self.readout.setText(" ")
         T = info.config.get("seq_len", 64) if info.config.get("task") in ("lm", "sine") else 20
         self.plot.setXRange(0, T, padding=0)

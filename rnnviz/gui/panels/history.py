@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel
 
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import Panel, StickyRange, cache_axes, finite_positive, log_plot, pen
+from rnnviz.gui.panels.base import LEGEND_STYLE, Panel, StickyRange, cache_axes, finite_positive, log_plot, pen
 
 MAX_POINTS = 200_000
 SMOOTHING = 0.95  # exponential moving average of the training loss, about the last 20 steps
@@ -90,7 +90,7 @@ class LossPanel(Panel):
         super().__init__(parent)
         self.plot = _history_plot("loss", log_y=False)
         item = self.plot.getPlotItem()
-        self.legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt", **LEGEND_STYLE)
         self.raw = self.plot.plot(pen=pen("grey", 1, alpha=120), name="train (each step)")
         self.smooth = self.plot.plot(pen=pen("blue", 2), name="train (moving average)")
         self.val = self.plot.plot(
@@ -170,9 +170,9 @@ class NormHistoryPanel(Panel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = _history_plot("global gradient norm (log scale)", log_y=True)
+        self.plot = _history_plot("gradient norm (log)", log_y=True)
         item = self.plot.getPlotItem()
-        self.legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        self.legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt", **LEGEND_STYLE)
         self.pre = self.plot.plot(pen=pen("blue", 3, alpha=160), name="before clipping")
         self.post = self.plot.plot(pen=pen("orange", 1), name="after clipping")
         self.events = self.plot.plot(
@@ -208,6 +208,7 @@ class NormHistoryPanel(Panel):
         self.plot.setXRange(0, 100, padding=0.02)
         self.plot.setYRange(-3, 1, padding=0)
         self._clipped_total = self._steps_total = 0
+        self.summary.setText(" ")
         self._dirty = True
         self.refresh()
 

@@ -34,6 +34,9 @@ class SoftmaxPanel(Panel):
         item.setLabel("left", "probability")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.plot.addItem(self.bars)
+        # A triangle over the true next token's bar: with p near 0 the bar itself is too thin to find.
+        self.true_marker = pg.ScatterPlotItem(symbol="t", size=11, pen=None, brush=pg.mkBrush(*COLORS["orange"]))
+        self.plot.addItem(self.true_marker)
         self.pred_curve = self.plot.plot(pen=pen("blue", 2), name="prediction")
         self.true_curve = self.plot.plot(pen=pen("orange", 2, dash=True), name="true next value")
         self.layout_.addWidget(cache_axes(self.plot), 1)
@@ -57,6 +60,7 @@ class SoftmaxPanel(Panel):
         item.setLabel("left", "value" if regress else "probability")
         item.setLabel("bottom", "time step t" if regress else ("class" if info.head == "classify" else "next token"))
         self.bars.setOpts(x=[], height=[])
+        self.true_marker.setData([], [])
         self._ticks = []
         self.pred_curve.setData([], [])
         self.true_curve.setData([], [])
@@ -65,6 +69,7 @@ class SoftmaxPanel(Panel):
         self.plot.setXRange(0, 10, padding=0)
         self.plot.setYRange(0, 1, padding=0.02)
         place_hint(self.plot, self.hint, True)
+        self.set_source(info.title)
 
     def select_time(self, t: int) -> None:
         self.selected_t = t
@@ -103,6 +108,7 @@ class SoftmaxPanel(Panel):
             return
         if view.position == 0:
             self.bars.setOpts(x=[], height=[])
+            self.true_marker.setData([], [])
             self.summary.setText("Press Step (Right arrow) to feed the first token.")
             self.set_source("Probe sentence: nothing read yet")
             return
@@ -134,6 +140,11 @@ class SoftmaxPanel(Panel):
         if gap:
             x[-1] += 0.5  # a small gap: the true token is not among the most likely
         self.bars.setOpts(x=x, height=np.array(heights), width=0.8, brushes=brushes)
+        if true_id is None:
+            self.true_marker.setData([], [])
+        else:
+            xt = float(x[shown.index(true_id)])
+            self.true_marker.setData([xt], [min(float(true_p) + 0.05, 1.0)])
         ticks = [(float(xi), labels[i] if i < len(labels) else str(i)) for xi, i in zip(x, shown, strict=True)]
         if ticks != self._ticks:  # re-laying out the axis every frame would repaint it every frame
             self._ticks = ticks

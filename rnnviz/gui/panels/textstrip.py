@@ -75,7 +75,12 @@ class TextStripPanel(Panel):
         self.skipped.setStyleSheet("color: #a15c00;")
         self.layout_.addWidget(self.skipped)
         self.skipped.hide()
-        self.probe_edit.returnPressed.connect(lambda: self.probe_changed.emit(self.probe_edit.text()))
+        self.probe_edit.returnPressed.connect(self._probe_entered)
+
+    def _probe_entered(self) -> None:
+        self.probe_changed.emit(self.probe_edit.text())
+        # Let go of the keyboard: the Right arrow should now step, not move the text cursor.
+        self.probe_edit.clearFocus()
 
     def set_model(self, info: m.ModelInfo) -> None:
         self.probe_edit.setText(info.probe_text)
