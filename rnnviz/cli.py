@@ -121,9 +121,29 @@ def run_app(argv: list[str]) -> int:
             "rnnviz: error: the app opens one file at a time; for the subcommands see 'rnnviz --help'", file=sys.stderr
         )
         return EXIT_INPUT
+    problem = no_display_problem(os.environ, sys.platform)
+    if problem:
+        print(f"rnnviz: error: {problem}", file=sys.stderr)
+        return EXIT_INPUT
     from rnnviz.gui.app import run
 
     return run(argv[0] if argv else None)
+
+
+def no_display_problem(env, platform: str) -> str | None:
+    """Why the app cannot open a window here, or None.
+
+    On Linux without an X11 or Wayland display, Qt aborts the process (SIGABRT) with a message about
+    missing xcb libraries, which sends people after the wrong fix; this says what is really missing.
+    """
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "there is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set). Start "
+        "rnnviz from a desktop session (over ssh: ssh -X), or train without a window: rnnviz train --help."
+    )
 
 
 def run_generate(args) -> int:
@@ -203,9 +223,11 @@ def format_confusion(confusion: np.ndarray, names: tuple[str, ...]) -> str:
     """A text table: rows are the true class, columns the predicted one."""
     short = [n[:4] for n in names]
     width = max(5, *(len(str(v)) for v in confusion.reshape(-1))) + 1
-    head = "true \\ predicted".ljust(12) + "".join(s.rjust(width) for s in short)
+    corner = "true \\ predicted"
+    label = max(len(corner), *(len(n[:11]) for n in names)) + 1  # the first column fits the corner and names
+    head = corner.ljust(label) + "".join(s.rjust(width) for s in short)
     rows = [
-        n[:11].ljust(12) + "".join(str(v).rjust(width) for v in row) for n, row in zip(names, confusion, strict=True)
+        n[:11].ljust(label) + "".join(str(v).rjust(width) for v in row) for n, row in zip(names, confusion, strict=True)
     ]
     return "\n".join([head, *rows])
 

@@ -177,7 +177,7 @@ def _check_file(path: Path, max_bytes: int) -> int:
     if stat.S_ISDIR(info.st_mode):
         raise CorpusError(
             "directory",
-            f"{path.name} is a folder, not a text file. Choose a .txt file inside it.",
+            f"{path.name} is a folder ({path}), not a text file. Choose a .txt file inside it.",
             path=path,
         )
     if not stat.S_ISREG(info.st_mode):

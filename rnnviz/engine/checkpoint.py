@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -55,6 +56,8 @@ def save(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> 
         payload[name] = a
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
     try:
+        if hasattr(os, "fchmod"):  # mkstemp makes the file private (0600); give it a normal file's mode
+            os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)
             f.flush()
@@ -74,6 +77,17 @@ def save(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> 
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions the saved file gets: those of the file it replaces, else what ``open`` would give
+    (0666 less the umask). The umask can only be read by setting it, so it is set straight back."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:

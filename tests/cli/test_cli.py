@@ -1,6 +1,7 @@
 """The command line end to end, in subprocesses: train -> checkpoint -> generate -> eval; exact
 resume; Ctrl-C saves; bad input gets one line and exit code 2; complete help."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -47,6 +48,11 @@ def test_classification_eval_prints_accuracy_and_confusion(tmp_path):
     e = run_cli("eval", ckpt)
     assert e.returncode == 0, e.stderr
     assert "accuracy" in e.stdout and "true \\ predicted" in e.stdout and "Russ" in e.stdout
+    # the confusion table's columns line up: header and the 18 rows end at the same column
+    lines = e.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("true \\ predicted"))
+    table = lines[start : start + 19]
+    assert len({len(line) for line in table}) == 1, table
 
 
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path, small_text):
@@ -207,10 +213,23 @@ def test_bare_rnnviz_and_a_file_open_the_app(monkeypatch):
     from rnnviz.cli import main
 
     opened = []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a display to open on, whatever the machine
     monkeypatch.setattr(app, "run", lambda path=None: opened.append(path) or 0)
     assert main([]) == 0 and main(["poems.txt"]) == 0
     assert opened == [None, "poems.txt"]
     assert main(["a.txt", "b.txt"]) == 2  # one file at a time
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland displays are a Linux matter")
+def test_the_app_without_a_display_says_so_instead_of_aborting(tmp_path):
+    # Qt would abort (SIGABRT) blaming missing xcb libraries; the real problem is that there is no display.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run(
+        [sys.executable, "-m", "rnnviz"], capture_output=True, text=True, cwd=tmp_path, timeout=60, env=env
+    )
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no display" in lines[0] and "rnnviz train" in lines[0]
 
 
 def test_an_unwritable_checkpoint_path_is_refused_before_training(tmp_path):

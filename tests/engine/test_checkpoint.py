@@ -1,6 +1,8 @@
 """Checkpoints: bit-exact round trip and resume; one clear error per kind of bad file; atomic saves."""
 
 import json
+import os
+import stat
 import zipfile
 
 import numpy as np
@@ -140,3 +142,18 @@ def test_zip_entries_are_plain_npy(tmp_path):
     path = good_file(tmp_path)
     with zipfile.ZipFile(path) as z:
         assert sorted(z.namelist()) == ["meta.json.npy", "w.npy"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permissions")
+def test_a_saved_file_has_a_normal_files_permissions_and_a_replaced_one_keeps_its_own(tmp_path):
+    # The temporary file behind the atomic write is private (0600); a checkpoint is not a secret.
+    umask = os.umask(0o022)
+    try:
+        path = tmp_path / "new.npz"
+        checkpoint.save(path, {"w": np.zeros(3)}, {"step": 1})
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        path.chmod(0o640)  # the user's own choice survives a later save over it
+        checkpoint.save(path, {"w": np.ones(3)}, {"step": 2})
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    finally:
+        os.umask(umask)
