@@ -39,8 +39,9 @@ COLORS = {
 }
 
 
-# Legends sit inside the plot: a mostly opaque white box keeps their text readable over the curves.
-LEGEND_STYLE = {"brush": (255, 255, 255, 215), "pen": (200, 200, 200)}
+# Legends sit inside the plot: a half-opaque white box keeps their text readable over the curves, which
+# still show through.
+LEGEND_STYLE = {"brush": (255, 255, 255, 175), "pen": (200, 200, 200)}
 
 
 def pen(color: str, width: float = PEN_WIDTH, dash: bool = False, alpha: int = 255):
