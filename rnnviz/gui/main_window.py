@@ -184,10 +184,12 @@ class MainWindow(QMainWindow):
         self.norm_panel.set_clip(clip)
         self._live_settings["clip"] = str(clip)
         self.settings_panel.set_live_clip(str(clip))
+        self.save_settings()
 
     def set_lr(self, lr: float) -> None:
         self.controller.send("set_lr", lr=lr)
         self._live_settings["lr"] = float(lr)
+        self.save_settings()
 
     def confirm(self, question: str) -> bool:
         """Ask before throwing work away (tests replace this)."""
@@ -331,6 +333,7 @@ class MainWindow(QMainWindow):
             self.status.reset(e.step, e.step / e.batches_per_epoch if e.batches_per_epoch else 0.0)
             if e.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
                 self.status.showMessage("   ·   ".join(e.notes), 12000)
+            self.save_settings()  # now, not only on close: a killed or crashed app still comes back to it
         elif isinstance(e, m.StateChanged):
             self._apply_state(e.state)
         elif isinstance(e, m.Problem):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from rnnviz.engine.clipping import ClipConfig
 from rnnviz.gui import messages as m
 from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.presets import PRESETS, apply_preset
@@ -111,6 +112,10 @@ def test_layout_and_settings_persist(qtbot, make, settings):
     w.docks["loss"].hide()
     w.controller.send("reset", config=w.settings_panel.config().replace(hidden=48))
     qtbot.waitUntil(lambda: w.info.hidden == 48 and w.state == m.IDLE, timeout=10000)
+    # saved as soon as the model is built: an app that is killed, not closed, still comes back to it
+    assert json.loads(settings.value("config"))["hidden"] == 48
+    w.set_clip(ClipConfig("value", 0.5))
+    assert json.loads(settings.value("config"))["clip"] == "value:0.5"
     w.close()
     assert json.loads(settings.value("config"))["hidden"] == 48
     again = make()
