@@ -10,6 +10,7 @@ Layouts (time-major; see ``cells`` for why the forward pass is gate-major and th
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import NamedTuple
@@ -18,6 +19,13 @@ import numpy as np
 
 from rnnviz.engine.buffers import FRESH
 from rnnviz.engine.cells import StepView, get_cell
+
+# What the time loops run inside: a factory of context managers, by default one that does nothing.
+# Each step of a loop multiplies small matrices, where a second BLAS thread gains little and, idle
+# between the steps, spin-waits on its core; the large once-per-step products (weight gradients,
+# the output layer) gain from it. The app's training process, which shares two cores with the
+# window, sets this to run the loops on one BLAS thread (rnnviz.gui.engine_loop); nothing else does.
+loop_context = contextlib.nullcontext
 
 
 def gate_major(W: np.ndarray, G: int) -> np.ndarray:
@@ -111,14 +119,15 @@ def layer_forward(
     W4 = gate_major(W_hh, G)  # (G, H, H)
     b4 = None if b_hh is None else np.ascontiguousarray(np.broadcast_to(b_hh.reshape(G, 1, H), (G, B, H)))
     step_forward = cell.step_forward
-    if isinstance(ax, OneHotInput):
-        ax_t = np.empty((G, B, H), dtype)
-        for t in range(T):
-            np.take(ax.table, ax.ids[t], axis=1, out=ax_t)
-            step_forward(ax_t, W4, b4, trace.step(t))
-    else:
-        for t in range(T):
-            step_forward(ax[:, t], W4, b4, trace.step(t))
+    with loop_context():
+        if isinstance(ax, OneHotInput):
+            ax_t = np.empty((G, B, H), dtype)
+            for t in range(T):
+                np.take(ax.table, ax.ids[t], axis=1, out=ax_t)
+                step_forward(ax_t, W4, b4, trace.step(t))
+        else:
+            for t in range(T):
+                step_forward(ax[:, t], W4, b4, trace.step(t))
     return trace
 
 
@@ -154,11 +163,12 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, pool
     W_hh_T = np.ascontiguousarray(W_hh.T)  # (G*H, H)
     dh_next = None  # dL/dh_t arriving from step t+1; none at the last step
     dc_next = None
-    for t in range(T - 1, -1, -1):
-        dh = dh_out[t]
-        if dh_next is not None:
-            dh += dh_next  # total dL/dh_t = from the output at t + from the future
-        dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh_T, dax[t], dah[t])
+    with loop_context():
+        for t in range(T - 1, -1, -1):
+            dh = dh_out[t]
+            if dh_next is not None:
+                dh += dh_next  # total dL/dh_t = from the output at t + from the future
+            dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh_T, dax[t], dah[t])
     return LayerGrads(dax=dax, dah=dah, dh=dh_out, dh0=dh_next, dc0=dc_next)
 
 
@@ -176,9 +186,10 @@ def layer_backward_states(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarra
     dax = np.empty((T, B, G * H), dh_out.dtype)
     jacobian_step = cell.jacobian_step
     dh_next = dc_next = None
-    for t in range(T - 1, -1, -1):
-        dh = dh_out[t]
-        if dh_next is not None:
-            dh += dh_next
-        dh_next, dc_next = jacobian_step(dh, dc_next, coeffs, t, W_hh_T, dax[t])
+    with loop_context():
+        for t in range(T - 1, -1, -1):
+            dh = dh_out[t]
+            if dh_next is not None:
+                dh += dh_next
+            dh_next, dc_next = jacobian_step(dh, dc_next, coeffs, t, W_hh_T, dax[t])
     return LayerGrads(dax=dax, dah=None, dh=dh_out, dh0=dh_next, dc0=dc_next)

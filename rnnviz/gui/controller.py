@@ -71,24 +71,32 @@ class Mailbox:
         return d
 
 
-def engine_blas_threads(cpus: int | None = None) -> int:
-    """BLAS threads for the training process: leave one core to the app.
+def engine_blas_threads(cpus: int | None = None) -> tuple[int, bool]:
+    """BLAS threads for the training process, and whether its time loops run on one of them.
 
-    On 2 cores a second BLAS thread spin-waits between the small products of a recurrent step and
-    fights the app for the other core: measured 18 steps/s with two threads against 24-28 with one
-    (LSTM H=128, panels live). With more cores there is room for two.
+    The app's window needs about a third of a core. Measured on 2 cores (bench/gui.py, LSTM H=128,
+    panels live): one BLAS thread throughout, 52-54k tokens/s; two throughout, 48k (between the
+    small products of the time loops the idle thread spin-waits on the window's core); two for the
+    large once-per-step products, one in the time loops and idle threads asleep at once
+    (OPENBLAS_THREAD_TIMEOUT), 56-58k. With 3 cores or more there is room for two throughout.
     """
     if cpus is None:
         cpus = os.cpu_count() or 2
-    return max(1, min(2, cpus - 1))
+    if cpus >= 3:
+        return 2, False
+    return (2, True) if cpus == 2 else (1, False)
 
 
 @contextmanager
 def _engine_blas_threads():
     """Start the training process with ``engine_blas_threads()`` BLAS threads (set in its environment)."""
-    names = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+    names = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")
     saved = {k: os.environ.get(k) for k in names}
-    os.environ.update({k: str(engine_blas_threads()) for k in names})
+    threads, _ = engine_blas_threads()
+    os.environ.update({k: str(threads) for k in names[:3]})
+    # An idle OpenBLAS thread spins for 2**28 cycles (~0.1 s) before it sleeps; 2**4 (the least) sends it
+    # to sleep at once, so it takes no time from the window between the products that use it.
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
     try:
         yield
     finally:
@@ -135,7 +143,10 @@ class TrainingController(QObject):
         cmd_recv, cmd_send = ctx.Pipe(duplex=False)
         data_recv, data_send = ctx.Pipe(duplex=False)
         process = ctx.Process(
-            target=engine_main, args=(cmd_recv, data_send, config, fallback), name="rnnviz-engine", daemon=True
+            target=engine_main,
+            args=(cmd_recv, data_send, config, fallback, engine_blas_threads()[1]),
+            name="rnnviz-engine",
+            daemon=True,
         )
         with _engine_blas_threads():
             process.start()

@@ -29,10 +29,12 @@ import signal
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 
 import numpy as np
 
 from rnnviz.corpus import CorpusError
+from rnnviz.engine import layer
 from rnnviz.engine.cells import get_cell
 from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.gui import messages as m
@@ -301,11 +303,44 @@ class EngineLoop:
         self.emit(m.StateChanged(state, message))
 
 
-def engine_main(cmd_conn, data_conn, config: TrainConfig, fallback: TrainConfig | None) -> None:
+def one_blas_thread_in_time_loops() -> bool:
+    """Run the engine's time loops on one BLAS thread, the rest of a step on as many as the process
+    has (see ``rnnviz.engine.layer.loop_context`` and ``controller.engine_blas_threads``).
+
+    Returns False, changing nothing, where threadpoolctl finds no BLAS library it can steer.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return False
+    blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    if not blas:
+        return False
+    threads = [c.num_threads for c in blas]
+
+    @contextmanager
+    def one_thread():
+        for c in blas:
+            c.set_num_threads(1)
+        try:
+            yield
+        finally:
+            for c, n in zip(blas, threads, strict=True):
+                c.set_num_threads(n)
+
+    layer.loop_context = one_thread
+    return True
+
+
+def engine_main(
+    cmd_conn, data_conn, config: TrainConfig, fallback: TrainConfig | None, one_thread_loops: bool = False
+) -> None:
     """Entry point of the training process: commands arrive on ``cmd_conn``, messages leave on
     ``data_conn`` (two one-way pipes, so no connection is used by two threads at once)."""
     # Ctrl-C in the terminal that started the app reaches this process too: the app decides what to do
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if one_thread_loops:
+        one_blas_thread_in_time_loops()
     loop = EngineLoop(data_conn.send, config, fallback)
 
     def read_commands() -> None:

@@ -1,5 +1,7 @@
 """One Generator in, the same bits out: parameters, dropout masks and traces."""
 
+import contextlib
+
 import numpy as np
 
 from rnnviz.engine.clipping import ClipConfig
@@ -39,3 +41,25 @@ def test_different_seed_different_weights():
     p1, _ = run(1)
     p2, _ = run(2)
     assert any(p1[k].tobytes() != p2[k].tobytes() for k in p1)
+
+
+def test_the_time_loops_run_inside_the_loop_context_and_it_changes_no_bits(monkeypatch):
+    # The app's training process runs the time loops on one BLAS thread (rnnviz.engine.layer.loop_context);
+    # the engine must enter that context around every loop and compute exactly the same numbers in it.
+    from rnnviz.engine import layer
+
+    p_plain, t_plain = run(7)
+    entered = []
+
+    @contextlib.contextmanager
+    def counting():
+        entered.append(1)
+        yield
+
+    monkeypatch.setattr(layer, "loop_context", counting)
+    p_ctx, t_ctx = run(7)
+    # per training step and layer: the forward loop, BPTT, and the one-row BPTT of the trace
+    assert len(entered) == 5 * 2 * 3
+    for k in p_plain:
+        assert p_plain[k].tobytes() == p_ctx[k].tobytes()
+    assert t_plain[-1].layers[0].dlast_norm.tobytes() == t_ctx[-1].layers[0].dlast_norm.tobytes()

@@ -99,3 +99,26 @@ def test_the_loop_in_a_thread_trains_pauses_and_stops():
     states = [e.state for e in messages if isinstance(e, m.StateChanged)]
     assert states[:3] == [m.LOADING, m.IDLE, m.RUNNING] and m.PAUSED in states
     assert any(isinstance(e, m.ModelInfo) and e.head == "regress" for e in messages)
+
+
+@pytest.mark.parametrize("cpus, expected", [(1, (1, False)), (2, (2, True)), (4, (2, False))])
+def test_blas_threads_of_the_training_process(cpus, expected):
+    from rnnviz.gui.controller import engine_blas_threads
+
+    assert engine_blas_threads(cpus) == expected  # on 2 cores: two threads, the time loops on one
+
+
+def test_the_time_loops_can_run_on_one_blas_thread(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from rnnviz.engine import layer
+    from rnnviz.gui.engine_loop import one_blas_thread_in_time_loops
+
+    monkeypatch.setattr(layer, "loop_context", layer.loop_context)  # restored after the test
+    blas = [c for c in threadpoolctl.ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    if not blas:
+        pytest.skip("no BLAS library that threadpoolctl can steer")
+    before = [c.num_threads for c in blas]
+    assert one_blas_thread_in_time_loops()
+    with layer.loop_context():
+        assert [c.num_threads for c in blas] == [1] * len(blas)
+    assert [c.num_threads for c in blas] == before
