@@ -27,8 +27,9 @@ class LayerView:
     cs: np.ndarray | None
     acts: np.ndarray
     gate_names: tuple[str, ...]
-    dh_norm: np.ndarray  # (T, B)  ||dL/dh_t||, L the *summed* token losses: the whole BPTT gradient at h_t
-    dlast_norm: np.ndarray  # (T,)   ||dL_T/dh_t|| for the displayed row: the last step's loss alone
+    # The two gradient views; None when the trace was built with ``gradients=False``.
+    dh_norm: np.ndarray | None  # (T, B) ||dL/dh_t||, L the *summed* token losses: the whole BPTT gradient at h_t
+    dlast_norm: np.ndarray | None  # (T,)  ||dL_T/dh_t|| for the displayed row: the last step's loss alone
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def build_trace(
     *,
     row: int = 0,
     spectrum: tuple[BlockSpectrum, ...] | None = None,
+    gradients: bool = True,
 ) -> Trace:
     """Assemble the read-only trace of a step from its forward pass and BPTT results.
 
@@ -101,10 +103,13 @@ def build_trace(
     is one term. (With class weights, the sum is weighted likewise.)
     ``params`` must be the weights the forward pass used (the last-step gradient is recomputed with
     them), i.e. call this before the update is committed or pass the old arrays.
+    ``gradients=False`` leaves out ``dh_norm`` and ``dlast_norm`` (most of the trace's cost: a second,
+    one-row backward pass), for a caller that shows them less often than the rest.
     """
     cfg = fp.cfg
     gates = get_cell(cfg.cell).GATES
-    dlast = last_step_dh_norms(params, fp, y, row)
+    n_layers = len(fp.layers)
+    dlast = last_step_dh_norms(params, fp, y, row) if gradients else [None] * n_layers
     n_terms = per_step_loss.size  # the mean's count: its gradient times N is the sum's
     layers = tuple(
         LayerView(
@@ -112,7 +117,7 @@ def build_trace(
             cs=_readonly(lt.cs),
             acts=_readonly(lt.acts),
             gate_names=gates,
-            dh_norm=_readonly(row_norms(dh) * dh.dtype.type(n_terms)),
+            dh_norm=_readonly(row_norms(dh) * dh.dtype.type(n_terms)) if gradients else None,
             dlast_norm=_readonly(dl),
         )
         for lt, dh, dl in zip(fp.layers, dh_per_layer, dlast, strict=True)

@@ -34,6 +34,7 @@ class Delivery:
     probe: m.ProbeView | None
     scalars: list[m.StepScalars] = field(default_factory=list)
     events: list[object] = field(default_factory=list)
+    gradients: m.TrainView | None = None  # the newest view with gradient norms (``train`` may have none)
 
 
 class Mailbox:
@@ -42,6 +43,7 @@ class Mailbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._train: m.TrainView | None = None
+        self._gradients: m.TrainView | None = None
         self._probe: m.ProbeView | None = None
         self._scalars: list[m.StepScalars] = []
         self._events: list[object] = []
@@ -51,13 +53,15 @@ class Mailbox:
             if isinstance(msg, m.ModelInfo):
                 # A new model: what is still waiting belongs to the old one (a last step, a last view)
                 # and must not be drawn on the new model's panels.
-                self._train = self._probe = None
+                self._train = self._gradients = self._probe = None
                 self._scalars = []
                 self._events.append(msg)
             elif isinstance(msg, m.StepScalars):
                 self._scalars.append(msg)
             elif isinstance(msg, m.TrainView):
                 self._train = msg  # overwrite: only the newest frame is drawn
+                if msg.has_gradients:  # kept apart: a newer view without them must not hide them
+                    self._gradients = msg
             elif isinstance(msg, m.ProbeView):
                 self._probe = msg
             else:
@@ -65,8 +69,8 @@ class Mailbox:
 
     def take(self) -> Delivery:
         with self._lock:
-            d = Delivery(self._train, self._probe, self._scalars, self._events)
-            self._train = self._probe = None
+            d = Delivery(self._train, self._probe, self._scalars, self._events, self._gradients)
+            self._train = self._gradients = self._probe = None
             self._scalars, self._events = [], []
         return d
 
@@ -206,7 +210,7 @@ class TrainingController(QObject):
     @Slot()
     def drain(self) -> None:
         d = self.mailbox.take()
-        if d.train is not None or d.probe is not None or d.scalars or d.events:
+        if d.train is not None or d.probe is not None or d.scalars or d.events:  # (gradients come with a train)
             self.delivered.emit(d)
 
     def stop(self, timeout_ms: int = 2000) -> bool:

@@ -46,6 +46,9 @@ from rnnviz.training.config import same_data
 # step it makes (at 1/32 s, step-time jitter left ~8% of steps untraced: 24.5 heatmap refreshes/s for 26.5
 # steps/s in bench/gui.py, 25.8 for 25.8 at 1/40), while small fast models stay capped.
 TRACE_INTERVAL = 1 / 40  # seconds
+# The gradients-through-time panel redraws at most ~10 times a second (main_window.REFRESH_INTERVAL),
+# and its norms are most of a trace's cost (a second, one-row backward pass): they come at that rate.
+GRADIENTS_INTERVAL = 0.1  # seconds
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches per pass (a pass must not stall the loop)
 LOAD_ERRORS = (CorpusError, CheckpointError, ValueError, OSError)  # a bad file, said in plain words
@@ -70,6 +73,7 @@ class EngineLoop:
         self._refused = False  # the last step was refused (NaN/infinite)
         self._row = 0
         self._last_trace = 0.0
+        self._last_gradients = 0.0
         self._labels: tuple[str, ...] | None = None  # the vocabulary's visible labels (None: dense input)
         self.probe = ProbeSession()
 
@@ -207,12 +211,15 @@ class EngineLoop:
         trainer = self.trainer
         now = time.perf_counter()
         want_trace = force_trace or now - self._last_trace >= TRACE_INTERVAL
+        want_gradients = force_trace or now - self._last_gradients >= GRADIENTS_INTERVAL
         # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
-        report = trainer.train_step(trace=want_trace, row=self._row, spectrum=False)
+        report = trainer.train_step(trace=want_trace, row=self._row, spectrum=False, gradients=want_gradients)
         self._refused = not report.applied
         self.emit(self._scalars(report))
         if report.trace is not None:
             self._last_trace = now
+            if want_gradients:
+                self._last_gradients = now
             self.emit(self._train_view(report))
         if self._refused:
             self._running = False

@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         self._history_turn = 0  # which curve panel redraws next while training: 0 loss, 1 norm
         self._drawn_at = dict.fromkeys(REFRESH_INTERVAL, 0.0)
         self._latest_train: m.TrainView | None = None
+        self._latest_gradients: m.TrainView | None = None  # the newest view with gradient norms
+        self._gradients_shown: m.TrainView | None = None  # the one the gradients panel shows
         self.refreshes = dict.fromkeys(REFRESH_INTERVAL, 0)  # panel redraws (the GUI benchmark reads it)
         self.deliveries = 0  # drained mailbox batches (the GUI benchmark reads it)
         self._live_settings: dict = {}  # learning rate and clipping changed since the model was built
@@ -271,6 +273,8 @@ class MainWindow(QMainWindow):
         history_due = now - self._last_history_refresh >= HISTORY_REFRESH_S / 2
         if d.train is not None and self.info is not None:
             self._latest_train = d.train
+            if d.gradients is not None:
+                self._latest_gradients = d.gradients
             self._draw_train(force=not running, slow_limit=0 if history_due else SLOW_PANELS_PER_FRAME)
         if d.probe is not None and self.source == "probe" and self.info is not None:
             self.heatmap.show_probe(d.probe)
@@ -294,6 +298,8 @@ class MainWindow(QMainWindow):
         due = [k for k, gap in REFRESH_INTERVAL.items() if force or now - self._drawn_at[k] >= gap]
         if self.source != "train":
             due = [k for k in due if k == "gradients"]  # while stepping, the gradient view still follows training
+        if not force and self._latest_gradients is self._gradients_shown:
+            due = [k for k in due if k != "gradients"]  # nothing new there: give the frame to another panel
         if not force:  # spread the slower panels over frames, most overdue first
             slow = sorted((k for k in due if REFRESH_INTERVAL[k] > 0), key=lambda k: self._drawn_at[k])
             due = [k for k in due if REFRESH_INTERVAL[k] == 0] + slow[:slow_limit]
@@ -305,7 +311,9 @@ class MainWindow(QMainWindow):
             elif key == "softmax":
                 self.softmax.show_train(view)
             elif key == "gradients":
-                self.gradients.show_train(view)
+                if self._latest_gradients is not None:
+                    self.gradients.show_train(self._latest_gradients)
+                    self._gradients_shown = self._latest_gradients
             else:
                 self.text_strip.show_train(view, self.selected_t)
 
@@ -329,7 +337,7 @@ class MainWindow(QMainWindow):
             self.clip_control.set_value(ClipConfig.parse(cfg.clip))
             self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
             self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
-            self._latest_train = None
+            self._latest_train = self._latest_gradients = None
             self.status.reset(e.step, e.step / e.batches_per_epoch if e.batches_per_epoch else 0.0)
             if e.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
                 self.status.showMessage("   ·   ".join(e.notes), 12000)

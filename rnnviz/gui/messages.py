@@ -46,8 +46,8 @@ class LayerRow:
     hs: np.ndarray  # (T+1, H) h_0 first
     cs: np.ndarray | None  # (T+1, H) LSTM cell states
     acts: np.ndarray  # (T, G, H) gate activations
-    dh_norm: np.ndarray  # (T,) ||dL/dh_t||, the whole BPTT gradient
-    dlast_norm: np.ndarray  # (T,) ||dL_T/dh_t||, the last step's loss alone
+    dh_norm: np.ndarray | None  # (T,) ||dL/dh_t||, the whole BPTT gradient (None: not in this view)
+    dlast_norm: np.ndarray | None  # (T,) ||dL_T/dh_t||, the last step's loss alone (likewise)
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,11 @@ class TrainView:
     input_labels: tuple[str, ...] | None  # labels of the row's inputs (None for dense input)
     target_labels: tuple[str, ...] | None  # labels of the row's targets (lm), or (class name,) (classify)
 
+    @property
+    def has_gradients(self) -> bool:
+        """Whether this view carries the gradient-through-time norms (the engine sends them ~10/s)."""
+        return self.layers[0].dlast_norm is not None
+
     @classmethod
     def from_trace(cls, tr: Trace, step: int, clip: str, input_labels, target_labels) -> TrainView:
         r = tr.row
@@ -84,8 +89,8 @@ class TrainView:
                 hs=np.array(lv.hs[:, r]),
                 cs=None if lv.cs is None else np.array(lv.cs[:, r]),
                 acts=np.array(lv.acts[:, :, r]),
-                dh_norm=np.array(lv.dh_norm[:, r]),
-                dlast_norm=np.array(lv.dlast_norm),
+                dh_norm=None if lv.dh_norm is None else np.array(lv.dh_norm[:, r]),
+                dlast_norm=None if lv.dlast_norm is None else np.array(lv.dlast_norm),
             )  # fmt: skip
             for lv in tr.layers
         )

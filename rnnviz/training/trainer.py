@@ -85,11 +85,14 @@ class Trainer:
         self.pool = BufferPool()
 
     # -- training -------------------------------------------------------------------------------
-    def train_step(self, trace: bool = False, row: int = 0, spectrum: bool = True) -> StepReport:
+    def train_step(
+        self, trace: bool = False, row: int = 0, spectrum: bool = True, gradients: bool = True
+    ) -> StepReport:
         """Take the next batch and make one update (refused, and reported, if anything is not finite).
 
         ``trace``: also build the instrumented view of the step, for batch row ``row``; ``spectrum``:
-        include the W_hh spectrum in it (refreshed every ``cfg.spectral_every`` steps).
+        include the W_hh spectrum in it (refreshed every ``cfg.spectral_every`` steps); ``gradients``:
+        include the gradient-through-time views (see ``build_trace``).
         """
         t0 = time.perf_counter()
         batch = next(self._batches)
@@ -114,7 +117,7 @@ class Trainer:
             row = min(max(row, 0), batch.size - 1)
             tr = build_trace(
                 old_params, r.fp, batch.y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
-                row=row, spectrum=self._spectrum(old_params) if spectrum else None,
+                row=row, spectrum=self._spectrum(old_params) if spectrum else None, gradients=gradients,
             )  # fmt: skip
         grad_norm = global_norm(r.grad_norms) if r.grad_norms else float("nan")
         return StepReport(

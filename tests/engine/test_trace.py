@@ -43,6 +43,13 @@ def test_trace_shapes_and_read_only(cell, G):
     assert tr.probs.shape == (7, 9) and np.allclose(tr.probs.sum(axis=1), 1.0)
     assert set(tr.grad_norms) == set(params)
     assert len(tr.spectrum) == 2 * G and all(s.sigma_max >= s.spectral_radius - 1e-9 for s in tr.spectrum)
+    # without its gradient views (the app asks for them less often): the rest is the same
+    light = build_trace(old, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip, row=2,
+                        gradients=False)  # fmt: skip
+    for lv, full in zip(light.layers, tr.layers, strict=True):
+        assert lv.dh_norm is None and lv.dlast_norm is None
+        assert np.array_equal(lv.hs, full.hs) and np.array_equal(lv.acts, full.acts)
+    assert np.array_equal(light.probs, tr.probs)
 
 
 def test_spectrum_of_the_orthogonal_init_is_the_gain():

@@ -41,6 +41,24 @@ def test_mailbox_drops_what_belongs_to_the_previous_model():
     assert box.take().events == []
 
 
+def test_mailbox_keeps_the_newest_gradients_when_a_newer_view_has_none(trainer):
+    # The engine sends gradient norms ~10 times a second, views ~40: a newer view without them must not
+    # hide the gradients the panel has not drawn yet.
+    def view(gradients):
+        r = trainer.train_step(trace=True, spectrum=False, gradients=gradients)
+        return m.TrainView.from_trace(r.trace, r.step, "off", None, None)
+
+    box = Mailbox()
+    with_grads, without = view(True), view(False)
+    assert with_grads.has_gradients and not without.has_gradients
+    box.put(with_grads)
+    box.put(without)
+    d = box.take()
+    assert d.train is without and d.gradients is with_grads
+    box.put(view(False))
+    assert box.take().gradients is None  # taken once
+
+
 def test_the_probe_loss_is_the_engines_own(trainer):
     """-log p shown while stepping equals the loss the engine computes for the same prefix."""
     probe = ProbeSession()
