@@ -8,7 +8,7 @@ Measured (default preset: character LSTM, H=128, B=32, T=64, float32, on Tiny Sh
 
 - panel refreshes per second, per panel (the heatmap follows every frame; see main_window.REFRESH_INTERVAL);
 - event-loop lateness: how late a 10 ms timer fires in the GUI thread, p50 and p99 (a frozen window
-  shows up here first);
+  shows up here first), and p99 per quarter of the run (a cost that grows with training rises there);
 - training tokens/s in the app against headless training of the same model in a plain process (as
   `rnnviz train` runs it), measured before and after the app run so drift on the machine evens out;
 - resident memory of the app and of its training process after a warm-up and at the end.
@@ -80,6 +80,7 @@ def gui_run(seconds: float, warmup: float) -> dict:
     w.show()
     result: dict = {}
     lateness: list[float] = []
+    stamps: list[float] = []  # seconds since the measurement began, one per lateness sample
     clock = QElapsedTimer()
     probe = QTimer()
     probe.setTimerType(Qt.TimerType.PreciseTimer)
@@ -90,6 +91,7 @@ def gui_run(seconds: float, warmup: float) -> dict:
         now = clock.nsecsElapsed()
         if last[0]:
             lateness.append((now - last[0]) / 1e6 - 10.0)
+            stamps.append(now / 1e9)
         last[0] = now
 
     probe.timeout.connect(tick)
@@ -128,6 +130,10 @@ def gui_run(seconds: float, warmup: float) -> dict:
     result["lateness_p50_ms"] = float(np.percentile(late, 50))
     result["lateness_p99_ms"] = float(np.percentile(late, 99))
     result["lateness_max_ms"] = float(late.max())
+    # p99 per quarter of the run: a cost that grows with the length of training shows up as a rising row
+    at = np.array(stamps) if stamps else np.zeros(1)
+    quarters = [(at >= q * seconds / 4) & (at < (q + 1) * seconds / 4) for q in range(4)]
+    result["lateness_p99_ms_by_quarter"] = [float(np.percentile(late[s], 99)) if s.any() else 0.0 for s in quarters]
     return result
 
 
@@ -151,6 +157,7 @@ def main(argv=None) -> int:
         "lateness_p50_ms": round(gui["lateness_p50_ms"], 2),
         "lateness_p99_ms": round(gui["lateness_p99_ms"], 2),
         "lateness_max_ms": round(gui["lateness_max_ms"], 2),
+        "lateness_p99_ms_by_quarter": [round(v, 1) for v in gui["lateness_p99_ms_by_quarter"]],
         "gui_tokens_per_s": round(gui["tokens_per_s"]),
         "headless_tokens_per_s": round(headless),
         "headless_before_after": [round(before), round(after)],

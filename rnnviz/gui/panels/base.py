@@ -36,6 +36,7 @@ COLORS = {
     "red": (214, 39, 40),
     "grey": (150, 150, 150),
     "purple": (148, 103, 189),
+    "light blue": (115, 170, 208),  # blue at 63% on white, opaque (see NormHistoryPanel)
 }
 
 
