@@ -94,6 +94,8 @@ def test_stepping_adds_one_column_per_token_and_shows_the_true_next_token(qtbot,
     qtbot.waitUntil(lambda: w.heatmap._matrix.shape == (128, 2), timeout=5000)
     # after "He" the true next token is "l": its bar is orange, with p and -log p
     assert "true next: 'l'" in w.softmax.summary.text() and "-log p" in w.softmax.summary.text()
+    xs, ys = w.softmax.true_marker.getData()  # a marker over the true token's bar, however thin it is
+    assert len(xs) == 1 and (xs[0], "l") in w.softmax._ticks and ys[0] > 0
     assert 'background-color:#ffd54f; font-weight:bold">e<' in w.text_strip.strip.text()
     qtbot.keyClick(w, Qt.Key.Key_Left)
     qtbot.waitUntil(lambda: w.heatmap._matrix.shape == (128, 1), timeout=5000)
