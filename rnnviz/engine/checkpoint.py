@@ -57,7 +57,10 @@ def save(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> 
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
     try:
         if hasattr(os, "fchmod"):  # mkstemp makes the file private (0600); give it a normal file's mode
-            os.fchmod(fd, _file_mode(path))
+            try:
+                os.fchmod(fd, _file_mode(path))
+            except OSError:  # a file system without permissions (a FAT stick, some shares): saving still works
+                pass
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **payload)
             f.flush()

@@ -75,32 +75,48 @@ class Mailbox:
         return d
 
 
-def engine_blas_threads(cpus: int | None = None) -> tuple[int, bool]:
+def blas_steerable() -> bool:
+    """Whether threadpoolctl can set the BLAS thread count of this NumPy (it needs >= 3.5 for NumPy 2's
+    bundled OpenBLAS; another BLAS or none may be out of its reach)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return False
+    return any(c.user_api == "blas" for c in ThreadpoolController().lib_controllers)
+
+
+def engine_blas_threads(cpus: int | None = None, steerable: bool | None = None) -> tuple[int, bool]:
     """BLAS threads for the training process, and whether its time loops run on one of them.
 
     The app's window needs about a third of a core. Measured on 2 cores (bench/gui.py, LSTM H=128,
     panels live): one BLAS thread throughout, 52-54k tokens/s; two throughout, 48k (between the
     small products of the time loops the idle thread spin-waits on the window's core); two for the
     large once-per-step products, one in the time loops and idle threads asleep at once
-    (OPENBLAS_THREAD_TIMEOUT), 56-58k. With 3 cores or more there is room for two throughout.
+    (OPENBLAS_THREAD_TIMEOUT), 56-58k. With 3 cores or more there is room for two throughout. Where
+    the thread count cannot be changed at run time (``steerable`` False), one thread on 2 cores.
     """
     if cpus is None:
         cpus = os.cpu_count() or 2
     if cpus >= 3:
         return 2, False
-    return (2, True) if cpus == 2 else (1, False)
+    if cpus == 2:
+        if steerable is None:
+            steerable = blas_steerable()
+        return (2, True) if steerable else (1, False)
+    return 1, False
 
 
 @contextmanager
-def _engine_blas_threads():
-    """Start the training process with ``engine_blas_threads()`` BLAS threads (set in its environment)."""
+def _engine_blas_threads(threads: int, split: bool):
+    """Start the training process with ``threads`` BLAS threads (set in its environment); ``split``: its
+    time loops will run on one (see ``engine_blas_threads``)."""
     names = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")
     saved = {k: os.environ.get(k) for k in names}
-    threads, _ = engine_blas_threads()
     os.environ.update({k: str(threads) for k in names[:3]})
-    # An idle OpenBLAS thread spins for 2**28 cycles (~0.1 s) before it sleeps; 2**4 (the least) sends it
-    # to sleep at once, so it takes no time from the window between the products that use it.
-    os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
+    if split:
+        # An idle OpenBLAS thread spins for 2**28 cycles (~0.1 s) before it sleeps; 2**4 (the least)
+        # sends it to sleep at once, so it takes no time from the window between the products using it.
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
     try:
         yield
     finally:
@@ -137,6 +153,7 @@ class TrainingController(QObject):
         self._cmd_conn = None
         self._receiver: threading.Thread | None = None
         self._stopped = False
+        self._blas = engine_blas_threads()  # (threads, split), decided once: it imports threadpoolctl
 
     def start(self) -> None:
         self._spawn(self.config, self.fallback)
@@ -148,11 +165,11 @@ class TrainingController(QObject):
         data_recv, data_send = ctx.Pipe(duplex=False)
         process = ctx.Process(
             target=engine_main,
-            args=(cmd_recv, data_send, config, fallback, engine_blas_threads()[1]),
+            args=(cmd_recv, data_send, config, fallback, self._blas[1]),
             name="rnnviz-engine",
             daemon=True,
         )
-        with _engine_blas_threads():
+        with _engine_blas_threads(*self._blas):
             process.start()
         cmd_recv.close()  # the child's ends: ours are cmd_send and data_recv
         data_send.close()

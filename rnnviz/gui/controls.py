@@ -150,6 +150,8 @@ class SettingsPanel(QWidget):
         self.current = TrainConfig()  # what the running model was built with
         self.corpus: str | None = None  # the loaded text, kept across presets
         self.preset.currentTextChanged.connect(self._preset_chosen)
+        # choosing the preset already shown (after changing its learning rate, say) applies it again
+        self.preset.activated.connect(lambda i: self._preset_chosen(self.preset.itemText(i)))
         for w in (self.cell, self.optimizer, self.dtype):
             w.currentIndexChanged.connect(self._update_pending)
         for w in (self.hidden, self.layers, self.seq_len, self.batch, self.seed):

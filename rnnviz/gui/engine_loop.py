@@ -8,7 +8,8 @@ small messages.
 
 The loop: take a command if there is one (blocking when paused: no busy loop), otherwise train one
 step. What the panels need goes out through ``emit``: per-step scalars always (the curves stay
-exact), an instrumented view at most ~32 times a second (building one costs ~5% of a step). Loading
+exact), an instrumented view at most ~40 times a second, with its gradient norms (most of a view's
+cost) at most ~10 times a second. Loading
 a text or a checkpoint takes seconds, so it runs on a separate daemon thread and comes back as a
 command: the loop stays responsive (pause, close) meanwhile, and a file that cannot be used never
 replaces the corpus and model already loaded.

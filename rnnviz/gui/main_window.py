@@ -1,7 +1,7 @@
 """The main window: toolbar, menus, dockable panels, status bar; owns the training controller.
 
 Everything the user does becomes a command to the training process; everything it reports arrives in
-``on_delivery`` (about 30 times a second) and is handed to the panels. Its state decides
+``on_delivery`` (at most every 16 ms) and is handed to the panels. Its state decides
 which controls are enabled (``ENABLED_IN``), so a button is never live when it cannot work.
 """
 
@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
             self.clip_control.set_value(ClipConfig.parse(cfg.clip))
             self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
             self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
-            self._latest_train = self._latest_gradients = None
+            self._latest_train = self._latest_gradients = self._gradients_shown = None
             self.status.reset(e.step, e.step / e.batches_per_epoch if e.batches_per_epoch else 0.0)
             if e.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
                 self.status.showMessage("   ·   ".join(e.notes), 12000)

@@ -117,7 +117,8 @@ class Trainer:
             row = min(max(row, 0), batch.size - 1)
             tr = build_trace(
                 old_params, r.fp, batch.y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
-                row=row, spectrum=self._spectrum(old_params) if spectrum else None, gradients=gradients,
+                row=row, spectrum=self._spectrum(old_params) if spectrum else None,
+                gradients=gradients or not r.applied,  # a refused step's gradients explain why: always shown
             )  # fmt: skip
         grad_norm = global_norm(r.grad_norms) if r.grad_norms else float("nan")
         return StepReport(

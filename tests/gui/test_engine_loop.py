@@ -119,11 +119,15 @@ def test_the_loop_in_a_thread_trains_pauses_and_stops():
     assert any(isinstance(e, m.ModelInfo) and e.head == "regress" for e in messages)
 
 
-@pytest.mark.parametrize("cpus, expected", [(1, (1, False)), (2, (2, True)), (4, (2, False))])
-def test_blas_threads_of_the_training_process(cpus, expected):
+@pytest.mark.parametrize(
+    "cpus, steerable, expected",
+    [(1, True, (1, False)), (2, True, (2, True)), (2, False, (1, False)), (4, True, (2, False))],
+)
+def test_blas_threads_of_the_training_process(cpus, steerable, expected):
     from rnnviz.gui.controller import engine_blas_threads
 
-    assert engine_blas_threads(cpus) == expected  # on 2 cores: two threads, the time loops on one
+    # on 2 cores: two threads with the time loops on one, if the thread count can be changed at run time
+    assert engine_blas_threads(cpus, steerable) == expected
 
 
 def test_the_time_loops_can_run_on_one_blas_thread(monkeypatch):

@@ -93,6 +93,18 @@ def test_settings_wait_for_reset_and_say_so(qtbot):
     assert "learning rate" not in panel.pending.text()
 
 
+def test_choosing_the_preset_already_shown_applies_it_again(qtbot):
+    # Its learning rate changed, the model still counts as that preset; choosing it again restores it.
+    panel = SettingsPanel()
+    qtbot.addWidget(panel)
+    name = "Tiny Shakespeare: character LSTM"
+    panel.show_config(apply_preset(name, TrainConfig()))
+    panel.lr.setValue(0.5)
+    assert panel.preset.currentText() == name
+    panel.preset.activated.emit(panel.preset.currentIndex())  # what picking it in the list does
+    assert panel.lr.value() == PRESETS[name]["lr"]
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_builds_a_valid_configuration(name):
     cfg = apply_preset(name, TrainConfig())

@@ -108,8 +108,9 @@ def test_a_refused_step_is_reported_and_training_can_go_on(alice_small, monkeypa
     reports = [r for _, r in zip(range(2), iter_training(trainer), strict=False)]
     assert all(r.applied for r in reports) and trainer.state is not None
     before = params_bytes(trainer)
-    bad = trainer.train_step()
+    bad = trainer.train_step(trace=True, gradients=False)
     assert not bad.applied and bad.step == 3
+    assert bad.trace.layers[0].dlast_norm is not None  # a refused step's gradient views always come
     assert bad.problem == "step 3: the gradient of layer0.W_hh became NaN or infinite; the update was skipped."
     assert params_bytes(trainer) == before and trainer.opt.step == 2
     assert trainer.state is None  # nothing from a broken step is carried
