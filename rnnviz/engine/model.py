@@ -177,9 +177,8 @@ def forward(
     fp = ForwardPass(cfg, xt, inputs, masks, layers, lengths, out=None, probs=None, log_z=None, pool=pool)
     head_in = fp.head_input()
     K = cfg.n_out
-    out = matmul_rows(
-        head_in, params["head.W_hy"], out=pool.empty((*head_in.shape[:-1], K), dtype)
-    )  # (T, B, K) or (B, K)
+    # (T, B, K), or (B, K) for a classifier's last step
+    out = matmul_rows(head_in, params["head.W_hy"], out=pool.empty((*head_in.shape[:-1], K), dtype))
     out += params["head.b_y"]
     fp.out = out
     if cfg.head != "regress":

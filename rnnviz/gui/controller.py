@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from rnnviz.gui import messages as m
-from rnnviz.gui.engine_loop import engine_main
+from rnnviz.gui.engine_loop import blas_controllers, engine_main
 from rnnviz.training import TrainConfig
 
 
@@ -75,16 +75,6 @@ class Mailbox:
         return d
 
 
-def blas_steerable() -> bool:
-    """Whether threadpoolctl can set the BLAS thread count of this NumPy (it needs >= 3.5 for NumPy 2's
-    bundled OpenBLAS; another BLAS or none may be out of its reach)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return False
-    return any(c.user_api == "blas" for c in ThreadpoolController().lib_controllers)
-
-
 def engine_blas_threads(cpus: int | None = None, steerable: bool | None = None) -> tuple[int, bool]:
     """BLAS threads for the training process, and whether its time loops run on one of them.
 
@@ -101,7 +91,7 @@ def engine_blas_threads(cpus: int | None = None, steerable: bool | None = None) 
         return 2, False
     if cpus == 2:
         if steerable is None:
-            steerable = blas_steerable()
+            steerable = bool(blas_controllers())
         return (2, True) if steerable else (1, False)
     return 1, False
 

@@ -205,10 +205,11 @@ class SettingsPanel(QWidget):
             dtype=self.dtype.currentData(),
         )  # fmt: skip
 
-    def set_live_clip(self, clip: str) -> None:
-        """The toolbar changed the running model's clipping: the next model keeps it too."""
-        self.current = self.current.replace(clip=clip)
-        self._draft = self._draft.replace(clip=clip)
+    def set_live(self, **changes) -> None:
+        """The running model's learning rate or clipping changed (``LIVE`` settings): ``current`` says
+        so, and the next model keeps them too."""
+        self.current = self.current.replace(**changes)
+        self._draft = self._draft.replace(**changes)
         self._update_pending()
 
     def changed_fields(self) -> list[str]:

@@ -311,17 +311,23 @@ class EngineLoop:
         self.emit(m.StateChanged(state, message))
 
 
+def blas_controllers() -> list:
+    """threadpoolctl's handles on the BLAS libraries NumPy loaded; empty where it has none it can steer
+    (threadpoolctl missing, or older than 3.5, which cannot see NumPy 2's bundled OpenBLAS)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return []
+    return [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+
+
 def one_blas_thread_in_time_loops() -> bool:
     """Run the engine's time loops on one BLAS thread, the rest of a step on as many as the process
     has (see ``rnnviz.engine.layer.loop_context`` and ``controller.engine_blas_threads``).
 
-    Returns False, changing nothing, where threadpoolctl finds no BLAS library it can steer.
+    Returns False, changing nothing, where no BLAS library can be steered (``blas_controllers``).
     """
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return False
-    blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    blas = blas_controllers()
     if not blas:
         return False
     threads = [c.num_threads for c in blas]

@@ -71,7 +71,6 @@ class MainWindow(QMainWindow):
         self._gradients_shown: m.TrainView | None = None  # the one the gradients panel shows
         self.refreshes = dict.fromkeys(REFRESH_INTERVAL, 0)  # panel redraws (the GUI benchmark reads it)
         self.deliveries = 0  # drained mailbox batches (the GUI benchmark reads it)
-        self._live_settings: dict = {}  # learning rate and clipping changed since the model was built
 
         self._build_panels()
         self.actions_ = build_actions(self)
@@ -161,7 +160,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
         if self.info is not None:  # the model's settings, with the live learning rate and clipping
-            self.settings.setValue("config", json.dumps({**self.info.config, **self._live_settings}))
+            self.settings.setValue("config", json.dumps(self.settings_panel.current.to_dict()))
         self.settings.setValue("probe", self.text_strip.probe_edit.text())
         self.settings.sync()
 
@@ -184,13 +183,12 @@ class MainWindow(QMainWindow):
     def set_clip(self, clip: ClipConfig) -> None:
         self.controller.send("set_clip", clip=clip)
         self.norm_panel.set_clip(clip)
-        self._live_settings["clip"] = str(clip)
-        self.settings_panel.set_live_clip(str(clip))
+        self.settings_panel.set_live(clip=str(clip))
         self.save_settings()
 
     def set_lr(self, lr: float) -> None:
         self.controller.send("set_lr", lr=lr)
-        self._live_settings["lr"] = float(lr)
+        self.settings_panel.set_live(lr=float(lr))
         self.save_settings()
 
     def confirm(self, question: str) -> bool:
@@ -321,7 +319,6 @@ class MainWindow(QMainWindow):
         if isinstance(e, m.ModelInfo):
             self.info = e
             self.step = e.step
-            self._live_settings = {}
             self.selected_t = None
             for panel in (
                 self.heatmap,

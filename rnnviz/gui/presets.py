@@ -11,37 +11,25 @@ from __future__ import annotations
 
 from rnnviz.training import TrainConfig
 
+# The model of both character-LSTM presets (the bundled corpus, or the user's text).
+CHAR_LSTM = dict(
+    task="lm",
+    level="char",
+    cell="lstm",
+    hidden=128,
+    layers=1,
+    seq_len=64,
+    batch_size=32,
+    optimizer="adam",
+    lr=2e-3,
+    clip="norm:5",
+    recurrent_init="uniform",
+    recurrent_gain=1.0,
+)
+
 PRESETS: dict[str, dict] = {
-    "Tiny Shakespeare: character LSTM": dict(
-        task="lm",
-        corpus=None,
-        level="char",
-        cell="lstm",
-        hidden=128,
-        layers=1,
-        seq_len=64,
-        batch_size=32,
-        optimizer="adam",
-        lr=2e-3,
-        clip="norm:5",
-        recurrent_init="uniform",
-        recurrent_gain=1.0,
-        forget_bias=1.0,
-    ),
-    "Your text: character LSTM": dict(
-        task="lm",
-        level="char",
-        cell="lstm",
-        hidden=128,
-        layers=1,
-        seq_len=64,
-        batch_size=32,
-        optimizer="adam",
-        lr=2e-3,
-        clip="norm:5",
-        recurrent_init="uniform",
-        recurrent_gain=1.0,
-    ),
+    "Tiny Shakespeare: character LSTM": dict(CHAR_LSTM, corpus=None, forget_bias=1.0),
+    "Your text: character LSTM": dict(CHAR_LSTM),
     "Exploding gradients: vanilla RNN (turn clipping on and off)": dict(
         task="lm",
         level="char",
