@@ -34,17 +34,19 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from rnnviz.engine import cells  # noqa: E402
 from rnnviz.engine.buffers import BufferPool  # noqa: E402
 from rnnviz.engine.clipping import ClipConfig  # noqa: E402
 from rnnviz.engine.config import ModelConfig, init_params  # noqa: E402
 from rnnviz.engine.optim import OptimConfig, Optimizer  # noqa: E402
+from rnnviz.engine.runtime import Runtime  # noqa: E402
 from rnnviz.engine.spectral import spectral_stats  # noqa: E402
 from rnnviz.engine.step import train_step  # noqa: E402
 from rnnviz.engine.trace import build_trace  # noqa: E402
 
 V, T = 65, 64
 SHAPES = [(128, 32), (256, 64)]
-CELLS = ["rnn", "lstm", "gru"]
+CELLS = list(cells.CELLS)
 SPECTRAL_EVERY = 100
 TARGETS = {"rnn": 0.8, "lstm": 0.6, "gru": 1.0}  # rnnviz (trace on) / PyTorch at H=128, B=32, float32
 
@@ -57,11 +59,11 @@ def rnnviz_step(cell: str, H: int, B: int, dtype: str, trace: bool):
     clip = ClipConfig("norm", 5.0)
     x, y = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
     counter = [0]
-    pool = BufferPool()
+    runtime = Runtime(pool=BufferPool())
 
     def step():
         old = dict(params)
-        r = train_step(params, cfg, opt, x, y, clip=clip, pool=pool)
+        r = train_step(params, cfg, opt, x, y, clip=clip, runtime=runtime)
         if trace:
             spectrum = spectral_stats(old, cfg) if counter[0] % SPECTRAL_EVERY == 0 else None
             build_trace(

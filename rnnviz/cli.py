@@ -26,7 +26,9 @@ import numpy as np
 from rnnviz import __version__
 from rnnviz.cli_train import add_train_parser, run_train
 from rnnviz.corpus import CorpusError, LMCorpus, load_text
+from rnnviz.engine.cells import CELLS
 from rnnviz.engine.checkpoint import CheckpointError
+from rnnviz.engine.config import HEADS
 
 EXIT_OK, EXIT_NUMBERS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 SUBCOMMANDS = ("train", "generate", "eval", "gradcheck")
@@ -80,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare analytic BPTT gradients with central finite differences (float64) "
         "for small random networks; prints the worst relative error. Exit code 1 above --tolerance.",
     )
-    gc.add_argument("--cell", choices=["rnn", "lstm", "gru", "all"], default="all")
-    gc.add_argument("--head", choices=["lm", "classify", "regress", "all"], default="all")
+    gc.add_argument("--cell", choices=[*CELLS, "all"], default="all")
+    gc.add_argument("--head", choices=[*HEADS, "all"], default="all")
     gc.add_argument("--layers", type=int, choices=[1, 2, 3], default=None, help="default: 1 and 2")
     gc.add_argument("--tolerance", type=float, default=1e-6)
     gc.add_argument("--seed", type=int, default=0)

@@ -15,13 +15,16 @@ import time
 from pathlib import Path
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.training import TASKS, TrainConfig, Trainer, load_trainer, save_trainer
+from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
+from rnnviz.training.config import SETTINGS
+from rnnviz.training.settings import GROUPS
+
+RESUME_FIELDS = tuple(name for name, s in SETTINGS.items() if s.resume)  # lr, clip
 
 EXIT_OK, EXIT_NUMBERS, EXIT_INTERRUPTED = 0, 1, 130
 
 
 def add_train_parser(sub) -> None:
-    d = TrainConfig()
     p = sub.add_parser(
         "train",
         help="train a network from the command line",
@@ -30,71 +33,7 @@ def add_train_parser(sub) -> None:
         "bundled surnames). Ctrl-C saves a checkpoint and stops.",
     )
     p.add_argument("corpus", metavar="CORPUS", nargs="?", help="text file or names folder (see above)")
-    g = p.add_argument_group("task")
-    g.add_argument(
-        "--task",
-        choices=TASKS,
-        default=d.task,
-        help="lm: next character/word; classify: names by language; sine: next value of a sine "
-        "wave; longrange: remember a symbol k steps (vanishing gradients); toy: 'the king sits on throne'",
-    )
-    g.add_argument("--level", choices=["char", "word"], default=d.level, help="lm: characters or words")
-    g.add_argument("--lower", action="store_true", help="lm: lower-case the text")
-    g.add_argument("--max-vocab", type=int, default=None, help="lm: vocabulary cap (word level default 10000)")
-    g.add_argument(
-        "--lm-mode",
-        choices=["contiguous", "random"],
-        default=d.lm_mode,
-        help="lm: contiguous streams carrying the state (truncated BPTT) or random windows",
-    )
-    g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"time steps per sequence (default {d.seq_len})")
-    g.add_argument("--batch", type=int, default=d.batch_size, help=f"sequences per batch (default {d.batch_size})")
-    g.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share held out for validation")
-    g.add_argument("--k", type=int, default=d.k, help=f"longrange: steps to remember (default {d.k})")
-    g.add_argument(
-        "--class-weighting", action="store_true", help="classify: weight the loss by inverse class frequency"
-    )
-    g.add_argument(
-        "--sampling",
-        choices=["shuffle", "balanced"],
-        default=d.sampling,
-        help="classify: every name once per epoch, or classes drawn equally often (rare languages "
-        "get as much attention as Russian)",
-    )
-    g = p.add_argument_group("model")
-    g.add_argument("--cell", choices=["rnn", "lstm", "gru"], default=d.cell)
-    g.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden units per layer (default {d.hidden})")
-    g.add_argument("--layers", type=int, default=d.layers, help="stacked layers, 1 to 3")
-    g.add_argument("--dropout", type=float, default=d.dropout, help="dropout between layers")
-    g.add_argument("--embed-size", type=int, default=d.embed_size, help="word level: embedding size")
-    g.add_argument(
-        "--recurrent-gain",
-        type=float,
-        default=d.recurrent_gain,
-        help="scale of the initial W_hh (<1 vanishing, >1 exploding gradients)",
-    )
-    g.add_argument("--forget-bias", type=float, default=d.forget_bias, help="LSTM: initial forget-gate bias")
-    g.add_argument(
-        "--recurrent-init",
-        choices=["uniform", "orthogonal"],
-        default=d.recurrent_init,
-        help="initial W_hh: uniform in +-1/sqrt(H) (PyTorch's default) or orthogonal",
-    )
-    g.add_argument("--dtype", choices=["float32", "float64"], default=d.dtype)
-    g = p.add_argument_group("optimisation")
-    g.add_argument("--optimizer", choices=["sgd", "adagrad", "adam"], default=d.optimizer)
-    g.add_argument(
-        "--lr", type=float, default=None, help=f"learning rate (default {d.lr:g}; with --resume: the new rate)"
-    )
-    g.add_argument("--momentum", type=float, default=d.momentum, help="sgd momentum")
-    g.add_argument("--lr-decay", type=float, default=d.lr_decay, help="multiply the learning rate by this ...")
-    g.add_argument("--decay-every", type=int, default=d.decay_every, help="... every so many steps")
-    g.add_argument(
-        "--clip",
-        default=None,
-        help=f"gradient clipping: off, value:C or norm:C (default {d.clip}; with --resume: the new setting)",
-    )
-    g.add_argument("--seed", type=int, default=d.seed)
+    add_setting_arguments(p)
     g = p.add_argument_group("run")
     length = g.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, default=None, help="train until this step (default 1000)")
@@ -104,25 +43,46 @@ def add_train_parser(sub) -> None:
         "--resume",
         default=None,
         metavar="CKPT",
-        help="continue a run from its checkpoint (its settings are used; --steps/--epochs are totals)",
+        help="continue a run from its checkpoint (its settings are used, except "
+        + " and ".join(SETTINGS[n].flag for n in RESUME_FIELDS)
+        + "; --steps/--epochs are totals)",
     )
     g.add_argument("--eval-every", type=int, default=200, help="validation every so many steps (0: only at the end)")
     g.add_argument("--save-every", type=int, default=500, help="checkpoint every so many steps (0: only at the end)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def add_setting_arguments(parser) -> None:
+    """One option per declared TrainConfig setting that has a flag (``training.config``), in its group.
+
+    Every option defaults to None, meaning "not given": ``config_from_args`` then takes the config's
+    default, and a resumed run keeps its own value.
+    """
+    defaults = TrainConfig()
+    groups = {name: parser.add_argument_group(name) for name in GROUPS}
+    for name, s in SETTINGS.items():
+        if s.flag is None:
+            continue
+        default = getattr(defaults, name)
+        shown = "none" if default is None else f"{default:g}" if isinstance(default, float) else default
+        extra = " (with --resume: the new value)" if s.resume else ""
+        if s.kind is bool:
+            groups[s.group].add_argument(s.flag, dest=name, action="store_true", default=None, help=s.help)
+            continue
+        groups[s.group].add_argument(
+            s.flag, dest=name, type=s.kind, default=None, choices=s.choices or None,
+            metavar=s.metavar or (None if s.choices else {int: "N", float: "X"}.get(s.kind, "TEXT")),
+            help=f"{s.help} (default {shown}){extra}",
+        )  # fmt: skip
+
+
+def given_settings(args) -> dict:
+    """The settings given on the command line (the options left at None were not)."""
+    return {n: getattr(args, n) for n, s in SETTINGS.items() if s.flag and getattr(args, n, None) is not None}
+
+
 def config_from_args(args) -> TrainConfig:
-    d = TrainConfig()
-    return TrainConfig(
-        task=args.task, corpus=args.corpus, level=args.level, lower=args.lower, max_vocab=args.max_vocab,
-        lm_mode=args.lm_mode, val_fraction=args.val_fraction, seq_len=args.seq_len, batch_size=args.batch,
-        k=args.k, class_weighting=args.class_weighting, sampling=args.sampling, cell=args.cell,
-        forget_bias=args.forget_bias, recurrent_init=args.recurrent_init, hidden=args.hidden, layers=args.layers,
-        dropout=args.dropout, embed_size=args.embed_size, recurrent_gain=args.recurrent_gain, dtype=args.dtype,
-        optimizer=args.optimizer, lr=d.lr if args.lr is None else args.lr, momentum=args.momentum,
-        lr_decay=args.lr_decay, decay_every=args.decay_every, clip=d.clip if args.clip is None else args.clip,
-        seed=args.seed,
-    )  # fmt: skip
+    return TrainConfig(**given_settings(args), corpus=args.corpus)
 
 
 def default_out(cfg: TrainConfig) -> str:
@@ -200,10 +160,14 @@ def run_train(args) -> int:
         trainer = load_trainer(args.resume, corpus=args.corpus)
         out = args.out or args.resume
         # the run's own settings, except a new learning rate or clipping asked for now
-        if args.lr is not None:
-            trainer.set_lr(args.lr)
-        if args.clip is not None:
-            trainer.set_clip(ClipConfig.parse(args.clip))
+        given = given_settings(args)
+        if "lr" in given:
+            trainer.set_lr(given["lr"])
+        if "clip" in given:
+            trainer.set_clip(ClipConfig.parse(given["clip"]))
+        ignored = [SETTINGS[n].flag for n in given if n not in RESUME_FIELDS]
+        if ignored:
+            print(f"note: a resumed run keeps its own settings; ignored: {', '.join(ignored)}", file=sys.stderr)
     else:
         trainer = Trainer(config_from_args(args))
         out = args.out or default_out(trainer.cfg)

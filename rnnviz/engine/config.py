@@ -173,7 +173,9 @@ def init_params(cfg: ModelConfig, rng: np.random.Generator) -> dict[str, np.ndar
         else:
             value = rng.uniform(-bound, bound, shape)
         params[name] = value
-    if cfg.cell == "lstm":
+    cell = get_cell(cfg.cell)
+    if cell.FORGET_GATE is not None:
+        k = cell.GATES.index(cell.FORGET_GATE)  # LSTM: block 1 of i, f, g, o
         for layer in range(cfg.num_layers):
-            params[f"layer{layer}.b_h"][H : 2 * H] = cfg.forget_bias  # gate order i, f, g, o
+            params[f"layer{layer}.b_h"][k * H : (k + 1) * H] = cfg.forget_bias
     return {name: np.ascontiguousarray(value, dtype=cfg.np_dtype) for name, value in params.items()}

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz.engine.config import ModelConfig, init_params
+from rnnviz.engine import cells
+from rnnviz.engine.config import HEADS, INPUTS, ModelConfig, init_params
 from rnnviz.engine.model import State, backward, forward, loss, zero_state
 
-CELLS = ("rnn", "lstm", "gru")
-HEADS = ("lm", "classify", "regress")
-INPUTS = ("onehot", "embedding", "dense")
+CELLS = tuple(cells.CELLS)  # every cell of the registry
 
 
 def combinations(cells=CELLS, heads=HEADS, layer_counts=(1, 2)) -> list[tuple[str, str, int, str]]:

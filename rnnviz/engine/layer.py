@@ -10,22 +10,14 @@ Layouts (time-major; see ``cells`` for why the forward pass is gate-major and th
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnviz.engine.buffers import FRESH
 from rnnviz.engine.cells import StepView, get_cell
-
-# What the time loops run inside: a factory of context managers, by default one that does nothing.
-# Each step of a loop multiplies small matrices, where a second BLAS thread gains little and, idle
-# between the steps, spin-waits on its core; the large once-per-step products (weight gradients,
-# the output layer) gain from it. The app's training process, which shares two cores with the
-# window, sets this to run the loops on one BLAS thread (rnnviz.gui.engine_loop); nothing else does.
-loop_context = contextlib.nullcontext
+from rnnviz.engine.runtime import DEFAULT, Runtime
 
 
 def gate_major(W: np.ndarray, G: int) -> np.ndarray:
@@ -94,19 +86,21 @@ def layer_forward(
     b_hh: np.ndarray | None,
     h0: np.ndarray,
     c0: np.ndarray | None,
-    pool=FRESH,
+    runtime: Runtime = DEFAULT,
 ) -> LayerTrace:
     """Run one layer over T steps.
 
     ``ax``: input pre-activations ``(G, T, B, H)``, or a :class:`OneHotInput`. ``h0 (B, H)`` initial
-    state (``c0`` likewise for the LSTM, else ignored). Buffers come from ``pool`` (see ``buffers``),
-    so a returned trace is never overwritten while anyone still holds it.
+    state (``c0`` likewise for the LSTM, else ignored). Buffers come from ``runtime.pool`` (see
+    ``buffers``), so a returned trace is never overwritten while anyone still holds it; the loop runs
+    inside ``runtime.loop_context()``.
     """
     cell = get_cell(cell_name)
     G = len(cell.GATES)
     B, H = h0.shape
     T = ax.ids.shape[0] if isinstance(ax, OneHotInput) else ax.shape[1]
     dtype = W_hh.dtype
+    pool = runtime.pool
     hs = pool.empty((T + 1, B, H), dtype)
     hs[0] = h0
     cs = None
@@ -119,7 +113,7 @@ def layer_forward(
     W4 = gate_major(W_hh, G)  # (G, H, H)
     b4 = None if b_hh is None else np.ascontiguousarray(np.broadcast_to(b_hh.reshape(G, 1, H), (G, B, H)))
     step_forward = cell.step_forward
-    with loop_context():
+    with runtime.loop_context():
         if isinstance(ax, OneHotInput):
             ax_t = np.empty((G, B, H), dtype)
             for t in range(T):
@@ -149,7 +143,7 @@ class LayerGrads:
     dc0: np.ndarray | None
 
 
-def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, pool=FRESH) -> LayerGrads:
+def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, runtime: Runtime = DEFAULT) -> LayerGrads:
     """Backpropagate through time through one layer.
 
     ``dh_out (T, B, H)`` is the gradient the layer's outputs h_1..h_T receive from above (the head or
@@ -157,13 +151,14 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, pool
     """
     cell = get_cell(trace.cell)
     T, G, B, H = trace.acts.shape
+    pool = runtime.pool
     dax = pool.empty((T, B, G * H), dh_out.dtype)
     dah = pool.empty((T, B, G * H), dh_out.dtype) if cell.HAS_RECURRENT_BIAS else dax
     step_backward = cell.step_backward
     W_hh_T = np.ascontiguousarray(W_hh.T)  # (G*H, H)
     dh_next = None  # dL/dh_t arriving from step t+1; none at the last step
     dc_next = None
-    with loop_context():
+    with runtime.loop_context():
         for t in range(T - 1, -1, -1):
             dh = dh_out[t]
             if dh_next is not None:
@@ -172,7 +167,9 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, pool
     return LayerGrads(dax=dax, dah=dah, dh=dh_out, dh0=dh_next, dc0=dc_next)
 
 
-def layer_backward_states(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray) -> LayerGrads:
+def layer_backward_states(
+    trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, runtime: Runtime = DEFAULT
+) -> LayerGrads:
     """BPTT through one layer for the states only, via the cell's precomputed Jacobian coefficients.
 
     Same result as :func:`layer_backward` (to rounding) but with far fewer operations per step, which
@@ -186,7 +183,7 @@ def layer_backward_states(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarra
     dax = np.empty((T, B, G * H), dh_out.dtype)
     jacobian_step = cell.jacobian_step
     dh_next = dc_next = None
-    with loop_context():
+    with runtime.loop_context():
         for t in range(T - 1, -1, -1):
             dh = dh_out[t]
             if dh_next is not None:

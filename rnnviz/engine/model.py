@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnviz.engine.buffers import FRESH
+from rnnviz.engine.cells import get_cell
 from rnnviz.engine.config import ModelConfig
 from rnnviz.engine.layer import (
     LayerGrads,
@@ -36,6 +37,7 @@ from rnnviz.engine.layer import (
     layer_forward,
 )
 from rnnviz.engine.linalg import matmul_rows, scatter_add_rows, sum_rows
+from rnnviz.engine.runtime import DEFAULT, Runtime
 
 # Per layer: (h (B, H), c (B, H) or None). The carried state of truncated BPTT.
 State = list[tuple[np.ndarray, np.ndarray | None]]
@@ -54,7 +56,7 @@ class ForwardPass:
     out: np.ndarray  # head output: logits (T, B, V) | logits (B, K) | predictions (T, B, O)
     probs: np.ndarray | None  # softmax of the logits; None for regression
     log_z: np.ndarray | None  # log-sum-exp of the logits, (T, B) or (B,)
-    pool: object = FRESH  # where loss and backward take their scratch arrays (see buffers)
+    runtime: Runtime = DEFAULT  # where loss and backward take their scratch arrays, how loops run (see runtime)
 
     @property
     def T(self) -> int:
@@ -82,7 +84,7 @@ class ForwardPass:
             out=head_rows(self.out),
             probs=head_rows(self.probs),
             log_z=head_rows(self.log_z),
-            pool=self.pool,
+            runtime=self.runtime,
         )
 
     def head_input(self) -> np.ndarray:
@@ -95,9 +97,9 @@ class ForwardPass:
 
 def zero_state(cfg: ModelConfig, batch: int) -> State:
     H, dtype = cfg.hidden_size, cfg.np_dtype
+    has_c = get_cell(cfg.cell).HAS_CELL_STATE
     return [
-        (np.zeros((batch, H), dtype), np.zeros((batch, H), dtype) if cfg.cell == "lstm" else None)
-        for _ in range(cfg.num_layers)
+        (np.zeros((batch, H), dtype), np.zeros((batch, H), dtype) if has_c else None) for _ in range(cfg.num_layers)
     ]
 
 
@@ -120,15 +122,16 @@ def forward(
     lengths: np.ndarray | None = None,
     dropout_rng: np.random.Generator | None = None,
     dropout_masks: list[np.ndarray | None] | None = None,
-    pool=FRESH,
+    runtime: Runtime = DEFAULT,
 ) -> ForwardPass:
     """Run the network over a batch.
 
     ``x``: ``(B, T)`` ids or ``(B, T, I)`` floats. ``state``: initial state per layer (zeros if None).
     ``lengths (B,)``: real lengths for the classification head (all T if None). Dropout is on only if
     ``cfg.dropout > 0`` and either ``dropout_rng`` (draws fresh masks: training) or ``dropout_masks``
-    (reuses given masks: gradient checks) is given; evaluation passes neither. ``pool``: where the
-    large arrays come from (a ``BufferPool`` reuses them between steps; see ``buffers``).
+    (reuses given masks: gradient checks) is given; evaluation passes neither. ``runtime``: where the
+    large arrays come from (a ``BufferPool`` reuses them between steps) and what the time loops run
+    inside (see ``runtime``).
     """
     xt = _time_major(x, cfg)
     T, B = xt.shape[:2]
@@ -141,6 +144,7 @@ def forward(
     state = zero_state(cfg, B) if state is None else state
     dtype = cfg.np_dtype
     H, p = cfg.hidden_size, cfg.dropout
+    pool = runtime.pool
 
     inputs: list[np.ndarray | None] = []
     masks: list[np.ndarray | None] = []
@@ -170,11 +174,11 @@ def forward(
             ax += b_h.reshape(G, 1, 1, H)
         h0, c0 = state[layer]
         b_hh = params.get(f"layer{layer}.b_hh")
-        layers.append(layer_forward(cfg.cell, ax, params[f"layer{layer}.W_hh"], b_hh, h0, c0, pool))
+        layers.append(layer_forward(cfg.cell, ax, params[f"layer{layer}.W_hh"], b_hh, h0, c0, runtime))
         inputs.append(inp)
         masks.append(mask)
 
-    fp = ForwardPass(cfg, xt, inputs, masks, layers, lengths, out=None, probs=None, log_z=None, pool=pool)
+    fp = ForwardPass(cfg, xt, inputs, masks, layers, lengths, out=None, probs=None, log_z=None, runtime=runtime)
     head_in = fp.head_input()
     K = cfg.n_out
     # (T, B, K), or (B, K) for a classifier's last step
@@ -199,6 +203,23 @@ def softmax(logits: np.ndarray, pool=FRESH) -> tuple[np.ndarray, np.ndarray]:
     e /= s
     log_z = (m + np.log(s))[..., 0]
     return e, log_z
+
+
+def head_at_every_step(params: dict[str, np.ndarray], fp: ForwardPass) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A classifier's head read after every step: ``(logits (T, B, K), probs (T, B, K), log_z (T, B))``.
+
+    ``[t, b]`` is what the classifier would predict if row b ended after step t (the same head on
+    h_{t+1} of the top layer), so ``[lengths[b] - 1, b]`` is exactly its real prediction
+    ``fp.out[b]``. This is what the app shows while a name is read character by character. Other
+    heads already predict at every step: for them this returns ``fp.out`` and its softmax.
+    """
+    if fp.cfg.head != "classify":
+        probs, log_z = (fp.probs, fp.log_z) if fp.probs is not None else softmax(fp.out)
+        return fp.out, probs, log_z
+    hs = fp.layers[-1].hs[1:]  # (T, B, H)
+    logits = matmul_rows(hs, params["head.W_hy"]) + params["head.b_y"]
+    probs, log_z = softmax(logits)
+    return logits, probs, log_z
 
 
 @dataclass
@@ -232,7 +253,7 @@ def loss(fp: ForwardPass, y: np.ndarray, class_weights: np.ndarray | None = None
         raise ValueError(f"target ids must be in 0..{K - 1}")
     logit_y = np.take_along_axis(fp.out, y_t[..., None], axis=-1)[..., 0]
     per_step = fp.log_z - logit_y  # -log softmax(logits)[y], via log-sum-exp
-    dout = fp.pool.empty(fp.probs.shape, fp.probs.dtype)
+    dout = fp.runtime.pool.empty(fp.probs.shape, fp.probs.dtype)
     np.copyto(dout, fp.probs)  # d(-log p_y)/d logits = p - onehot(y)
     np.put_along_axis(dout, y_t[..., None], np.take_along_axis(dout, y_t[..., None], axis=-1) - 1.0, axis=-1)
     if class_weights is not None and head == "classify":
@@ -273,7 +294,7 @@ def backward(
         head_in = fp.head_input()
         grads["head.W_hy"] = head_in.reshape(-1, H).T @ dout.reshape(-1, dout.shape[-1])
         grads["head.b_y"] = sum_rows(dout)
-    pool = fp.pool
+    pool = fp.runtime.pool
     if cfg.head == "classify":
         dh_above = pool.zeros((T, B, H), dout.dtype)
         dh_above[fp.lengths - 1, np.arange(B)] = dout @ W_hy.T  # only each row's last real step
@@ -285,9 +306,9 @@ def backward(
         lt = fp.layers[layer]
         W_xh = params[f"layer{layer}.W_xh"]
         if param_grads:
-            lg = layer_backward(lt, params[f"layer{layer}.W_hh"], dh_above, pool)
+            lg = layer_backward(lt, params[f"layer{layer}.W_hh"], dh_above, fp.runtime)
         else:
-            lg = layer_backward_states(lt, params[f"layer{layer}.W_hh"], dh_above)
+            lg = layer_backward_states(lt, params[f"layer{layer}.W_hh"], dh_above, fp.runtime)
         layer_grads[layer] = lg
         GH = lg.dax.shape[-1]
         if param_grads:
@@ -322,7 +343,7 @@ def backward_states(params: dict[str, np.ndarray], fp: ForwardPass, dh_top: np.n
     out: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
     dh_above = dh_top
     for layer in range(cfg.num_layers - 1, -1, -1):
-        lg = layer_backward_states(fp.layers[layer], params[f"layer{layer}.W_hh"], dh_above)
+        lg = layer_backward_states(fp.layers[layer], params[f"layer{layer}.W_hh"], dh_above, fp.runtime)
         out[layer] = lg
         if layer > 0:
             dh_above = matmul_rows(lg.dax, params[f"layer{layer}.W_xh"].T)

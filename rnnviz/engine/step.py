@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.engine.buffers import FRESH
 from rnnviz.engine.clipping import ClipConfig, ClipReport, clip_gradients, grad_norms
 from rnnviz.engine.config import ModelConfig
 from rnnviz.engine.model import Backward, ForwardPass, State, backward, forward, loss
 from rnnviz.engine.optim import Optimizer
+from rnnviz.engine.runtime import DEFAULT, Runtime
 
 
 @dataclass(frozen=True)
@@ -68,20 +68,21 @@ def train_step(
     lengths: np.ndarray | None = None,
     class_weights: np.ndarray | None = None,
     dropout_rng: np.random.Generator | None = None,
-    pool=FRESH,
+    runtime: Runtime = DEFAULT,
 ) -> StepResult:
     """Forward, loss, BPTT, clipping and (if everything is finite) one optimizer update of ``params``.
 
     NumPy's overflow / invalid-value warnings are silenced inside: this function checks for
     non-finite numbers itself and reports them in plain words (``StepResult.nonfinite``).
-    ``pool``: a ``BufferPool`` owned by the caller makes repeated steps faster (see ``buffers``).
+    ``runtime``: a ``Runtime`` with a ``BufferPool`` owned by the caller makes repeated steps faster
+    (see ``runtime`` and ``buffers``).
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, pool)
+        return _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, runtime)
 
 
-def _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, pool) -> StepResult:
-    fp = forward(params, cfg, x, state=state, lengths=lengths, dropout_rng=dropout_rng, pool=pool)
+def _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, runtime) -> StepResult:
+    fp = forward(params, cfg, x, state=state, lengths=lengths, dropout_rng=dropout_rng, runtime=runtime)
     lr_res = loss(fp, y, class_weights)
     lr_now = opt.lr_at(opt.step)
     if not np.isfinite(lr_res.loss):

@@ -14,7 +14,7 @@ import numpy as np
 from rnnviz.engine.cells import get_cell
 from rnnviz.engine.clipping import ClipReport
 from rnnviz.engine.linalg import row_norms
-from rnnviz.engine.model import ForwardPass, backward_states
+from rnnviz.engine.model import ForwardPass, backward_states, head_at_every_step
 from rnnviz.engine.spectral import BlockSpectrum
 
 
@@ -36,15 +36,20 @@ class LayerView:
 class Trace:
     row: int  # the batch row the per-row views show
     x: np.ndarray  # (T,) ids or (T, I) values of that row
-    y: np.ndarray  # (T,) target ids / (T, O) values of that row, or () class id
+    y: np.ndarray | None  # (T,) target ids / (T, O) values of that row, or () class id; None: no targets
     length: int  # steps used by the row (classify: its true length; else T)
     layers: tuple[LayerView, ...]
     probs: np.ndarray | None  # (T, V) next-token probabilities (lm) or (K,) class probabilities of the row
     outputs: np.ndarray | None  # (T, O) regression predictions of the row
-    per_step_loss: np.ndarray  # (T, B) per-token loss, or (B,) per-row loss (classify)
+    per_step_loss: np.ndarray | None  # (T, B) per-token loss, or (B,) per-row loss (classify); None: no targets
     grad_norms: dict[str, float]  # per parameter, before clipping
     clip: ClipReport | None
     spectrum: tuple[BlockSpectrum, ...] | None  # None on steps where it was not computed
+    # classify only: the row's class probabilities after each step, as if the row ended there
+    # (``head_at_every_step``; ``prefix_probs[length - 1]`` is ``probs``), and -log p(y) of each (None
+    # without targets). Reading a name character by character shows how the guess forms.
+    prefix_probs: np.ndarray | None = None  # (T, K)
+    prefix_loss: np.ndarray | None = None  # (T,)
 
 
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -83,9 +88,9 @@ def last_step_dh_norms(params: dict[str, np.ndarray], fp: ForwardPass, y: np.nda
 def build_trace(
     params: dict[str, np.ndarray],
     fp: ForwardPass,
-    y: np.ndarray,
-    per_step_loss: np.ndarray,
-    dh_per_layer: list[np.ndarray],
+    y: np.ndarray | None,
+    per_step_loss: np.ndarray | None,
+    dh_per_layer: list[np.ndarray] | None,
     grad_norms: dict[str, float],
     clip: ClipReport | None,
     *,
@@ -105,12 +110,16 @@ def build_trace(
     them), i.e. call this before the update is committed or pass the old arrays.
     ``gradients=False`` leaves out ``dh_norm`` and ``dlast_norm`` (most of the trace's cost: a second,
     one-row backward pass), for a caller that shows them less often than the rest.
+    Without targets (``y``, ``per_step_loss`` and ``dh_per_layer`` None: a sequence typed by the user
+    has no known class) there is no loss, so no gradient views either.
     """
     cfg = fp.cfg
     gates = get_cell(cfg.cell).GATES
     n_layers = len(fp.layers)
+    if y is None:
+        gradients = False
     dlast = last_step_dh_norms(params, fp, y, row) if gradients else [None] * n_layers
-    n_terms = per_step_loss.size  # the mean's count: its gradient times N is the sum's
+    n_terms = per_step_loss.size if per_step_loss is not None else 0  # the mean's count: gradient x N = the sum's
     layers = tuple(
         LayerView(
             hs=_readonly(lt.hs),
@@ -120,16 +129,20 @@ def build_trace(
             dh_norm=_readonly(row_norms(dh) * dh.dtype.type(n_terms)) if gradients else None,
             dlast_norm=_readonly(dl),
         )
-        for lt, dh, dl in zip(fp.layers, dh_per_layer, dlast, strict=True)
+        for lt, dh, dl in zip(fp.layers, dh_per_layer or [None] * n_layers, dlast, strict=True)
     )
     x_row = np.array(fp.x[:, row])
-    y_row = np.array(np.asarray(y)[row])
+    y_row = None if y is None else np.array(np.asarray(y)[row])
     length = int(fp.lengths[row]) if fp.lengths is not None else fp.T
-    probs = outputs = None
+    probs = outputs = prefix_probs = prefix_loss = None
     if cfg.head == "lm":
         probs = np.array(fp.probs[:, row])
     elif cfg.head == "classify":
         probs = np.array(fp.probs[row])
+        logits, p_steps, log_z = head_at_every_step(params, fp.rows(slice(row, row + 1)))
+        prefix_probs = p_steps[:, 0]  # (T, K)
+        if y_row is not None:
+            prefix_loss = log_z[:, 0] - logits[:, 0, int(y_row)]  # -log p(y), by log-sum-exp as the loss does
     else:
         outputs = np.array(fp.out[:, row])
     return Trace(
@@ -140,8 +153,10 @@ def build_trace(
         layers=layers,
         probs=_readonly(probs),
         outputs=_readonly(outputs),
-        per_step_loss=_readonly(np.array(per_step_loss)),
+        per_step_loss=None if per_step_loss is None else _readonly(np.array(per_step_loss)),
         grad_norms=dict(grad_norms),
         clip=clip,
         spectrum=spectrum,
+        prefix_probs=_readonly(prefix_probs),
+        prefix_loss=_readonly(prefix_loss),
     )

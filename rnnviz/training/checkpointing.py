@@ -2,7 +2,8 @@
 
 The file is an engine checkpoint (``rnnviz.engine.checkpoint``: npz + JSON, no pickle, atomic):
 
-    arrays   param.<name>, opt.<slot>.<name>, state.h<layer>, state.c<layer>
+    arrays   param.<name>, opt.<slot>.<name>, state.h<layer>, state.c<layer>,
+             log.step.<column>, log.eval.<column> (the training history, see ``log``; absent in older files)
     meta     {"train_config", "model", "vocab", "class_names", "step", "batches_used", "tokens_seen",
               "progress", "opt_step", "rng", "rnnviz_version"}
 
@@ -20,10 +21,13 @@ import numpy as np
 from rnnviz import __version__
 from rnnviz.corpus import Task, Vocab
 from rnnviz.engine import checkpoint
+from rnnviz.engine.cells import get_cell
 from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.config import ModelConfig, param_shapes
 from rnnviz.engine.optim import Optimizer
+from rnnviz.engine.runtime import Runtime
 from rnnviz.training.config import TrainConfig, optim_config
+from rnnviz.training.log import TrainingLog
 from rnnviz.training.trainer import Trainer
 
 
@@ -31,6 +35,7 @@ def save_trainer(trainer: Trainer, path: str | os.PathLike) -> None:
     """Write the run to ``path`` atomically (the previous file stays intact if anything fails)."""
     arrays = {f"param.{k}": v for k, v in trainer.params.items()}
     arrays.update({f"opt.{k}": v for k, v in trainer.opt.state.items()})
+    arrays.update(trainer.log.arrays())
     if trainer.state is not None:
         for layer, (h, c) in enumerate(trainer.state):
             arrays[f"state.h{layer}"] = h
@@ -117,14 +122,17 @@ def _run_state(saved: SavedModel, name: str) -> tuple[dict, dict[str, np.ndarray
         for layer in range(cfg.num_layers):
             h, c = arrays.get(f"state.h{layer}"), arrays.get(f"state.c{layer}")
             ok = h is not None and h.ndim == 2 and h.shape[1] == cfg.hidden_size
-            ok = ok and (c is None if cfg.cell != "lstm" else c is not None and c.shape == h.shape)
+            has_c = get_cell(cfg.cell).HAS_CELL_STATE
+            ok = ok and (c is None if not has_c else c is not None and c.shape == h.shape)
             if not ok:
                 raise CheckpointError("corrupted", f"{name} is damaged: its carried hidden state does not fit.")
             state.append((h, c))
     return meta, opt_state, state
 
 
-def load_trainer(path: str | os.PathLike, task: Task | None = None, corpus: str | None = None) -> Trainer:
+def load_trainer(
+    path: str | os.PathLike, task: Task | None = None, corpus: str | None = None, runtime: Runtime | None = None
+) -> Trainer:
     """Rebuild a run from a checkpoint and continue exactly where it stopped.
 
     The task is rebuilt from the saved settings (``corpus`` overrides the saved corpus path) unless
@@ -135,8 +143,12 @@ def load_trainer(path: str | os.PathLike, task: Task | None = None, corpus: str 
     saved = load_model(path)
     name = os.path.basename(os.fspath(path))
     meta, opt_state, state = _run_state(saved, name)  # checked before the (slower) data loading
+    try:
+        log = TrainingLog.from_arrays(saved.arrays)
+    except ValueError as e:
+        raise CheckpointError("corrupted", f"{name} is damaged: {e}.") from e
     cfg = saved.train_config if corpus is None else saved.train_config.replace(corpus=corpus)
-    trainer = Trainer(cfg, task)
+    trainer = Trainer(cfg, task, runtime=runtime)
     check_same_vocabulary(saved.vocab, trainer.task.spec.vocab, name)
     if trainer.model_cfg != saved.model_cfg:
         raise CheckpointError("incompatible", f"{name} holds a different model than these settings describe.")
@@ -150,4 +162,5 @@ def load_trainer(path: str | os.PathLike, task: Task | None = None, corpus: str 
     trainer._skip_batches(meta["batches_used"])
     trainer.step = meta["step"]
     trainer.tokens_seen = meta["tokens_seen"]
+    trainer.log = log
     return trainer

@@ -1,7 +1,8 @@
 """What a training run is: one flat, JSON-able dataclass, and how it becomes a task and a model.
 
-Every field is one command-line flag of ``rnnviz train`` and one control of the app, with defaults a
-newcomer can run: a character-level LSTM on the bundled Tiny Shakespeare.
+Every field is declared once (``settings.setting``): label, help, range, command-line flag of
+``rnnviz train`` and its place in the app, with defaults a newcomer can run: a character-level LSTM on
+the bundled Tiny Shakespeare.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from rnnviz.corpus import LMCorpus, LongRangeTask, NamesTask, SineTask, Task, TaskSpec, bundled_corpus, toy_task
+from rnnviz.engine.cells import CELLS, get_cell
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.engine.config import ModelConfig
-from rnnviz.engine.optim import OptimConfig
+from rnnviz.engine.config import MAX_LAYERS, ModelConfig
+from rnnviz.engine.optim import KINDS, OptimConfig
+from rnnviz.training.settings import check_known, setting, settings_of
 
 TASKS = ("lm", "classify", "sine", "longrange", "toy")
 TASK_TITLES = {
@@ -27,56 +30,142 @@ TASK_TITLES = {
 }
 
 
+def _task_is(*tasks: str):
+    return lambda c: c.task in tasks
+
+
+def _always(c) -> bool:
+    return True
+
+
+_CELL_CHOICES = tuple(CELLS)  # the cell registry decides which cells exist and what they are called
+_CELL_LABELS = tuple(get_cell(name).NAME for name in _CELL_CHOICES)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. ``corpus`` is a text file (task "lm") or a folder of ``<Class>.txt`` files
     (task "classify"); None means the bundled one (Tiny Shakespeare, the surnames). Other tasks make
-    their data and ignore it."""
+    their data and ignore it.
 
-    # the task and its data
-    task: str = "lm"
-    corpus: str | None = None
-    level: str = "char"  # lm: "char" or "word"
-    lower: bool = False  # lm, word level: lower-case the text first
-    max_vocab: int | None = None  # lm: cap the vocabulary (word level defaults to 10,000)
-    lm_mode: str = "contiguous"  # lm: "contiguous" streams (truncated BPTT) or "random" windows
-    val_fraction: float = 0.1
-    seq_len: int = 64  # T; ignored by classify (the names set the length) and longrange (lead + 1 + k)
-    batch_size: int = 32
-    k: int = 10  # longrange: distance between the signal and the answer
-    class_weighting: bool = False  # classify: weight the loss by inverse class frequency
-    sampling: str = "shuffle"  # classify: "shuffle" (every name once per epoch) or "balanced" classes
-    # the model
-    cell: str = "lstm"
-    hidden: int = 128
-    layers: int = 1
-    dropout: float = 0.0
-    embed_size: int = 64  # word-level input is embedded; characters are one-hot
-    forget_bias: float = 1.0
-    recurrent_init: str = "uniform"  # PyTorch's default, uniform in +-1/sqrt(H); or "orthogonal"
-    recurrent_gain: float = 1.0
-    dtype: str = "float32"
-    # the optimisation
-    optimizer: str = "adam"
-    lr: float = 2e-3
-    momentum: float = 0.0
-    lr_decay: float = 1.0
-    decay_every: int = 1000
-    clip: str = "norm:5"
-    seed: int = 0
+    Each field declares its label, help, range or choices, CLI flag and place in the app once, here
+    (see ``settings``); ``__post_init__`` checks every value against its declaration.
+    """
+
+    # -- the task and its data --------------------------------------------------------------------
+    task: str = setting(
+        "lm", "Task", "lm: next character/word; classify: names by language; sine: next value of a sine wave; "
+        "longrange: remember a symbol k steps (vanishing gradients); toy: 'the king sits on throne'",
+        flag="--task", group="task", choices=TASKS, data=True,
+    )  # fmt: skip
+    corpus: str | None = setting(
+        None, "Corpus", "a text file (lm) or a folder of <Class>.txt files (classify); none: the bundled one",
+        kind=str, optional=True, group="task", data=True,
+    )  # fmt: skip
+    level: str = setting(
+        "char", "Tokens", "lm: characters or words", flag="--level", group="task", choices=("char", "word"),
+        choice_labels=("characters", "words"), data=True,
+    )  # fmt: skip
+    lower: bool = setting(False, "Lower-case", "lm: lower-case the text", flag="--lower", group="task", data=True)
+    max_vocab: int | None = setting(
+        None, "Vocabulary cap", "lm: vocabulary cap (word level default 10000)", kind=int, optional=True,
+        flag="--max-vocab", group="task", lo=1, hi=10_000_000, data=True,
+    )  # fmt: skip
+    lm_mode: str = setting(
+        "contiguous", "Sequences", "lm: contiguous streams carrying the state (truncated BPTT) or random windows",
+        flag="--lm-mode", group="task", choices=("contiguous", "random"), data=True,
+    )  # fmt: skip
+    val_fraction: float = setting(
+        0.1, "Validation share", "share of the data held out for validation", flag="--val-fraction",
+        group="task", lo=0.0, hi=0.9, data=True,
+    )  # fmt: skip
+    seq_len: int = setting(
+        64, "Sequence length", "time steps per training sequence (how far back BPTT goes)", flag="--seq-len",
+        group="task", lo=1, hi=10_000, panel=_task_is("lm", "sine"), data=True,
+    )  # fmt: skip
+    batch_size: int = setting(
+        32, "Batch size", "sequences trained on together in one step", flag="--batch", group="task", lo=1,
+        hi=4096, panel=lambda c: c.task != "toy", data=True,
+    )  # fmt: skip
+    k: int = setting(
+        10, "Gap k", "longrange: steps between the symbol and the question (how long to remember it)",
+        flag="--k", group="task", lo=0, hi=1000, panel=_task_is("longrange"), data=True,
+    )  # fmt: skip
+    class_weighting: bool = setting(
+        False, "Weight classes", "classify: weight the loss by inverse class frequency",
+        flag="--class-weighting", group="task", panel=_task_is("classify"),
+    )  # fmt: skip
+    sampling: str = setting(
+        "shuffle", "Sampling", "classify: every name once per epoch, or classes drawn equally often (rare "
+        "languages get as much attention as Russian)", flag="--sampling", group="task",
+        choices=("shuffle", "balanced"), choice_labels=("every name once", "classes balanced"),
+        panel=_task_is("classify"), data=True,
+    )  # fmt: skip
+    # -- the model --------------------------------------------------------------------------------
+    cell: str = setting(
+        "lstm", "Cell", "the recurrent cell", flag="--cell", choices=_CELL_CHOICES, choice_labels=_CELL_LABELS,
+        panel=_always,
+    )  # fmt: skip
+    hidden: int = setting(128, "Hidden units", "hidden units per layer", flag="--hidden", lo=1, hi=4096, panel=_always)
+    layers: int = setting(1, "Layers", "stacked recurrent layers", flag="--layers", lo=1, hi=MAX_LAYERS, panel=_always)
+    dropout: float = setting(
+        0.0, "Dropout", "dropout between stacked layers (training only)", flag="--dropout", lo=0.0, hi=0.95,
+        decimals=2, panel=lambda c: c.layers > 1,
+    )  # fmt: skip
+    embed_size: int = setting(64, "Embedding size", "word level: embedding size", flag="--embed-size", lo=1, hi=4096)
+    forget_bias: float = setting(
+        1.0, "Forget bias", "LSTM: initial forget-gate bias (high: remember by default)", flag="--forget-bias",
+        lo=-20.0, hi=20.0, decimals=2, panel=lambda c: get_cell(c.cell).FORGET_GATE is not None,
+    )  # fmt: skip
+    recurrent_init: str = setting(
+        "uniform", "W_hh init", "initial W_hh: uniform in +-1/sqrt(H) (PyTorch's default) or orthogonal",
+        flag="--recurrent-init", choices=("uniform", "orthogonal"), choice_labels=("uniform (PyTorch)", "orthogonal"),
+        panel=_always,
+    )  # fmt: skip
+    recurrent_gain: float = setting(
+        1.0, "W_hh scale", "scale of the initial recurrent weights W_hh: below 1 gradients vanish, above 1 "
+        "they can explode", flag="--recurrent-gain", lo=0.0, hi=100.0, decimals=2, panel=_always,
+    )  # fmt: skip
+    dtype: str = setting(
+        "float32", "Precision", "floating-point precision of the weights and the arithmetic", flag="--dtype",
+        choices=("float32", "float64"), choice_labels=("float32 (fast)", "float64 (exact)"), panel=_always,
+        data=True,
+    )  # fmt: skip
+    # -- the optimisation -------------------------------------------------------------------------
+    optimizer: str = setting(
+        "adam", "Optimizer", "how the gradient updates the weights", flag="--optimizer", group="optimisation",
+        choices=KINDS, panel=_always,
+    )  # fmt: skip
+    lr: float = setting(
+        2e-3, "Learning rate", "learning rate: takes effect from the next step", flag="--lr", group="optimisation",
+        lo=1e-12, panel=_always, live=True, resume=True,
+    )  # fmt: skip
+    momentum: float = setting(
+        0.0, "Momentum", "sgd momentum", flag="--momentum", group="optimisation", lo=0.0, hi=0.999, decimals=3,
+        panel=lambda c: c.optimizer == "sgd",
+    )  # fmt: skip
+    lr_decay: float = setting(
+        1.0, "Rate decay", "multiply the learning rate by this ...", flag="--lr-decay", group="optimisation",
+        lo=1e-6, hi=1.0,
+    )  # fmt: skip
+    decay_every: int = setting(
+        1000, "Decay every", "... every so many steps", flag="--decay-every", group="optimisation", lo=1, hi=10**9
+    )
+    clip: str = setting(
+        "norm:5", "Clipping", "gradient clipping: off, value:C or norm:C", flag="--clip", metavar="SPEC",
+        group="optimisation",
+        live=True, resume=True,
+    )  # fmt: skip
+    seed: int = setting(
+        0, "Seed", "random seed: the same seed gives the same run, bit for bit", flag="--seed",
+        group="optimisation", lo=0, hi=2**31 - 1, panel=_always, data=True,
+    )  # fmt: skip
     # instrumentation: the W_hh spectrum costs milliseconds, so it is refreshed every so many steps
-    spectral_every: int = 100
+    spectral_every: int = setting(100, "Spectrum every", "steps between W_hh spectra", lo=1, hi=10**9)
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"the task must be one of {', '.join(TASKS)}, not {self.task!r}")
-        if self.level not in ("char", "word"):
-            raise ValueError(f"the level must be char or word, not {self.level!r}")
-        for name in ("seq_len", "batch_size", "hidden", "spectral_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', ' ')} must be at least 1, not {getattr(self, name)}")
-        if self.k < 0:
-            raise ValueError(f"k must be at least 0, not {self.k}")
+        for name, s in SETTINGS.items():
+            object.__setattr__(self, name, s.check(name, getattr(self, name)))  # e.g. lr=1 -> 1.0
         ClipConfig.parse(self.clip)  # raises with a plain message
         optim_config(self)
         # the model settings are checked by ModelConfig when the task is known
@@ -89,13 +178,18 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        """The inverse of ``to_dict``. Refuses a key it does not know, naming it (a typo, or a file from
+        a newer rnnviz), and, through ``__post_init__``, any value of the wrong type or range."""
+        if not isinstance(d, dict):
+            raise ValueError(f"training settings must be a mapping, not {type(d).__name__}")
+        check_known(cls, d, "training settings")
+        return cls(**d)
 
 
+SETTINGS = settings_of(TrainConfig)
 # The fields build_task reads: two configurations that agree on these can share one task (no reload).
-DATA_FIELDS = ("task", "corpus", "level", "lower", "max_vocab", "lm_mode", "val_fraction", "seq_len", "batch_size",
-               "k", "sampling", "dtype", "seed")  # fmt: skip
+DATA_FIELDS = tuple(name for name, s in SETTINGS.items() if s.data)
+LIVE_FIELDS = tuple(name for name, s in SETTINGS.items() if s.live)  # lr, clip: changed on a running model
 
 
 def same_data(a: TrainConfig, b: TrainConfig) -> bool:

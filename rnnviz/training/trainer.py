@@ -25,11 +25,13 @@ from rnnviz.engine.clipping import ClipConfig, ClipReport, global_norm
 from rnnviz.engine.config import init_params
 from rnnviz.engine.model import State
 from rnnviz.engine.optim import Optimizer
+from rnnviz.engine.runtime import Runtime
 from rnnviz.engine.spectral import BlockSpectrum, spectral_stats
 from rnnviz.engine.step import train_step
 from rnnviz.engine.trace import Trace, build_trace
 from rnnviz.training.config import TrainConfig, build_task, model_config, optim_config
 from rnnviz.training.evaluation import EvalReport, evaluate_batches
+from rnnviz.training.log import TrainingLog
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,12 @@ class Trainer:
 
     Change ``clip`` or ``opt.config`` between steps to change clipping or the learning rate; both take
     effect from the next step. Only one thread may use a Trainer at a time (in the app: the training process's loop).
+
+    ``runtime``: how the engine runs (see ``rnnviz.engine.runtime``); by default a buffer pool of the
+    trainer's own and the time loops on the process's BLAS threads.
     """
 
-    def __init__(self, cfg: TrainConfig, task: Task | None = None):
+    def __init__(self, cfg: TrainConfig, task: Task | None = None, runtime: Runtime | None = None):
         model_seq, data_seq, split_seq = _seed_streams(cfg.seed)
         self.cfg = cfg
         self.task: Task = task if task is not None else build_task(cfg, np.random.default_rng(split_seq))
@@ -82,7 +87,12 @@ class Trainer:
         self.state: State | None = None  # carried hidden state (truncated BPTT)
         self.spectrum: tuple[BlockSpectrum, ...] | None = None
         self._spectrum_step = -1
-        self.pool = BufferPool()
+        self.runtime = runtime if runtime is not None else Runtime(pool=BufferPool())
+        # What the newest step computed, kept so that its trace can be built afterwards (``last_trace``):
+        # the weights it used, its StepResult and its targets. Holding it keeps one step's buffers out of
+        # the pool, which then rotates two sets instead of one (no new allocations).
+        self._last: tuple | None = None
+        self.log = TrainingLog()  # every step's loss and norms, every validation (saved with checkpoints)
 
     # -- training -------------------------------------------------------------------------------
     def train_step(
@@ -104,7 +114,7 @@ class Trainer:
         dropout_rng = self.rng if self.model_cfg.dropout > 0 else None
         r = train_step(
             self.params, self.model_cfg, self.opt, batch.x, batch.y, clip=self.clip, state=state,
-            lengths=batch.lengths, class_weights=self.class_weights, dropout_rng=dropout_rng, pool=self.pool,
+            lengths=batch.lengths, class_weights=self.class_weights, dropout_rng=dropout_rng, runtime=self.runtime,
         )  # fmt: skip
         self.step += 1
         self.progress = batch.progress
@@ -112,19 +122,37 @@ class Trainer:
         self.tokens_seen += tokens
         # carry the final state to the next chunk only if it is trustworthy
         self.state = r.fp.final_state() if r.applied and self.task.spec.head == "lm" else None
-        tr = None
-        if trace and r.bw is not None:
-            row = min(max(row, 0), batch.size - 1)
-            tr = build_trace(
-                old_params, r.fp, batch.y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
-                row=row, spectrum=self._spectrum(old_params) if spectrum else None,
-                gradients=gradients or not r.applied,  # a refused step's gradients explain why: always shown
-            )  # fmt: skip
+        self._last = (old_params, r, batch.y)
+        tr = self.last_trace(row, spectrum=spectrum, gradients=gradients) if trace else None
         grad_norm = global_norm(r.grad_norms) if r.grad_norms else float("nan")
+        clip = r.clip
+        self.log.add_step(
+            self.step, r.loss, grad_norm, clip.norm_after if clip is not None else float("nan"),
+            bool(clip is not None and clip.clipped),
+        )  # fmt: skip
         return StepReport(
             step=self.step, progress=self.progress, loss=r.loss, lr=r.lr, tokens=tokens, applied=r.applied,
             problem=None if r.nonfinite is None else r.nonfinite.describe(self.step),
             grad_norm=grad_norm, clip=r.clip, seconds=time.perf_counter() - t0, trace=tr,
+        )  # fmt: skip
+
+    def last_trace(self, row: int = 0, spectrum: bool = False, gradients: bool = True) -> Trace | None:
+        """The instrumented view of the newest step, for batch row ``row`` (clamped to the batch); None
+        before the first step, or when the step had no backward pass (its loss was not finite).
+
+        The same numbers whenever it is asked for: it is built from what that step computed, so a caller
+        can trace a step only after deciding it wants to (a pause, another row).
+        """
+        if self._last is None:
+            return None
+        old_params, r, y = self._last
+        if r.bw is None:
+            return None
+        row = min(max(row, 0), r.fp.B - 1)
+        return build_trace(
+            old_params, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
+            row=row, spectrum=self._spectrum(old_params) if spectrum else None,
+            gradients=gradients or not r.applied,  # a refused step's gradients explain why: always shown
         )  # fmt: skip
 
     def set_lr(self, lr: float) -> None:
@@ -146,11 +174,15 @@ class Trainer:
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self, max_batches: int | None = None) -> EvalReport | None:
-        """Loss (and accuracy) on the task's validation batches; None when the task has none."""
+        """Loss (and accuracy) on the task's validation batches, also written to ``log``; None when the
+        task has none."""
         batches = self.task.val_batches()
         if max_batches is not None:
             batches = islice(batches, max_batches)
-        return evaluate_batches(self.params, self.model_cfg, batches)
+        report = evaluate_batches(self.params, self.model_cfg, batches)
+        if report is not None:
+            self.log.add_eval(self.step, report.loss, report.accuracy)
+        return report
 
     # -- replaying the data order (checkpoint resume) --------------------------------------------
     def _skip_batches(self, n: int) -> None:

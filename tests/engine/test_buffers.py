@@ -5,6 +5,7 @@ import numpy as np
 from rnnviz.engine.buffers import MIN_BYTES, BufferPool
 from rnnviz.engine.config import ModelConfig, init_params
 from rnnviz.engine.optim import OptimConfig, Optimizer
+from rnnviz.engine.runtime import Runtime
 from rnnviz.engine.step import train_step
 
 SHAPE = (MIN_BYTES // 8 + 16,)
@@ -41,9 +42,9 @@ def test_a_trace_held_across_steps_is_never_overwritten():
     rng = np.random.default_rng(1)
     pool = BufferPool()
     x, y = rng.integers(0, 11, (16, 32)), rng.integers(0, 11, (16, 32))
-    held = train_step(params, cfg, opt, x, y, pool=pool).fp  # kept, like a trace on its way to the app
+    held = train_step(params, cfg, opt, x, y, runtime=Runtime(pool=pool)).fp  # kept, like a trace on its way to the app
     snapshot = held.layers[0].hs.copy()
     for _ in range(5):
-        train_step(params, cfg, opt, rng.integers(0, 11, (16, 32)), y, pool=pool)
+        train_step(params, cfg, opt, rng.integers(0, 11, (16, 32)), y, runtime=Runtime(pool=pool))
     np.testing.assert_array_equal(held.layers[0].hs, snapshot)
     assert pool.reused > 0  # and the steps that were not held did share their buffers

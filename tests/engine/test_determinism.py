@@ -7,11 +7,12 @@ import numpy as np
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.engine.config import ModelConfig, init_params
 from rnnviz.engine.optim import OptimConfig, Optimizer
+from rnnviz.engine.runtime import DEFAULT, Runtime
 from rnnviz.engine.step import train_step
 from rnnviz.engine.trace import build_trace
 
 
-def run(seed):
+def run(seed, runtime=DEFAULT):
     cfg = ModelConfig(cell="lstm", vocab_size=13, hidden_size=16, num_layers=2, dropout=0.3, dtype="float32")
     rng = np.random.default_rng(seed)
     params = init_params(cfg, rng)
@@ -20,7 +21,7 @@ def run(seed):
     for _ in range(5):
         x, y = rng.integers(0, 13, (4, 9)), rng.integers(0, 13, (4, 9))
         old = dict(params)
-        r = train_step(params, cfg, opt, x, y, clip=ClipConfig("norm", 1.0), dropout_rng=rng)
+        r = train_step(params, cfg, opt, x, y, clip=ClipConfig("norm", 1.0), dropout_rng=rng, runtime=runtime)
         traces.append(build_trace(old, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip))
     return params, traces
 
@@ -43,11 +44,9 @@ def test_different_seed_different_weights():
     assert any(p1[k].tobytes() != p2[k].tobytes() for k in p1)
 
 
-def test_the_time_loops_run_inside_the_loop_context_and_it_changes_no_bits(monkeypatch):
-    # The app's training process runs the time loops on one BLAS thread (rnnviz.engine.layer.loop_context);
+def test_the_time_loops_run_inside_the_loop_context_and_it_changes_no_bits():
+    # The app's training process runs the time loops on one BLAS thread (a Runtime's loop_context);
     # the engine must enter that context around every loop and compute exactly the same numbers in it.
-    from rnnviz.engine import layer
-
     p_plain, t_plain = run(7)
     entered = []
 
@@ -56,8 +55,7 @@ def test_the_time_loops_run_inside_the_loop_context_and_it_changes_no_bits(monke
         entered.append(1)
         yield
 
-    monkeypatch.setattr(layer, "loop_context", counting)
-    p_ctx, t_ctx = run(7)
+    p_ctx, t_ctx = run(7, Runtime(loop_context=counting))
     # per training step and layer: the forward loop, BPTT, and the one-row BPTT of the trace
     assert len(entered) == 5 * 2 * 3
     for k in p_plain:

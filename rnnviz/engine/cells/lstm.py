@@ -29,6 +29,10 @@ HAS_RECURRENT_BIAS = False
 ACT_IS_H = False
 EXTRA = True
 GATE_RANGES = ((0.0, 1.0), (0.0, 1.0), (-1.0, 1.0), (0.0, 1.0))
+# What the app calls each gate block (same order as GATES).
+GATE_LABELS = ("input gate i", "forget gate f", "candidate g", "output gate o")
+# The gate whose bias ``forget_bias`` sets at initialisation (None: the cell has none).
+FORGET_GATE = "f"
 
 # Constants and scratch arrays per (B, H, dtype), one set per thread: scratch written by two
 # threads at once would corrupt both results.

@@ -18,6 +18,10 @@ ACT_IS_H = True
 EXTRA = False
 # Activation ranges of the gate blocks, for fixed colour levels in the app.
 GATE_RANGES = ((-1.0, 1.0),)
+# What the app calls each gate block (same order as GATES).
+GATE_LABELS = ("hidden state h",)
+# The gate whose bias ``forget_bias`` sets at initialisation (None: the cell has none).
+FORGET_GATE = None
 
 
 def step_forward(ax_t, W4, b_hh, step):

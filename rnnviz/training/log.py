@@ -1,0 +1,118 @@
+"""The numbers of a run over time: every step's loss and gradient norms, every validation pass.
+
+A :class:`TrainingLog` belongs to a Trainer, is filled by every training step and saved with its
+checkpoints, so curves survive a restart (the app draws them again after loading; ``rnnviz serve``
+can hand them to a client). :class:`Columns` is the bounded storage, shared with the app's curves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A run keeps at most this many points per curve: beyond it, every other point of the older half is
+# dropped (the newest half stays at full resolution). 200,000 steps of 5 columns is 8 MB.
+MAX_POINTS = 200_000
+
+
+class Columns:
+    """Growable float64 columns, ``x`` plus named series, at most ``max_points`` rows (see MAX_POINTS)."""
+
+    def __init__(self, names: tuple[str, ...], max_points: int = MAX_POINTS):
+        self.names = names
+        self.max_points = max_points
+        self._cols = {n: np.empty(1024) for n in ("x", *names)}
+        self.n = 0
+        self.decimated = False
+
+    def append(self, x: float, **values: float) -> None:
+        if self.n >= self.max_points:
+            self._thin()
+        if self.n == len(self._cols["x"]):
+            for k, a in self._cols.items():
+                self._cols[k] = np.concatenate([a, np.empty(min(len(a), self.max_points - len(a)))])
+        self._cols["x"][self.n] = x
+        for k in self.names:
+            self._cols[k][self.n] = values.get(k, np.nan)
+        self.n += 1
+
+    def extend(self, x: np.ndarray, **values: np.ndarray) -> None:
+        """Many rows at once (a restored log): what ``append`` row by row would store."""
+        n = len(x)
+        if self.n + n > self.max_points:  # it will thin on the way: row by row, exactly as append does
+            for i in range(n):
+                self.append(float(x[i]), **{k: float(v[i]) for k, v in values.items()})
+            return
+        if self.n + n > len(self._cols["x"]):
+            for k, a in self._cols.items():
+                grown = np.empty(max(2 * len(a), self.n + n))
+                grown[: self.n] = a[: self.n]
+                self._cols[k] = grown
+        self._cols["x"][self.n : self.n + n] = x
+        for k in self.names:
+            self._cols[k][self.n : self.n + n] = values[k] if k in values else np.nan
+        self.n += n
+
+    def _thin(self) -> None:
+        """Keep every other point of the older half: the newest stay exact, memory stays bounded."""
+        half = self.n // 2
+        for a in self._cols.values():
+            kept = np.concatenate([a[:half:2], a[half : self.n]])
+            a[: len(kept)] = kept
+        self.n = len(kept)
+        self.decimated = True
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._cols[name][: self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+        self.decimated = False
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The columns as ``{prefix + name: copy}`` (for a checkpoint)."""
+        return {prefix + k: np.array(self[k]) for k in ("x", *self.names)}
+
+
+STEP_COLUMNS = ("loss", "grad_norm", "clipped_norm", "clipped")  # clipped: 1.0 or 0.0
+EVAL_COLUMNS = ("loss", "accuracy")  # accuracy NaN where the task has none
+
+
+class TrainingLog:
+    """``steps``: one row per training step (x is the step); ``evals``: one row per validation pass."""
+
+    def __init__(self) -> None:
+        self.steps = Columns(STEP_COLUMNS)
+        self.evals = Columns(EVAL_COLUMNS)
+
+    def add_step(self, step: int, loss: float, grad_norm: float, clipped_norm: float, clipped: bool) -> None:
+        self.steps.append(step, loss=loss, grad_norm=grad_norm, clipped_norm=clipped_norm, clipped=float(clipped))
+
+    def add_eval(self, step: int, loss: float, accuracy: float | None) -> None:
+        self.evals.append(step, loss=loss, accuracy=np.nan if accuracy is None else accuracy)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """For a checkpoint: ``log.step.<column>`` and ``log.eval.<column>``, float64 1-D."""
+        return {**self.steps.arrays("log.step."), **self.evals.arrays("log.eval.")}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TrainingLog:
+        """The log saved by ``arrays`` (an empty log when the file has none: older checkpoints).
+
+        Raises ``ValueError`` when the columns are not 1-D float arrays of one length each.
+        """
+        log = cls()
+        for cols, prefix in ((log.steps, "log.step."), (log.evals, "log.eval.")):
+            names = ("x", *cols.names)
+            present = [prefix + n in arrays for n in names]
+            if not any(present):
+                continue
+            if not all(present):
+                raise ValueError(f"the training history is incomplete ({prefix}*)")
+            data = [np.asarray(arrays[prefix + n]) for n in names]
+            n = len(data[0])
+            if any(a.ndim != 1 or len(a) != n or a.dtype.kind not in "fiu" for a in data):
+                raise ValueError(f"the training history ({prefix}*) is not one column of numbers per name")
+            if n > cols.max_points:
+                raise ValueError(f"the training history holds {n:,} points, more than {cols.max_points:,}")
+            cols.extend(data[0], **dict(zip(cols.names, data[1:], strict=True)))
+        return log
