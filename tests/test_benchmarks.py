@@ -37,7 +37,9 @@ def test_engine_benchmark_smoke():
 
 
 def test_gui_benchmark_smoke():
-    result = run(BENCH / "gui.py", "--seconds", "3", "--headless-seconds", "1", "--json")
+    result = run(BENCH / "gui.py", "--seconds", "3", "--rounds", "1", "--round-seconds", "1", "--json")
     assert result["benchmark"] == "gui"
     assert result["gui_tokens_per_s"] > 0 and result["headless_tokens_per_s"] > 0
     assert set(result["refreshes_per_s"]) == {"heatmap", "text", "softmax", "gradients"}
+    count, size, budget = result["history_steps_mb_budget"]
+    assert count > 0 and 0 < size <= budget

@@ -12,7 +12,7 @@ PURE_MODULES = [
     "rnnviz.training",
     "rnnviz.cli",
     "rnnviz.cli_train",
-    "rnnviz.gui.engine_loop",
+    "rnnviz.lab",
 ]
 
 CHECK = """

@@ -17,9 +17,9 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from rnnviz.gui import messages as m
 from rnnviz.gui.main_window import MainWindow
-from rnnviz.gui.presets import DEFAULT_PRESET, apply_preset
+from rnnviz.lab import events as m
+from rnnviz.lab.presets import DEFAULT_PRESET, apply_preset
 from rnnviz.training import TrainConfig
 
 pg.setConfigOptions(background="w", foreground="k", antialias=False, imageAxisOrder="row-major")

@@ -1,19 +1,30 @@
 """The settings panel (task preset, model and optimiser) and the clipping control of the toolbar.
 
+The panel is built from the settings' declarations (``rnnviz.training.config``): one row per setting
+that declares a place in it, the right widget for its kind and range, its help as the tooltip, shown
+only for the tasks and models it applies to (the sequence length for a language model, the gap k for
+the long-range task, the forget bias for an LSTM...). Nothing here lists the settings again.
+
 Two kinds of setting: those that need a new model (cell, sizes, task...) are collected and applied by
-"Reset model", with a line saying what is waiting; the learning rate and clipping take effect from the
-next training step, without a reset.
+"Reset model", with a line saying what is waiting; the live ones (learning rate, clipping) take effect
+from the next training step, without a reset.
+
+Every field gives the keyboard back when the user presses Enter (or picks a choice), so Space, the
+arrows and the other window shortcuts work again at once.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -21,22 +32,43 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.gui.presets import PRESETS, apply_preset
+from rnnviz.lab.presets import PRESETS, apply_preset
 from rnnviz.training import TrainConfig
+from rnnviz.training.config import LIVE_FIELDS, SETTINGS
+from rnnviz.training.settings import Setting
 
-# TrainConfig field -> label, for "waiting for Reset" messages
-FIELD_LABELS = {
-    "task": "task", "corpus": "corpus", "level": "level", "cell": "cell", "hidden": "hidden size",
-    "layers": "layers", "seq_len": "sequence length", "batch_size": "batch size", "optimizer": "optimizer",
-    "seed": "seed", "dtype": "precision", "recurrent_gain": "W_hh scale", "recurrent_init": "W_hh init",
-    "k": "gap k", "forget_bias": "forget bias", "momentum": "momentum", "dropout": "dropout",
-    "clip": "clipping",
-}  # fmt: skip
-# Applied to the running model at once, no reset. (Clipping is too, from the toolbar; but a preset's
-# own clipping, e.g. "off" for the exploding lesson, waits for Reset like the rest of the preset.)
-IMMEDIATE = ("lr",)
-LIVE = ("lr", "clip")  # changed while a model runs: they do not make it stop matching its preset
 CUSTOM = "Custom settings"
+# Shown in the toolbar (ClipControl), not in the panel.
+TOOLBAR_FIELDS = ("clip",)
+
+
+class _ReleaseOnEnter(QObject):
+    """Event filter: after Enter in a field, give the keyboard back to the window (its shortcuts)."""
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            QTimer.singleShot(0, obj.clearFocus)  # after the field has taken the value
+        return False
+
+
+_release = None
+
+
+def release_focus_on_enter(widget: QWidget) -> QWidget:
+    """Make ``widget`` let go of the keyboard on Enter (line edits, spin boxes) or once a choice is
+    made (combo boxes, check boxes), so Space trains and the arrows step again."""
+    global _release
+    if _release is None:
+        _release = _ReleaseOnEnter()
+    if isinstance(widget, QComboBox):
+        widget.activated.connect(lambda _=0: widget.clearFocus())
+    elif isinstance(widget, QCheckBox):
+        widget.clicked.connect(lambda _=False: widget.clearFocus())
+    else:
+        widget.installEventFilter(_release)
+        if isinstance(widget, QAbstractSpinBox):
+            widget.lineEdit().installEventFilter(_release)
+    return widget
 
 
 class ClipControl(QWidget):
@@ -59,6 +91,8 @@ class ClipControl(QWidget):
         self.threshold.setRange(0.001, 1e6)
         self.threshold.setValue(5.0)
         self.threshold.setToolTip("The clipping threshold c")
+        for w in (self.mode, self.threshold):
+            release_focus_on_enter(w)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Clipping:"))
@@ -85,6 +119,96 @@ class ClipControl(QWidget):
         self.changed.emit(self.value())
 
 
+class FloatField(QLineEdit):
+    """A number typed as text ("2e-3", "0.5"), checked against its setting's range on Enter.
+
+    A value that is not allowed is refused with the setting's own message (the tooltip and a red
+    frame) and the last good value stays; ``value()`` always returns an allowed number.
+    """
+
+    committed = Signal(float)
+
+    def __init__(self, name: str, setting: Setting):
+        super().__init__()
+        self.name, self.setting = name, setting
+        self._value = 0.0
+        self.editingFinished.connect(self._commit)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, value: float) -> None:
+        self._value = float(value)
+        self.setText(f"{self._value:g}")
+        self._mark(None)
+
+    def _commit(self) -> None:
+        try:
+            number = float(self.text().strip())
+        except ValueError:
+            self._mark(f"{self.setting.label.lower()} ({self.name}) must be a number, like 0.01 or 2e-3")
+            return
+        try:
+            value = self.setting.check(self.name, number)
+        except ValueError as err:
+            self._mark(str(err))
+            return
+        self._mark(None)
+        changed = value != self._value
+        self._value = value
+        self.setText(f"{value:g}")
+        if changed:
+            self.committed.emit(value)
+
+    def _mark(self, problem: str | None) -> None:
+        self.setStyleSheet("" if problem is None else "border: 1px solid #c62828;")
+        self.setToolTip(self.setting.help if problem is None else f"{problem[0].upper()}{problem[1:]}.")
+
+
+class SettingField:
+    """One setting's widget in the panel, made from its declaration."""
+
+    def __init__(self, name: str, setting: Setting, on_change):
+        self.name, self.setting = name, setting
+        s = setting
+        if s.choices:
+            w = QComboBox()
+            for value in s.choices:
+                w.addItem(s.label_of(value), value)
+            w.currentIndexChanged.connect(on_change)
+        elif s.kind is bool:
+            w = QCheckBox()
+            w.toggled.connect(on_change)
+        elif s.kind is int:
+            w = QSpinBox()
+            w.setRange(int(s.lo if s.lo is not None else -(2**31)), int(s.hi if s.hi is not None else 2**31 - 1))
+            w.valueChanged.connect(on_change)
+        else:
+            w = FloatField(name, s)
+            w.committed.connect(on_change)
+        w.setToolTip(s.help[0].upper() + s.help[1:])
+        self.widget = release_focus_on_enter(w)
+
+    def value(self):
+        w = self.widget
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        return w.value()
+
+    def set_value(self, value) -> None:
+        w = self.widget
+        w.blockSignals(True)
+        if isinstance(w, QComboBox):
+            w.setCurrentIndex(w.findData(value))
+        elif isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        else:
+            w.setValue(value) if isinstance(w, QSpinBox) else w.set_value(value)
+        w.blockSignals(False)
+
+
 class SettingsPanel(QWidget):
     """Preset, model and optimiser settings. ``reset_requested(TrainConfig)``, ``lr_changed(float)``."""
 
@@ -97,53 +221,29 @@ class SettingsPanel(QWidget):
         self.preset = QComboBox()
         self.preset.addItems([*PRESETS, CUSTOM])
         self.preset.setToolTip("A ready-made lesson: fills in the settings below (press Reset model to start it)")
-        self.cell = QComboBox()
-        for name, data in (("vanilla RNN", "rnn"), ("LSTM", "lstm"), ("GRU", "gru")):
-            self.cell.addItem(name, data)
-        self.hidden = _spin(1, 1024, "Hidden units per layer")
-        self.layers = _spin(1, 3, "Stacked recurrent layers")
-        self.seq_len = _spin(1, 1000, "Time steps per training sequence (how far back BPTT goes)")
-        self.batch = _spin(1, 1024, "Sequences trained on together in one step")
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(["sgd", "adagrad", "adam"])
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 100.0)
-        self.lr.setSingleStep(0.001)
-        self.lr.setToolTip("Learning rate: takes effect from the next step")
-        self.gain = QDoubleSpinBox()
-        self.gain.setDecimals(2)
-        self.gain.setRange(0.01, 10.0)
-        self.gain.setSingleStep(0.1)
-        self.gain.setToolTip(
-            "Scale of the initial recurrent weights W_hh: below 1 gradients vanish, above 1 they can explode"
-        )
-        self.seed = _spin(0, 2**31 - 1, "Random seed: the same seed gives the same run, bit for bit")
-        self.dtype = QComboBox()
-        self.dtype.addItem("float32 (fast)", "float32")
-        self.dtype.addItem("float64 (exact)", "float64")
-        form = QFormLayout()
-        for label, w in (
-            ("Preset", self.preset),
-            ("Cell", self.cell),
-            ("Hidden units", self.hidden),
-            ("Layers", self.layers),
-            ("Sequence length", self.seq_len),
-            ("Batch size", self.batch),
-            ("Optimizer", self.optimizer),
-            ("Learning rate", self.lr),
-            ("W_hh scale", self.gain),
-            ("Seed", self.seed),
-            ("Precision", self.dtype),
-        ):
-            form.addRow(label, w)
+        release_focus_on_enter(self.preset)
+        self.modified = QLabel("")
+        self.modified.setWordWrap(True)
+        self.modified.setStyleSheet("color: #a15c00;")
+        self.modified.hide()
+        self.form = QFormLayout()
+        self.form.addRow("Preset", self.preset)
+        self.form.addRow(self.modified)
+        self.fields: dict[str, SettingField] = {}
+        for name, s in SETTINGS.items():
+            if s.panel is None or name in TOOLBAR_FIELDS:
+                continue
+            field = SettingField(name, s, self._field_changed)
+            self.fields[name] = field
+            self.form.addRow(s.label, field.widget)
+        self.fields["lr"].widget.committed.connect(self.lr_changed.emit)
         self.pending = QLabel("")
         self.pending.setWordWrap(True)
         self.pending.setStyleSheet("color: #a15c00;")
         self.reset_button = QPushButton("Reset model")
         self.reset_button.setToolTip("Build a new network with these settings (Ctrl+R)")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(self.form)
         layout.addWidget(self.pending)
         layout.addWidget(self.reset_button)
         layout.addStretch(1)
@@ -152,70 +252,45 @@ class SettingsPanel(QWidget):
         self.preset.currentTextChanged.connect(self._preset_chosen)
         # choosing the preset already shown (after changing its learning rate, say) applies it again
         self.preset.activated.connect(lambda i: self._preset_chosen(self.preset.itemText(i)))
-        for w in (self.cell, self.optimizer, self.dtype):
-            w.currentIndexChanged.connect(self._update_pending)
-        for w in (self.hidden, self.layers, self.seq_len, self.batch, self.seed):
-            w.valueChanged.connect(self._update_pending)
-        self.gain.valueChanged.connect(self._update_pending)
-        self.lr.editingFinished.connect(lambda: self.lr_changed.emit(self.lr.value()))
         self.reset_button.clicked.connect(lambda: self.reset_requested.emit(self.config()))
-        self._draft = TrainConfig()  # preset fields not shown in the form (task, k, clip...)
+        self._draft = TrainConfig()  # the settings shown, the fields without a row included (task, corpus...)
 
     def show_config(self, cfg: TrainConfig) -> None:
         """Show the settings of the model now running (nothing pending)."""
         self.current = self._draft = cfg
         if cfg.corpus and cfg.task == "lm":
             self.corpus = cfg.corpus
-        widgets = (
-            self.cell,
-            self.hidden,
-            self.layers,
-            self.seq_len,
-            self.batch,
-            self.optimizer,
-            self.lr,
-            self.gain,
-            self.seed,
-            self.dtype,
-            self.preset,
-        )
-        for w in widgets:
-            w.blockSignals(True)
-        self.cell.setCurrentIndex(self.cell.findData(cfg.cell))
-        self.hidden.setValue(cfg.hidden)
-        self.layers.setValue(cfg.layers)
-        self.seq_len.setValue(cfg.seq_len)
-        self.batch.setValue(cfg.batch_size)
-        self.optimizer.setCurrentText(cfg.optimizer)
-        self.lr.setValue(cfg.lr)
-        self.gain.setValue(cfg.recurrent_gain)
-        self.seed.setValue(cfg.seed)
-        self.dtype.setCurrentIndex(self.dtype.findData(cfg.dtype))
+        for name, field in self.fields.items():
+            field.set_value(getattr(cfg, name))
+        self.preset.blockSignals(True)
         self.preset.setCurrentText(matching_preset(cfg))
-        for w in widgets:
-            w.blockSignals(False)
-        self._update_pending()
+        self.preset.blockSignals(False)
+        self._update()
 
     def config(self) -> TrainConfig:
         """The settings as shown (what Reset model builds)."""
-        return self._draft.replace(
-            cell=self.cell.currentData(), hidden=self.hidden.value(), layers=self.layers.value(),
-            seq_len=self.seq_len.value(), batch_size=self.batch.value(), optimizer=self.optimizer.currentText(),
-            lr=self.lr.value(), recurrent_gain=self.gain.value(), seed=self.seed.value(),
-            dtype=self.dtype.currentData(),
-        )  # fmt: skip
+        return self._draft.replace(**{name: field.value() for name, field in self.fields.items()})
 
     def set_live(self, **changes) -> None:
-        """The running model's learning rate or clipping changed (``LIVE`` settings): ``current`` says
-        so, and the next model keeps them too."""
+        """The running model's learning rate or clipping changed (live settings): ``current`` says so,
+        and the next model keeps them too."""
         self.current = self.current.replace(**changes)
         self._draft = self._draft.replace(**changes)
-        self._update_pending()
+        if "lr" in changes:
+            self.fields["lr"].set_value(changes["lr"])
+        self._update()
 
     def changed_fields(self) -> list[str]:
-        """Settings that differ from the running model and need a reset."""
+        """Settings that differ from the running model and need a reset, by their labels. A live
+        setting with its own field here (the learning rate) is applied as it is typed; the toolbar's
+        clipping too, but a preset's own clipping (the exploding lesson's "off") waits like the rest."""
         now, cur = self.config().to_dict(), self.current.to_dict()
-        return [FIELD_LABELS.get(k, k) for k in now if now[k] != cur[k] and k not in IMMEDIATE]
+        applied = [k for k in LIVE_FIELDS if k in self.fields]
+        return [SETTINGS[k].label.lower() for k in now if now[k] != cur[k] and k not in applied]
+
+    def _field_changed(self, *_) -> None:
+        self._draft = self.config()
+        self._update()
 
     def _preset_chosen(self, name: str) -> None:
         if name != CUSTOM:
@@ -226,9 +301,12 @@ class SettingsPanel(QWidget):
         current = self.current
         self.show_config(cfg)
         self.current = current
-        self._update_pending()
+        self._update()
 
-    def _update_pending(self, *_) -> None:
+    def _update(self) -> None:
+        cfg = self.config()
+        for name, field in self.fields.items():  # a setting the task or the model ignores is not shown
+            self.form.setRowVisible(field.widget, bool(self.fields[name].setting.panel(cfg)))
         changed = self.changed_fields()
         if changed:
             self.pending.setText("Waiting for Reset model: " + ", ".join(changed) + ".")
@@ -236,19 +314,29 @@ class SettingsPanel(QWidget):
         else:
             self.pending.setText("")
             self.reset_button.setStyleSheet("")
+        name = self.preset.currentText()
+        differ = preset_differences(name, cfg) if name != CUSTOM else []
+        self.modified.setText("Changed from the preset: " + "; ".join(differ) + "." if differ else "")
+        self.modified.setVisible(bool(differ))
 
 
 def matching_preset(cfg: TrainConfig) -> str:
     """The preset whose settings ``cfg`` has (the corpus and the live settings aside), or ``CUSTOM``."""
     d = cfg.to_dict()
     for name, fields in PRESETS.items():
-        if all(d.get(k) == v for k, v in fields.items() if k != "corpus" and k not in LIVE):
+        if all(d.get(k) == v for k, v in fields.items() if k != "corpus" and k not in LIVE_FIELDS):
             return name
     return CUSTOM
 
 
-def _spin(lo: int, hi: int, tip: str) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setToolTip(tip)
-    return s
+def preset_differences(name: str, cfg: TrainConfig) -> list[str]:
+    """The live settings of ``cfg`` that differ from preset ``name``'s, in words ("learning rate 100
+    (preset: 0.002)"): a remembered or changed learning rate must not pass for the lesson's own."""
+    out = []
+    for k, v in PRESETS[name].items():
+        if k in LIVE_FIELDS and getattr(cfg, k) != v:
+            now = getattr(cfg, k)
+            shown = f"{now:g}" if isinstance(now, float) else now
+            preset = f"{v:g}" if isinstance(v, float) else v
+            out.append(f"{SETTINGS[k].label.lower()} {shown} (preset: {preset})")
+    return out

@@ -1,34 +1,39 @@
 """The main window: toolbar, menus, dockable panels, status bar; owns the training controller.
 
-Everything the user does becomes a command to the training process; everything it reports arrives in
-``on_delivery`` (at most every 16 ms) and is handed to the panels. Its state decides
-which controls are enabled (``ENABLED_IN``), so a button is never live when it cannot work.
+Everything the user does becomes a typed command to the lab (``rnnviz.lab.commands``); everything it
+reports arrives in ``on_delivery`` (at most every 16 ms): events first, then the per-step numbers,
+then the newest snapshot, which the frame scheduler (``frames``) hands to every sequence panel at
+once. The lab's state decides which controls are enabled (``ENABLED_IN``), so a button is never live
+when it cannot work.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.gui import messages as m
 from rnnviz.gui.controller import TrainingController
 from rnnviz.gui.controls import SettingsPanel
+from rnnviz.gui.frames import FrameScheduler
 from rnnviz.gui.menus import build_actions, build_toolbar_and_menus
 from rnnviz.gui.message_bar import MessageBar
 from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
-from rnnviz.gui.panels.softmax import SoftmaxPanel
+from rnnviz.gui.panels.softmax import WORDS, SoftmaxPanel
 from rnnviz.gui.panels.textstrip import TextStripPanel
 from rnnviz.gui.status import TrainingStatusBar
+from rnnviz.lab import commands as c
+from rnnviz.lab import events as e
+from rnnviz.lab.presets import NAMES_PRESET, YOUR_TEXT_PRESET, apply_preset
+from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig
 
-HAVE_MODEL = (m.IDLE, m.RUNNING, m.PAUSED, m.STEPPING, m.ERROR)
+HAVE_MODEL = (e.IDLE, e.RUNNING, e.PAUSED, e.STEPPING, e.ERROR)
 # What needs no working model: starting over (Reset starts a new training process if it died) and loading.
 WITHOUT_MODEL = ("reset", "open", "open_names")
 ENABLED_IN = {
@@ -36,20 +41,15 @@ ENABLED_IN = {
     "step_token": HAVE_MODEL,
     "step_back": HAVE_MODEL,
     "probe_restart": HAVE_MODEL,
-    "step_update": (m.IDLE, m.PAUSED, m.STEPPING, m.ERROR),
+    "step_update": (e.IDLE, e.PAUSED, e.STEPPING, e.ERROR),
+    "history_back": (e.PAUSED, e.STEPPING),
+    "history_forward": (e.PAUSED, e.STEPPING),
     "reset": HAVE_MODEL,
     "open": HAVE_MODEL,
     "open_names": HAVE_MODEL,
     "load_checkpoint": HAVE_MODEL,
     "save": HAVE_MODEL,
 }
-# While training, how often each panel redraws at most (seconds). The heatmap follows every training
-# step (up to ~40 a second, engine_loop.TRACE_INTERVAL); bars, curves and text change too fast to read
-# any quicker than ~10 times a second, and redrawing them less often halves the app's own CPU use
-# (measured: bench/gui.py). Paused or stepping, every view is drawn at once.
-REFRESH_INTERVAL = {"heatmap": 0.0, "text": 0.1, "softmax": 0.1, "gradients": 0.1}
-SLOW_PANELS_PER_FRAME = 1  # at most this many of the ~10 per second panels in one frame (no long frames)
-HISTORY_REFRESH_S = 0.5  # the loss and norm curves each redraw about twice a second while training
 
 
 class MainWindow(QMainWindow):
@@ -58,21 +58,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("rnnviz: watch a recurrent network learn")
         self.setAcceptDrops(True)
         self.settings = settings
-        self.state = m.LOADING
-        self.info: m.ModelInfo | None = None
+        self.state = e.LOADING
+        self.info: e.ModelInfo | None = None
         self.step = 0
-        self.source = "train"  # what the sequence panels show: "train" (the batch) or "probe"
-        self.selected_t: int | None = None
-        self._last_history_refresh = 0.0
-        self._history_turn = 0  # which curve panel redraws next while training: 0 loss, 1 norm
-        self._drawn_at = dict.fromkeys(REFRESH_INTERVAL, 0.0)
-        self._latest_train: m.TrainView | None = None
-        self._latest_gradients: m.TrainView | None = None  # the newest view with gradient norms
-        self._gradients_shown: m.TrainView | None = None  # the one the gradients panel shows
-        self.refreshes = dict.fromkeys(REFRESH_INTERVAL, 0)  # panel redraws (the GUI benchmark reads it)
-        self.deliveries = 0  # drained mailbox batches (the GUI benchmark reads it)
+        self.deliveries = 0  # drained mailbox batches with something in them (the GUI benchmark reads it)
 
         self._build_panels()
+        self.frames = FrameScheduler(
+            {"heatmap": self.heatmap, "text": self.text_strip, "softmax": self.softmax, "gradients": self.gradients},
+            (self.loss_panel, self.norm_panel),
+        )
         self.actions_ = build_actions(self)
         build_toolbar_and_menus(self)
         self.status = TrainingStatusBar()
@@ -84,8 +79,18 @@ class MainWindow(QMainWindow):
 
         self.controller = TrainingController(config, fallback, parent=self)
         self.controller.delivered.connect(self.on_delivery)
-        self._apply_state(m.LOADING)
+        self._apply_state(e.LOADING)
         self.controller.start()
+
+    @property
+    def refreshes(self) -> dict[str, int]:
+        """Redraws per sequence panel (the GUI benchmark reads it)."""
+        return self.frames.refreshes
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """What every sequence panel shows now."""
+        return self.frames.snapshot
 
     # -- construction -------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -125,8 +130,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["softmax"], self.docks["gradients"], Qt.Orientation.Vertical)
         self._default_layout = self.saveState()
 
-        self.heatmap.time_selected.connect(self._select_time)
-        self.text_strip.probe_changed.connect(lambda text: self.controller.send("set_probe", text=text))
+        self.heatmap.time_selected.connect(self.select_time)
+        self.text_strip.probe_changed.connect(lambda text: self.controller.send(c.SetProbe(text)))
         self.text_strip.step_requested.connect(self._probe_command)
         self.settings_panel.reset_requested.connect(self.reset_model)
         self.settings_panel.lr_changed.connect(self.set_lr)
@@ -166,28 +171,39 @@ class MainWindow(QMainWindow):
 
     # -- user commands ----------------------------------------------------------------------------
     def toggle_training(self) -> None:
-        if self.state == m.RUNNING:
-            self.controller.send("pause")
+        if self.state == e.RUNNING:
+            self.controller.send(c.Pause())
         elif self._enabled("train"):
-            self.controller.send("train")
+            self.controller.send(c.Train())
 
     def step_update(self) -> None:
         if self._enabled("step_update"):
-            self.source = "train"  # one training step: show it (also when leaving the probe)
-            self.controller.send("step_update")
+            self.controller.send(c.StepUpdate())
+
+    _PROBE = {"step_token": c.ProbeForward, "step_back": c.ProbeBack, "probe_restart": c.ProbeRestart}
 
     def _probe_command(self, name: str) -> None:
         if self._enabled("step_token"):
-            self.controller.send(name)
+            self.controller.send(self._PROBE[name]())
+
+    def move_in_history(self, delta: int) -> None:
+        if self._enabled("history_back"):
+            self.history_bar.move(delta)
+
+    def show_history(self, index: int) -> None:
+        self.controller.send(c.ShowHistory(index))
+
+    def set_row(self, row: int) -> None:
+        self.controller.send(c.SetRow(row))
 
     def set_clip(self, clip: ClipConfig) -> None:
-        self.controller.send("set_clip", clip=clip)
+        self.controller.send(c.SetClip(clip))
         self.norm_panel.set_clip(clip)
         self.settings_panel.set_live(clip=str(clip))
         self.save_settings()
 
     def set_lr(self, lr: float) -> None:
-        self.controller.send("set_lr", lr=lr)
+        self.controller.send(c.SetLR(float(lr)))
         self.settings_panel.set_live(lr=float(lr))
         self.save_settings()
 
@@ -196,26 +212,37 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, "rnnviz", question)
         return answer == QMessageBox.StandardButton.Yes
 
+    def _may_discard_run(self, doing: str) -> bool:
+        """True if there is no training to lose, or the user agrees to lose it for ``doing``."""
+        return self.step == 0 or self.confirm(f"Training has run {self.step:,} steps. {doing} and lose them?")
+
     def reset_model(self, config: TrainConfig) -> None:
-        if not self._enabled("reset"):
+        if not self._enabled("reset") or not self._may_discard_run("Build a new model"):
             return
-        if self.step > 0 and not self.confirm(
-            f"Training has run {self.step:,} steps. Build a new model and lose them?"
-        ):
-            return
-        self.controller.send("reset", config=config)
+        self.controller.send(c.Reset(config))
 
     def load_corpus(self, path: str) -> None:
-        """Train on a text file (or, for a folder, classify its names). A bad file keeps the current one."""
+        """Train on a text file (or, for a folder, classify its names) with that lesson's settings. A bad
+        file keeps the current one."""
         if not self._enabled("open"):
             return
         p = Path(path)
+        if not self._may_discard_run(f"Open {p.name}"):
+            return
         base = self.settings_panel.config()
         if p.is_dir():
-            config = base.replace(task="classify", corpus=str(p))
+            config = apply_preset(NAMES_PRESET, base).replace(corpus=str(p))
         else:
-            config = base.replace(task="lm", corpus=str(p))
-        self.controller.send("load_corpus", config=config)
+            config = apply_preset(YOUR_TEXT_PRESET, base, corpus=str(p))
+        self.controller.send(c.LoadCorpus(config))
+
+    def load_checkpoint(self, path: str) -> None:
+        if self._enabled("load_checkpoint") and self._may_discard_run(f"Load {Path(path).name}"):
+            self.controller.send(c.LoadCheckpoint(path))
+
+    def save_checkpoint(self, path: str) -> None:
+        if self._enabled("save"):
+            self.controller.send(c.SaveCheckpoint(path))
 
     def open_file_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a text file", "", "Text files (*.txt);;All files (*)")
@@ -230,16 +257,16 @@ class MainWindow(QMainWindow):
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "rnnviz-checkpoint.npz", "Checkpoints (*.npz)")
         if path:
-            self.controller.send("save", path=path)
+            self.save_checkpoint(path)
 
     def load_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", "", "Checkpoints (*.npz);;All files (*)")
         if path:
-            self.controller.send("load_checkpoint", path=path)
+            self.load_checkpoint(path)
 
-    def _select_time(self, t: int) -> None:
-        self.selected_t = t
-        self.softmax.select_time(t)
+    def select_time(self, t: int | None) -> None:
+        """Select time step ``t`` in every panel (clicking the selected column again deselects)."""
+        self.frames.select(t)
 
     # -- drag and drop ----------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -253,9 +280,10 @@ class MainWindow(QMainWindow):
                 event.acceptProposedAction()
                 return
 
-    # -- what the training process reports ------------------------------------------------------------------
+    # -- what the lab reports ------------------------------------------------------------------------
     def on_delivery(self, d) -> None:
-        self.deliveries += 1
+        if d:
+            self.deliveries += 1
         for event in d.events:
             self._on_event(event)
         if d.scalars:
@@ -263,91 +291,49 @@ class MainWindow(QMainWindow):
             self.norm_panel.add_steps(d.scalars)
             self.status.add_steps(d.scalars)
             self.step = self.status.step
-        # While training, the loss and norm curves redraw in turns (one per frame, each about twice a second)
-        # and never in the same frame as a slower training panel: no frame carries more than one
-        # heavy redraw, which is what keeps the worst frames short (the event loop's p99 lateness).
-        now = time.monotonic()
-        running = self.state == m.RUNNING
-        history_due = now - self._last_history_refresh >= HISTORY_REFRESH_S / 2
-        if d.train is not None and self.info is not None:
-            self._latest_train = d.train
-            if d.gradients is not None:
-                self._latest_gradients = d.gradients
-            self._draw_train(force=not running, slow_limit=0 if history_due else SLOW_PANELS_PER_FRAME)
-        if d.probe is not None and self.source == "probe" and self.info is not None:
-            self.heatmap.show_probe(d.probe)
-            self.softmax.show_probe(d.probe)
-            self.text_strip.show_probe(d.probe)
-        if not running:
-            self.loss_panel.refresh()
-            self.norm_panel.refresh()
-        elif history_due:
-            self._last_history_refresh = now
-            (self.loss_panel, self.norm_panel)[self._history_turn].refresh()
-            self._history_turn ^= 1
+        snap = d.snapshots.get(e.MAIN) if self.info is not None else None
+        if snap is not None:
+            if snap.history is not None:
+                self.history_bar.show_position(snap.history.index, snap.step)
+            elif snap.source == "train":
+                self.history_bar.at_newest()
+        self.frames.frame(snap, running=self.state == e.RUNNING)
 
-    def _draw_train(self, force: bool = False, slow_limit: int = SLOW_PANELS_PER_FRAME) -> None:
-        """Hand the newest training view to the panels that are due (all of them when ``force``); at most
-        ``slow_limit`` of the ~10 per second ones."""
-        view = self._latest_train
-        if view is None:
-            return
-        now = time.monotonic()
-        due = [k for k, gap in REFRESH_INTERVAL.items() if force or now - self._drawn_at[k] >= gap]
-        if self.source != "train":
-            due = [k for k in due if k == "gradients"]  # while stepping, the gradient view still follows training
-        if not force and self._latest_gradients is self._gradients_shown:
-            due = [k for k in due if k != "gradients"]  # nothing new there: give the frame to another panel
-        if not force:  # spread the slower panels over frames, most overdue first
-            slow = sorted((k for k in due if REFRESH_INTERVAL[k] > 0), key=lambda k: self._drawn_at[k])
-            due = [k for k in due if REFRESH_INTERVAL[k] == 0] + slow[:slow_limit]
-        for key in due:
-            self._drawn_at[key] = now
-            self.refreshes[key] += 1
-            if key == "heatmap":
-                self.heatmap.show_train(view)
-            elif key == "softmax":
-                self.softmax.show_train(view)
-            elif key == "gradients":
-                if self._latest_gradients is not None:
-                    self.gradients.show_train(self._latest_gradients)
-                    self._gradients_shown = self._latest_gradients
-            else:
-                self.text_strip.show_train(view, self.selected_t)
+    def _on_event(self, ev) -> None:
+        if isinstance(ev, e.ModelInfo):
+            self._new_model(ev)
+        elif isinstance(ev, e.StateChanged):
+            self._apply_state(ev.state)
+        elif isinstance(ev, e.Problem):
+            self.message_bar.show_problem(ev)
+        elif isinstance(ev, e.EvalResult):
+            self.loss_panel.add_eval(ev)
+            self.status.add_eval(ev)
+        elif isinstance(ev, e.RunLog):
+            self.loss_panel.load_log(ev)
+            self.norm_panel.load_log(ev)
+        elif isinstance(ev, e.HistoryInfo):
+            self.history_bar.set_info(ev, self.state in ENABLED_IN["history_back"])
+        elif isinstance(ev, e.Notice):
+            self.status.showMessage(ev.message, 6000)
 
-    def _on_event(self, e) -> None:
-        if isinstance(e, m.ModelInfo):
-            self.info = e
-            self.step = e.step
-            self.selected_t = None
-            for panel in (
-                self.heatmap,
-                self.softmax,
-                self.gradients,
-                self.loss_panel,
-                self.norm_panel,
-                self.text_strip,
-            ):
-                panel.set_model(e)
-            cfg = TrainConfig.from_dict(e.config)
-            self.settings_panel.show_config(cfg)
-            self.clip_control.set_value(ClipConfig.parse(cfg.clip))
-            self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
-            self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
-            self._latest_train = self._latest_gradients = self._gradients_shown = None
-            self.status.reset(e.step, e.step / e.batches_per_epoch if e.batches_per_epoch else 0.0)
-            if e.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
-                self.status.showMessage("   ·   ".join(e.notes), 12000)
-            self.save_settings()  # now, not only on close: a killed or crashed app still comes back to it
-        elif isinstance(e, m.StateChanged):
-            self._apply_state(e.state)
-        elif isinstance(e, m.Problem):
-            self.message_bar.show_problem(e)
-        elif isinstance(e, m.EvalResult):
-            self.loss_panel.add_eval(e)
-            self.status.add_eval(e)
-        elif isinstance(e, m.Notice):
-            self.status.showMessage(e.message, 6000)
+    def _new_model(self, info: e.ModelInfo) -> None:
+        self.info = info
+        self.step = info.step
+        self.frames.reset()
+        for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip):
+            panel.set_model(info)
+        self.docks["softmax"].setWindowTitle(WORDS[info.head][0])  # "Next token", "Predicted class"...
+        cfg = TrainConfig.from_dict(info.config)
+        self.settings_panel.show_config(cfg)
+        self.clip_control.set_value(ClipConfig.parse(cfg.clip))
+        self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
+        self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
+        self.history_bar.clear()
+        self.status.reset(info.step, info.step / info.batches_per_epoch if info.batches_per_epoch else 0.0)
+        if info.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
+            self.status.showMessage("   ·   ".join(info.notes), 12000)
+        self.save_settings()  # now, not only on close: a killed or crashed app still comes back to it
 
     def _enabled(self, key: str) -> bool:
         """Whether the control ``key`` can work now: the state allows it, and it needs no model and no
@@ -358,20 +344,15 @@ class MainWindow(QMainWindow):
 
     def _apply_state(self, state: str) -> None:
         self.state = state
-        if state == m.STEPPING:
-            self.source = "probe"
-        elif state == m.RUNNING:
-            self.source = "train"
         for key in ENABLED_IN:
             self.actions_[key].setEnabled(self._enabled(key))
-        self.actions_["train"].setText("Pause" if state == m.RUNNING else "Train")
-        self.clip_control.setEnabled(state != m.LOADING)
+        self.actions_["train"].setText("Pause" if state == e.RUNNING else "Train")
+        self.clip_control.setEnabled(state != e.LOADING)
         self.settings_panel.reset_button.setEnabled(self._enabled("reset"))
+        self.history_bar.set_scrubbable(self._enabled("history_back"))
         self.status.set_state(state)
-        if state == m.RUNNING:
+        if state == e.RUNNING:
             self.message_bar.clear_kind("nonfinite")
-        else:
-            self._draw_train(force=True)  # the last view of a run is always drawn whole
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

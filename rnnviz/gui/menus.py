@@ -11,8 +11,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QSpinBox
 
 from rnnviz import __version__
-from rnnviz.gui.controls import ClipControl
+from rnnviz.gui.controls import ClipControl, release_focus_on_enter
 from rnnviz.gui.guide import GUIDE_HTML
+from rnnviz.gui.history_bar import HistoryBar
 
 Std = QKeySequence.StandardKey
 
@@ -32,6 +33,10 @@ ACTIONS = (
     ("probe_restart", "Restart probe", Qt.Key.Key_Home, lambda w: w._probe_command("probe_restart"),
      "Start the probe sentence over"),
     ("step_update", "Step update", "Ctrl+Right", "step_update", "One training step, then pause"),
+    ("history_back", "Earlier step", Qt.Key.Key_BracketLeft, lambda w: w.move_in_history(-1),
+     "Paused: show the previous step kept in the history"),
+    ("history_forward", "Later step", Qt.Key.Key_BracketRight, lambda w: w.move_in_history(+1),
+     "Paused: show the next step kept in the history"),
     ("reset", "Reset model", "Ctrl+R", lambda w: w.reset_model(w.settings_panel.config()),
      "Build a new network with the settings shown"),
     ("restore_layout", "Restore panel layout", None, "restore_default_layout", "Put every panel back where it started"),
@@ -76,8 +81,14 @@ def build_toolbar_and_menus(window) -> None:
     window.row_box = QSpinBox()
     window.row_box.setRange(0, 1023)
     window.row_box.setToolTip("Which sequence of the training batch the panels show")
-    window.row_box.valueChanged.connect(lambda r: window.controller.send("set_row", row=r))
-    tb.addWidget(window.row_box)
+    window.row_box.valueChanged.connect(window.set_row)
+    tb.addWidget(release_focus_on_enter(window.row_box))
+    window.addToolBarBreak()
+    hb = window.addToolBar("History")
+    hb.setObjectName("toolbar-history")
+    window.history_bar = HistoryBar()
+    window.history_bar.index_chosen.connect(window.show_history)
+    hb.addWidget(window.history_bar)
 
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -92,6 +103,9 @@ def build_toolbar_and_menus(window) -> None:
     file_menu.addAction(a["quit"])
     model_menu = bar.addMenu("&Model")
     for key in ("train", "step_update", "step_token", "step_back", "probe_restart", "reset"):
+        model_menu.addAction(a[key])
+    model_menu.addSeparator()
+    for key in ("history_back", "history_forward"):
         model_menu.addAction(a[key])
     view_menu = bar.addMenu("&View")
     for dock in window.docks.values():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton
 
-from rnnviz.gui import messages as m
+from rnnviz.lab import events as m
 
 STYLES = {
     "nonfinite": "background:#fff3e0; border:1px solid #ffb74d;",

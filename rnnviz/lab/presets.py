@@ -1,4 +1,4 @@
-"""Task presets: a starting configuration for each lesson (no Qt here).
+"""Task presets: a starting configuration for each lesson (no Qt here; the app and the CLI share them).
 
 Each preset changes some TrainConfig fields; the rest keep their values. The exploding and vanishing
 presets were tuned by measurement (see the notes on issue 4): the exploding one diverges within a few
@@ -98,6 +98,8 @@ PRESETS: dict[str, dict] = {
     ),
 }
 DEFAULT_PRESET = "Tiny Shakespeare: character LSTM"
+YOUR_TEXT_PRESET = "Your text: character LSTM"  # what a newly opened text file trains with
+NAMES_PRESET = "Names to languages: GRU classifier"  # ... and a newly opened names folder
 
 
 def apply_preset(name: str, base: TrainConfig, corpus: str | None = None) -> TrainConfig:

@@ -6,7 +6,7 @@ import threading
 import pytest
 from PySide6.QtCore import QSettings
 
-from rnnviz.gui import messages as m
+from rnnviz.lab import events as m
 
 pytest.importorskip("pytestqt")
 

@@ -5,8 +5,9 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.gui import messages as m
-from rnnviz.gui.presets import apply_preset
+from rnnviz.lab import commands as c
+from rnnviz.lab import events as m
+from rnnviz.lab.presets import apply_preset
 from rnnviz.training import TrainConfig
 
 from .conftest import small, wait_state
@@ -33,7 +34,7 @@ def test_opens_on_tiny_shakespeare_and_space_trains_then_pauses(qtbot, make):
 
 def test_pause_stops_panel_updates(qtbot, make):
     w = make()
-    w.controller.send("reset", config=small(w.settings_panel.config()))
+    w.controller.send(c.Reset(small(w.settings_panel.config())))
     qtbot.waitUntil(lambda: w.info.hidden == 32, timeout=10000)
     w.toggle_training()
     qtbot.waitUntil(lambda: w.step >= 10, timeout=20000)
@@ -94,9 +95,9 @@ def test_stepping_adds_one_column_per_token_and_shows_the_true_next_token(qtbot,
     qtbot.waitUntil(lambda: w.heatmap._matrix.shape == (128, 2), timeout=5000)
     # after "He" the true next token is "l": its bar is orange, with p and -log p
     assert "true next: 'l'" in w.softmax.summary.text() and "-log p" in w.softmax.summary.text()
-    xs, ys = w.softmax.true_marker.getData()  # a marker over the true token's bar, however thin it is
-    assert len(xs) == 1 and (xs[0], "l") in w.softmax._ticks and ys[0] > 0
-    assert 'background-color:#ffd54f; font-weight:bold">e<' in w.text_strip.strip.text()
+    marker = w.softmax.true_marker  # a marker over the true token's bar, however thin it is
+    assert marker.isVisible() and (marker.pos().x(), "l") in w.softmax._ticks and marker.pos().y() > 0
+    assert w.text_strip.strip.shown_text() == "H[e]llo"  # the token just read is highlighted
     qtbot.keyClick(w, Qt.Key.Key_Left)
     qtbot.waitUntil(lambda: w.heatmap._matrix.shape == (128, 1), timeout=5000)
     qtbot.keyClick(w, Qt.Key.Key_Home)
@@ -112,7 +113,7 @@ def test_stepping_while_paused_uses_the_current_weights_and_train_switches_back(
     w.setFocus()
     qtbot.keyClick(w, Qt.Key.Key_Right)
     wait_state(qtbot, w, m.STEPPING)
-    assert w.source == "probe"
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.source == "probe", timeout=5000)
     qtbot.waitUntil(lambda: w.heatmap.source.text().startswith("Probe"), timeout=5000)
     w.toggle_training()  # Train goes back to the training view
     wait_state(qtbot, w, m.RUNNING)
@@ -138,7 +139,7 @@ def test_step_one_update_trains_exactly_once_then_pauses(qtbot, make):
 def test_clipping_toggle_changes_the_norms_and_pins_the_old_curves(qtbot, make):
     w = make()
     exploding = apply_preset("Exploding gradients: vanilla RNN (turn clipping on and off)", TrainConfig())
-    w.controller.send("reset", config=exploding.replace(hidden=64, batch_size=8))
+    w.controller.send(c.Reset(exploding.replace(hidden=64, batch_size=8)))
     qtbot.waitUntil(lambda: w.info.cell == "rnn" and w.state == m.IDLE, timeout=10000)
     assert w.clip_control.value() == ClipConfig("off")
     for _ in range(3):

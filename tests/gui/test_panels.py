@@ -7,9 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.gui import messages as m
 from rnnviz.gui.controls import SettingsPanel
-from rnnviz.gui.presets import PRESETS, apply_preset
+from rnnviz.lab import commands as c
+from rnnviz.lab import events as m
+from rnnviz.lab.presets import PRESETS, apply_preset
 from rnnviz.training import TrainConfig
 
 from .conftest import wait_state
@@ -81,15 +82,17 @@ def test_settings_wait_for_reset_and_say_so(qtbot):
     qtbot.addWidget(panel)
     panel.show_config(TrainConfig())
     assert panel.pending.text() == ""
-    panel.hidden.setValue(64)
-    panel.cell.setCurrentIndex(panel.cell.findData("gru"))
-    assert "hidden size" in panel.pending.text() and "cell" in panel.pending.text()
+    panel.fields["hidden"].widget.setValue(64)
+    cell = panel.fields["cell"].widget
+    cell.setCurrentIndex(cell.findData("gru"))
+    assert "hidden units" in panel.pending.text() and "cell" in panel.pending.text()
     with qtbot.waitSignal(panel.reset_requested) as sig:
         panel.reset_button.click()
     assert sig.args[0].hidden == 64 and sig.args[0].cell == "gru"
-    with qtbot.waitSignal(panel.lr_changed):  # the learning rate applies without a reset
-        panel.lr.setValue(0.01)
-        panel.lr.editingFinished.emit()
+    with qtbot.waitSignal(panel.lr_changed) as sig:  # the learning rate applies without a reset
+        panel.fields["lr"].widget.setText("1e-2")
+        panel.fields["lr"].widget.editingFinished.emit()
+    assert sig.args == [0.01]
     assert "learning rate" not in panel.pending.text()
 
 
@@ -99,10 +102,11 @@ def test_choosing_the_preset_already_shown_applies_it_again(qtbot):
     qtbot.addWidget(panel)
     name = "Tiny Shakespeare: character LSTM"
     panel.show_config(apply_preset(name, TrainConfig()))
-    panel.lr.setValue(0.5)
+    panel.fields["lr"].widget.setText("0.5")
+    panel.fields["lr"].widget.editingFinished.emit()
     assert panel.preset.currentText() == name
     panel.preset.activated.emit(panel.preset.currentIndex())  # what picking it in the list does
-    assert panel.lr.value() == PRESETS[name]["lr"]
+    assert panel.fields["lr"].value() == PRESETS[name]["lr"]
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -122,7 +126,7 @@ def test_reset_asks_before_throwing_training_away(qtbot, trained):
 def test_layout_and_settings_persist(qtbot, make, settings):
     w = make()
     w.docks["loss"].hide()
-    w.controller.send("reset", config=w.settings_panel.config().replace(hidden=48))
+    w.controller.send(c.Reset(w.settings_panel.config().replace(hidden=48)))
     qtbot.waitUntil(lambda: w.info.hidden == 48 and w.state == m.IDLE, timeout=10000)
     # saved as soon as the model is built: an app that is killed, not closed, still comes back to it
     assert json.loads(settings.value("config"))["hidden"] == 48
@@ -157,7 +161,7 @@ def test_probe_text_with_unknown_characters_says_what_was_left_out(qtbot, make):
 )
 def test_other_tasks_train_and_step_in_the_app(qtbot, make, preset):
     w = make()
-    w.controller.send("reset", config=apply_preset(preset, TrainConfig()))
+    w.controller.send(c.Reset(apply_preset(preset, TrainConfig())))
     qtbot.waitUntil(lambda: w.info.config["task"] != "lm" and w.state == m.IDLE, timeout=20000)
     for _ in range(2):
         w.step_update()

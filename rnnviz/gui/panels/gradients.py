@@ -8,7 +8,8 @@ Two curves per training step, for the displayed batch row and layer, on a log ax
 - ||dL/dh_t|| (thin): the whole BPTT gradient reaching h_t (every later step's loss adds to it).
 
 When the clipping setting changes, the last curves drawn under the old setting stay on the plot,
-dimmed and labelled, so the two settings can be compared on one picture.
+dimmed and labelled, so the two settings can be compared on one picture. The step selected in the
+heatmap is marked with a vertical line.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
-from rnnviz.gui import messages as m
 from rnnviz.gui.panels.base import (
     LEGEND_STYLE,
     Panel,
+    PlotCaption,
     StickyRange,
     cache_axes,
     finite_positive,
@@ -28,7 +29,10 @@ from rnnviz.gui.panels.base import (
     log_plot,
     pen,
     place_hint,
+    source_text,
 )
+from rnnviz.lab.events import ModelInfo
+from rnnviz.lab.snapshot import Snapshot
 
 PIN_COLORS = ("purple", "green", "grey")
 
@@ -80,15 +84,20 @@ class GradientFlowPanel(Panel):
         self.y_range = StickyRange(self.plot, log=True)
         self.plot.getPlotItem().enableAutoRange(x=False)
         self._x_max = 0
+        self.selected_line = pg.InfiniteLine(angle=90, pen=pen("grey", 1, dash=True))
+        self.plot.addItem(self.selected_line, ignoreBounds=True)
+        self.selected_line.setVisible(False)
         self.hint = hint(self.plot, "appears once training runs")
-        self.note = QLabel(" ")
-        self.layout_.addWidget(self.note)
+        self.note = PlotCaption(self.plot)
         self.current_clip: str | None = None
         self._current: tuple | None = None
-        self._last_view: m.TrainView | None = None
-        self.layer_box.currentIndexChanged.connect(lambda _: self._last_view and self.show_train(self._last_view))
+        self.snapshot: Snapshot | None = None
+        self.selected_t: int | None = None
+        self.info: ModelInfo | None = None
+        self.layer_box.currentIndexChanged.connect(lambda _: self.snapshot and self.show(self.snapshot))
 
-    def set_model(self, info: m.ModelInfo) -> None:
+    def set_model(self, info: ModelInfo) -> None:
+        self.info = info
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
         self.layer_box.addItems([f"{i + 1}" for i in range(info.layers)])
@@ -99,11 +108,14 @@ class GradientFlowPanel(Panel):
         self.full_curve.setData([], [])
         self.current_clip = None
         self._current = None
-        self._last_view = None
+        self.snapshot = None
+        self.selected_t = None
+        self.selected_line.setVisible(False)
         self.y_range.reset()
         self._x_max = 0
         self.plot.setXRange(0, info.config.get("seq_len", 64), padding=0)
         self.plot.setYRange(-6, 0, padding=0)
+        self.hint.setText("appears once training runs")
         place_hint(self.plot, self.hint, True, x=0.7)  # the legend takes the top left
         regress = info.head == "regress"
         self.note.setText("For the sine task, L_T is the squared error at the last step." if regress else " ")
@@ -116,18 +128,42 @@ class GradientFlowPanel(Panel):
             self.legend.removeItem(a)
         self.pinned, self.pinned_items = {}, {}
 
-    def show_train(self, view: m.TrainView) -> None:
-        self._last_view = view
+    def set_selected(self, t: int | None) -> None:
+        self.selected_t = t
+        self._draw_selected()
+
+    def _draw_selected(self) -> None:
+        t, snap = self.selected_t, self.snapshot
+        visible = t is not None and snap is not None and t < snap.length
+        self.selected_line.setVisible(visible)
+        if visible:
+            self.selected_line.setPos(t + 1)
+
+    def show(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self.set_source(f"{source_text(snap)}, clipping {snap.clip}")
+        self._draw_selected()
+        if not snap.has_gradients:
+            self.last_curve.setData([], [])
+            self.full_curve.setData([], [])
+            self._current = None
+            place_hint(self.plot, self.hint, True, x=0.7)
+            self.hint.setText("no loss to differentiate here")
+            self.note.setText(self._why_none(snap))
+            return
         self.hint.setVisible(False)
-        layer = max(self.layer_box.currentIndex(), 0)
-        lv = view.layers[layer]
-        T = view.length
+        layer = min(max(self.layer_box.currentIndex(), 0), len(snap.layers) - 1)
+        lv = snap.layers[layer]
+        T = snap.length
         x = np.arange(1, T + 1, dtype=float)
-        last = np.asarray(lv.dlast_norm[:T], float)
-        full = np.asarray(lv.dh_norm[:T], float)
-        if self.current_clip is not None and view.clip != self.current_clip and self._current is not None:
+        last = np.asarray(lv.dlast_norm, float)
+        full = np.asarray(lv.dh_norm, float)
+        # Pin only live training curves: the probe and the history are other views, not another setting.
+        live = snap.source == "train" and snap.history is None
+        if live and self.current_clip is not None and snap.clip != self.current_clip and self._current is not None:
             self._pin(self.current_clip, *self._current)  # the setting changed: keep the old curves
-        self.current_clip = view.clip
+        if live:
+            self.current_clip = snap.clip
         self._current = (x, last, full)
         self.last_curve.setData(*finite_positive(x, last))
         self.full_curve.setData(*finite_positive(x, full))
@@ -135,10 +171,18 @@ class GradientFlowPanel(Panel):
         if T != self._x_max:
             self._x_max = T
             self.plot.setXRange(0.5, T + 0.5, padding=0.01)
-        if view.clip in self.pinned:  # back to a pinned setting: its live curves replace the pin
-            self._unpin(view.clip)
-        self.set_source(f"Training batch, row {view.row}, step {view.step:,}, clipping {view.clip}")
+        if live and snap.clip in self.pinned:  # back to a pinned setting: its live curves replace the pin
+            self._unpin(snap.clip)
         self.note.setText(describe_decay(last))
+
+    def _why_none(self, snap: Snapshot) -> str:
+        if snap.source == "probe" and snap.length == 0:
+            return "Step through the probe to see how its last token's loss reaches back in time."
+        if snap.source == "probe" and snap.head == "classify":
+            return "A typed name has no known class, so there is no loss and no gradient to show."
+        if snap.source == "probe":
+            return "The last token read has no next token, so its loss is not defined: step back one token."
+        return "This step has no gradient (its loss was not finite)."
 
     def _pin(self, clip: str, x, last, full) -> None:
         self._unpin(clip)

@@ -8,6 +8,7 @@ its exact value; click a column to show that step's next-token prediction.
 
 from __future__ import annotations
 
+import csv
 import math
 
 import numpy as np
@@ -15,8 +16,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
-from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import Panel, cache_axes, hint, place_hint
+from rnnviz.gui.panels.base import Panel, cache_axes, hint, pen, place_hint, source_text
+from rnnviz.lab.events import ModelInfo
+from rnnviz.lab.snapshot import Snapshot
 
 CELL_STATE_LEVELS = (-3.0, 3.0)
 
@@ -26,8 +28,8 @@ class HeatmapPanel(Panel):
     help_text = (
         "Each row is one hidden unit, each column one time step: the colour is the unit's value after "
         "reading that token. Blue is negative, red positive (-1..1). Choose the layer and, for LSTM/GRU, "
-        "the cell state or a gate. Hover for exact values; click a column to see what the network "
-        "predicted at that step."
+        "the cell state or a gate. Hover for exact values; click a column to select that step in every "
+        "panel (click it again to follow the newest step)."
     )
     time_selected = Signal(int)  # 0-based column clicked
 
@@ -59,28 +61,35 @@ class HeatmapPanel(Panel):
         self.sequential = pg.colormap.get("viridis")
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=self.diverging, interactive=False, width=14)
         self.colorbar.setImageItem(self.image, insert_in=item)
+        # the selected step: a box around its column
+        self.marker = pg.PlotDataItem(pen=pen("orange", 2))
+        self.marker.setZValue(10)
+        self.plot.addItem(self.marker, ignoreBounds=True)
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.hint = hint(self.plot, "Space: train\nRight arrow: read\nthe probe sentence")
         self.readout = QLabel(" ")
         self.readout.setStyleSheet("color: #333;")
         self.layout_.addWidget(self.readout)
 
-        self.info: m.ModelInfo | None = None
+        self.info: ModelInfo | None = None
         self._matrix = np.zeros((1, 1), np.float32)  # (H, T) as drawn
         self._labels: tuple[str, ...] = ()
         self._frame: tuple | None = None  # (what, width, H) the axes were last set up for
         self._ticks: list = []
         self._what = "h"
-        self._last: object = None  # the last TrainView / ProbeView, redrawn when a selector changes
+        self.snapshot: Snapshot | None = None  # the one drawn (redrawn when a selector changes)
+        self.selected_t: int | None = None
         self.layer_box.currentIndexChanged.connect(self._redraw)
         self.what_box.currentIndexChanged.connect(self._redraw)
         self.plot.scene().sigMouseMoved.connect(self._hover)
         self.plot.scene().sigMouseClicked.connect(self._click)
 
     # -- model and data -------------------------------------------------------------------------
-    def set_model(self, info: m.ModelInfo) -> None:
+    def set_model(self, info: ModelInfo) -> None:
         self.info = info
-        self._last = None
+        self.snapshot = None
+        self.selected_t = None
+        self.marker.setData([], [])
         self.layer_box.blockSignals(True)
         self.what_box.blockSignals(True)
         self.layer_box.clear()
@@ -88,20 +97,11 @@ class HeatmapPanel(Panel):
         self.layer_box.setCurrentIndex(info.layers - 1)
         self.what_box.clear()
         self.what_box.addItem("h", "h")
-        if info.cell == "lstm":
+        if info.has_cell_state:
             self.what_box.addItem("c (cell state)", "c")
-        if info.cell != "rnn":
-            names = {
-                "i": "input gate i",
-                "f": "forget gate f",
-                "g": "candidate g",
-                "o": "output gate o",
-                "r": "reset gate r",
-                "z": "update gate z",
-                "n": "candidate n",
-            }
-            for k, g in enumerate(info.gate_names):
-                self.what_box.addItem(names.get(g, g), k)
+        if not info.gates_are_h:  # the cell registry names the gates (a vanilla RNN's only "gate" is h)
+            for k, label in enumerate(info.gate_labels):
+                self.what_box.addItem(label, k)
         self.layer_box.blockSignals(False)
         self.what_box.blockSignals(False)
         self.image.clear()
@@ -114,47 +114,36 @@ class HeatmapPanel(Panel):
         self.plot.setXRange(0, T, padding=0)
         self.plot.setYRange(0, info.hidden, padding=0)
         place_hint(self.plot, self.hint, True)
-        self.set_source(f"{info.cell.upper()}, {info.layers} layer{'s' * (info.layers > 1)} of {info.hidden} units")
+        self.set_source(f"{info.cell_name}, {info.layers} layer{'s' * (info.layers > 1)} of {info.hidden} units")
 
-    def show_train(self, view: m.TrainView) -> None:
-        self._last = view
-        self.set_source(f"Training batch, row {view.row}, step {view.step:,}")
+    def show(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self.set_source(source_text(snap))
         self._redraw()
 
-    def show_probe(self, view: m.ProbeView) -> None:
-        self._last = view
-        self.set_source(f"Probe sentence: {view.position} of {len(view.labels)} tokens read")
-        self._redraw()
+    def set_selected(self, t: int | None) -> None:
+        """Mark step ``t`` (0-based; None: no mark)."""
+        self.selected_t = t
+        self._draw_marker()
 
     def _redraw(self, *_) -> None:
-        view, info = self._last, self.info
-        if view is None or info is None:
+        snap, info = self.snapshot, self.info
+        if snap is None or info is None:
             return
-        layer = max(self.layer_box.currentIndex(), 0)
+        layer = min(max(self.layer_box.currentIndex(), 0), len(snap.layers) - 1)
         what = self.what_box.currentData()
         what = "h" if what is None else what
-        if isinstance(view, m.TrainView):
-            lv = view.layers[layer]
-            T = view.length
-            if what == "h":
-                cols = lv.hs[1 : T + 1]
-            elif what == "c":
-                cols = lv.cs[1 : T + 1]
-            else:
-                cols = lv.acts[:T, what]
-            labels = view.input_labels or tuple(str(t + 1) for t in range(T))
-            width = T
+        lv = snap.layers[layer]
+        if what == "h":
+            cols = lv.hs[1:]  # (T, H): h_1..h_T, the state after reading each token
+        elif what == "c":
+            cols = lv.cs[1:]
         else:
-            if what == "h":
-                cols = view.hs[layer]
-            elif what == "c":
-                cols = view.cs[layer]
-            else:
-                cols = view.acts[layer][:, what] if len(view.acts[layer]) else np.zeros((0, info.hidden))
-            labels = view.labels
-            width = max(len(view.labels), 1)
+            cols = lv.acts[:, what]  # (T, H)
+        labels = snap.input_labels
+        width = max(len(labels), 1)  # the probe's unread tokens keep their (empty) columns
         self._what = what
-        matrix = np.ascontiguousarray(np.asarray(cols, np.float32).T)  # (H, t): units are rows
+        matrix = np.ascontiguousarray(np.asarray(cols, np.float32).T)  # (H, T): units are rows
         self._matrix = matrix
         levels, cmap, unit = self._levels(what)
         place_hint(self.plot, self.hint, False)
@@ -174,6 +163,14 @@ class HeatmapPanel(Panel):
             self.plot.setYRange(0, max(info.hidden, 1), padding=0)
         self._labels = tuple(labels)
         self._set_ticks(self._labels, width)
+        self._draw_marker()
+
+    def _draw_marker(self) -> None:
+        t, H = self.selected_t, self._matrix.shape[0]
+        if t is None or self.snapshot is None or t >= self.snapshot.length:
+            self.marker.setData([], [])
+        else:
+            self.marker.setData([t, t + 1, t + 1, t, t], [0, 0, H, H, 0])
 
     def _levels(self, what) -> tuple[tuple[float, float], pg.ColorMap, str]:
         if what == "h":
@@ -224,7 +221,19 @@ class HeatmapPanel(Panel):
             self.time_selected.emit(cell[0])
 
     def data(self) -> dict[str, np.ndarray]:
-        return {"values_units_by_time": self._matrix, "tokens": np.array(self._labels, dtype=str)}
+        return {
+            "values_units_by_time": self._matrix,
+            "tokens": np.array(self._labels[: self._matrix.shape[1]], dtype=str),
+        }
+
+    def write_csv(self, path) -> None:
+        """A spreadsheet's layout: a header row of the tokens (one column per step), one row per unit."""
+        H, T = self._matrix.shape
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["unit \\ step", *(f"{t + 1}: {label}" for t, label in enumerate(self._labels[:T]))])
+            for unit in range(H):
+                w.writerow([unit, *(repr(float(v)) for v in self._matrix[unit])])
 
     def plot_items(self):
         return [self.plot.getPlotItem()]

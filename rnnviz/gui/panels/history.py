@@ -1,8 +1,10 @@
 """Per-training-step curves: the loss, and the global gradient norm before and after clipping.
 
 Every step's numbers arrive (the mailbox keeps them all), so the curves are exact. To stay fast and
-bounded over very long runs, a history keeps at most MAX_POINTS points: beyond that it keeps every
-other older point (the newest half stays at full resolution), and drawing downsamples to the screen.
+bounded over very long runs, a curve keeps at most ``training.log.MAX_POINTS`` points (``Columns``:
+beyond that every other older point goes, the newest half stays at full resolution), and drawing
+downsamples to the screen. A loaded checkpoint brings its run's history (``RunLog``) and the curves
+continue from it.
 """
 
 from __future__ import annotations
@@ -14,49 +16,12 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.gui import messages as m
 from rnnviz.gui.panels.base import LEGEND_STYLE, Panel, StickyRange, cache_axes, finite_positive, log_plot, pen
+from rnnviz.lab import events as e
+from rnnviz.training.log import Columns
 
-MAX_POINTS = 200_000
 SMOOTHING = 0.95  # exponential moving average of the training loss, about the last 20 steps
-
-
-class History:
-    """Growable columns of floats, ``x`` plus named series, with a bounded size."""
-
-    def __init__(self, names: tuple[str, ...]):
-        self.names = names
-        self._cols = {n: np.empty(1024) for n in ("x", *names)}
-        self.n = 0
-        self.decimated = False
-
-    def append(self, x: float, **values: float) -> None:
-        if self.n == len(self._cols["x"]):
-            if self.n >= MAX_POINTS:
-                self._thin()
-            else:
-                for k, a in self._cols.items():
-                    self._cols[k] = np.concatenate([a, np.empty(len(a))])
-        self._cols["x"][self.n] = x
-        for k in self.names:
-            self._cols[k][self.n] = values.get(k, np.nan)
-        self.n += 1
-
-    def _thin(self) -> None:
-        """Keep every other point of the older half: the newest stay exact, memory stays bounded."""
-        half = self.n // 2
-        for a in self._cols.values():
-            kept = np.concatenate([a[:half:2], a[half : self.n]])
-            a[: len(kept)] = kept
-        self.n = len(kept)
-        self.decimated = True
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self._cols[name][: self.n]
-
-    def clear(self) -> None:
-        self.n = 0
-        self.decimated = False
+MAX_CLIP_MARKERS = 4000  # beyond this many clipped steps, markers are merged (every clipped step stays marked)
 
 
 def _history_plot(y_label: str, log_y: bool) -> pg.PlotWidget:
@@ -97,14 +62,14 @@ class LossPanel(Panel):
             pen=pen("orange", 1), symbol="o", symbolSize=6, symbolBrush=(230, 120, 20), name="validation"
         )
         self.layout_.addWidget(cache_axes(self.plot), 1)
-        self.history = History(("loss", "smooth"))
-        self.val_history = History(("loss",))
+        self.history = Columns(("loss", "smooth"))
+        self.val_history = Columns(("loss",))
         self.y_range = StickyRange(self.plot, log=False)
         self._ema = 0.0
         self._ema_weight = 0.0  # 1 - SMOOTHING**n: corrects the average's start-up bias (as Adam does)
         self._dirty = False
 
-    def set_model(self, info: m.ModelInfo) -> None:
+    def set_model(self, info: e.ModelInfo) -> None:
         unit = {"lm": "loss (nats per token)", "classify": "loss (nats per name)", "regress": "mean squared error"}
         self.plot.getPlotItem().setLabel("left", unit[info.head])
         self.history.clear()
@@ -117,17 +82,27 @@ class LossPanel(Panel):
         self.set_source(info.title)
         self.refresh()
 
-    def add_steps(self, steps: list[m.StepScalars]) -> None:
+    def add_steps(self, steps: list[e.StepScalars]) -> None:
         for s in steps:
-            if math.isfinite(s.loss):
-                self._ema = SMOOTHING * self._ema + (1 - SMOOTHING) * s.loss
-                self._ema_weight = SMOOTHING * self._ema_weight + (1 - SMOOTHING)
-            smooth = self._ema / self._ema_weight if self._ema_weight else np.nan
-            self.history.append(s.step, loss=s.loss if math.isfinite(s.loss) else np.nan, smooth=smooth)
+            self._add(s.step, s.loss)
         self._dirty = self._dirty or bool(steps)
 
-    def add_eval(self, ev: m.EvalResult) -> None:
+    def _add(self, step: float, loss: float) -> None:
+        if math.isfinite(loss):
+            self._ema = SMOOTHING * self._ema + (1 - SMOOTHING) * loss
+            self._ema_weight = SMOOTHING * self._ema_weight + (1 - SMOOTHING)
+        smooth = self._ema / self._ema_weight if self._ema_weight else np.nan
+        self.history.append(step, loss=loss if math.isfinite(loss) else np.nan, smooth=smooth)
+
+    def add_eval(self, ev: e.EvalResult) -> None:
         self.val_history.append(ev.step, loss=ev.loss)
+        self._dirty = True
+
+    def load_log(self, log: e.RunLog) -> None:
+        """A loaded run's history: its curves again, as they were when it was saved."""
+        for step, loss in zip(log.step, log.loss, strict=True):
+            self._add(float(step), float(loss))
+        self.val_history.extend(log.eval_step, loss=log.eval_loss)
         self._dirty = True
 
     def refresh(self) -> None:
@@ -176,8 +151,11 @@ class NormHistoryPanel(Panel):
         # Opaque: Qt fills a wide translucent line as one self-intersecting polygon, and a jagged curve of
         # thousands of steps then took ~40 ms a paint after a minute of training and ~160 ms by 2,000
         # steps (measured); an opaque pen stays at a few milliseconds however long the run.
-        self.pre = self.plot.plot(pen=pen("light blue", 2), name="before clipping")
-        self.post = self.plot.plot(pen=pen("orange", 1), name="after clipping")
+        self.pre = self.plot.plot(pen=pen("light blue", 3), name="before clipping")
+        # Where clipping acts, the clipped norm lies exactly on the threshold: drawn 2 px wide above the
+        # (thin, dashed) threshold line, so it shows instead of hiding under it.
+        self.post = self.plot.plot(pen=pen("orange", 2), name="after clipping")
+        self.post.setZValue(5)
         self.events = self.plot.plot(
             pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=(214, 39, 40), name="clipped step"
         )
@@ -194,18 +172,19 @@ class NormHistoryPanel(Panel):
             },
         )
         self.plot.addItem(self.threshold)
+        self.threshold.setZValue(-5)
         self.threshold.setVisible(False)
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.summary = QLabel(" ")
         self.layout_.addWidget(self.summary)
-        self.history = History(("pre", "post", "clipped"))
+        self.history = Columns(("pre", "post", "clipped"))
         self.y_range = StickyRange(self.plot, log=True)
         self._dirty = False
         self._threshold: float | None = None  # norm clipping: kept inside the y range
         self._clipped_total = 0
         self._steps_total = 0
 
-    def set_model(self, info: m.ModelInfo) -> None:
+    def set_model(self, info: e.ModelInfo) -> None:
         self.history.clear()
         self.y_range.reset()
         self.plot.setXRange(0, 100, padding=0.02)
@@ -225,12 +204,18 @@ class NormHistoryPanel(Panel):
         self.set_source(f"clipping: {clip}")
         self._dirty = True
 
-    def add_steps(self, steps: list[m.StepScalars]) -> None:
+    def add_steps(self, steps: list[e.StepScalars]) -> None:
         for s in steps:
             self.history.append(s.step, pre=s.grad_norm, post=s.clipped_norm, clipped=float(s.clipped))
             self._clipped_total += s.clipped
             self._steps_total += 1
         self._dirty = self._dirty or bool(steps)
+
+    def load_log(self, log: e.RunLog) -> None:
+        self.history.extend(log.step, pre=log.grad_norm, post=log.clipped_norm, clipped=log.clipped)
+        self._clipped_total += int(np.sum(log.clipped > 0.5))
+        self._steps_total += len(log.step)
+        self._dirty = True
 
     def refresh(self) -> None:
         if not self._dirty:
@@ -240,8 +225,7 @@ class NormHistoryPanel(Panel):
         x = h["x"]
         self.pre.setData(*finite_positive(x, h["pre"]))
         self.post.setData(*finite_positive(x, h["post"]))
-        clipped = h["clipped"] > 0.5
-        self.events.setData(*finite_positive(x[clipped][-5000:], h["pre"][clipped][-5000:]))
+        self.events.setData(*clip_markers(x, h["pre"], h["clipped"] > 0.5))
         self.y_range.update(h["pre"], h["post"], np.array([] if self._threshold is None else [self._threshold]))
         _set_x_range(self.plot, x)
         if self._steps_total:
@@ -259,3 +243,17 @@ class NormHistoryPanel(Panel):
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
+
+
+def clip_markers(x: np.ndarray, pre: np.ndarray, clipped: np.ndarray, limit: int = MAX_CLIP_MARKERS):
+    """Where to draw the "clipped step" dots: one per clipped step, or, beyond ``limit`` of them, one
+    per stretch of the run holding clipped steps (``limit`` equal stretches of the x axis, the dot at
+    the largest norm in it), so every clipped step still lies under a dot and a long run stays fast."""
+    xs, ys = finite_positive(x[clipped], pre[clipped])
+    if len(xs) <= limit:
+        return xs, ys
+    edges = np.linspace(xs[0], xs[-1], limit + 1)
+    bins = np.minimum(np.searchsorted(edges, xs, side="right") - 1, limit - 1)  # (n,) stretch of each step
+    order = np.lexsort((-ys, bins))  # by stretch, the largest norm first
+    first = order[np.r_[True, bins[order][1:] != bins[order][:-1]]]
+    return xs[first], ys[first]

@@ -1,19 +1,28 @@
 """What the network expects next: the softmax over the next token (or over the classes), as bars.
 
 The most likely tokens are drawn from the left; the true next token is orange (added at the right if it
-is not among them), with its probability p and its loss -log p. For the sine task the panel shows the
-predicted values against the true ones instead.
+is not among them), with its probability p and its loss -log p, both the engine's own numbers (the
+snapshot's ``target_probs`` and ``losses``). For a classifier the bars are the classes after the
+characters read so far; for the sine task the panel shows the predicted values against the true ones.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel
 
-from rnnviz.gui import messages as m
-from rnnviz.gui.messages import TOP_K
-from rnnviz.gui.panels.base import COLORS, Panel, cache_axes, hint, pen, place_hint
+from rnnviz.gui.panels.base import COLORS, Panel, PlotCaption, cache_axes, hint, pen, place_hint, source_text
+from rnnviz.lab.events import ModelInfo
+from rnnviz.lab.snapshot import Snapshot
+
+# Wording by head: (panel title, the bars' axis, what the orange bar is, what the hint says)
+WORDS = {
+    "lm": ("Next token", "next token", "true next", "what the network expects next"),
+    "classify": ("Predicted class", "class", "true class", "the class the network predicts"),
+    "regress": ("Next value", "time step t", "true next value", "the value the network predicts next"),
+}
 
 
 class SoftmaxPanel(Panel):
@@ -35,35 +44,46 @@ class SoftmaxPanel(Panel):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.plot.addItem(self.bars)
         # A triangle over the true next token's bar: with p near 0 the bar itself is too thin to find.
-        self.true_marker = pg.ScatterPlotItem(symbol="t", size=11, pen=None, brush=pg.mkBrush(*COLORS["orange"]))
-        self.plot.addItem(self.true_marker)
+        # (A text item: moving it costs far less than re-plotting a scatter point every frame.)
+        self.true_marker = pg.TextItem("▼", color=COLORS["orange"], anchor=(0.5, 1.0))
+        self.plot.addItem(self.true_marker, ignoreBounds=True)
+        self.true_marker.setVisible(False)
         self.pred_curve = self.plot.plot(pen=pen("blue", 2), name="prediction")
         self.true_curve = self.plot.plot(pen=pen("orange", 2, dash=True), name="true next value")
+        self.selected_line = pg.InfiniteLine(angle=90, pen=pen("grey", 1, dash=True))
+        self.plot.addItem(self.selected_line, ignoreBounds=True)
+        self.selected_line.setVisible(False)
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.hint = hint(self.plot, "what the network expects next")
-        self.summary = QLabel(" ")
-        self.summary.setWordWrap(True)
-        self.layout_.addWidget(self.summary)
-        self.info: m.ModelInfo | None = None
-        self.selected_t: int | None = None  # training view: the step to show (None: the last one)
-        self._last: object = None
+        self.summary = PlotCaption(self.plot)
+        self.info: ModelInfo | None = None
+        self.snapshot: Snapshot | None = None
+        self.selected_t: int | None = None  # the step to show (None: the last one read)
+        self.shown_t: int | None = None  # the step the bars show now
         self._data: dict[str, np.ndarray] = {}
         self._ticks: list = []
 
-    def set_model(self, info: m.ModelInfo) -> None:
+    @property
+    def words(self) -> tuple[str, str, str, str]:
+        return WORDS[self.info.head if self.info is not None else "lm"]
+
+    def set_model(self, info: ModelInfo) -> None:
         self.info = info
-        self.selected_t = None
-        self._last = None
+        self.selected_t = self.shown_t = None
+        self.snapshot = None
         item = self.plot.getPlotItem()
         regress = info.head == "regress"
         self.bars.setVisible(not regress)
         item.setLabel("left", "value" if regress else "probability")
-        item.setLabel("bottom", "time step t" if regress else ("class" if info.head == "classify" else "next token"))
+        item.setLabel("bottom", self.words[1])
+        self.hint.setText(self.words[3])
         self.bars.setOpts(x=[], height=[])
-        self.true_marker.setData([], [])
+        self.true_marker.setVisible(False)
         self._ticks = []
+        self._data = {}
         self.pred_curve.setData([], [])
         self.true_curve.setData([], [])
+        self.selected_line.setVisible(False)
         self.summary.setText(" ")
         self.plot.getPlotItem().getAxis("bottom").setTicks([[], []])
         self.plot.setXRange(0, 10, padding=0)
@@ -71,59 +91,36 @@ class SoftmaxPanel(Panel):
         place_hint(self.plot, self.hint, True)
         self.set_source(info.title)
 
-    def select_time(self, t: int) -> None:
+    def set_selected(self, t: int | None) -> None:
         self.selected_t = t
-        if isinstance(self._last, m.TrainView):
-            self.show_train(self._last)
+        if self.snapshot is not None:
+            self.show(self.snapshot)
 
-    # -- training batch -------------------------------------------------------------------------
-    def show_train(self, view: m.TrainView) -> None:
-        self._last = view
+    def show(self, snap: Snapshot) -> None:
+        self.snapshot = snap
         info = self.info
         if info is None:
             return
-        if info.head == "regress":
-            pred, true = view.outputs[:, 0], np.asarray(view.y)[:, 0]
-            self._show_series(pred, true)
-            self.set_source(f"Training batch, row {view.row}, step {view.step:,}")
-            return
-        if info.head == "classify":
-            order = np.argsort(view.probs)[::-1][:TOP_K]
-            y = int(view.y)
-            self._show_bars(order, view.probs[order], y, float(view.probs[y]), float(view.losses))
-            name = "".join(view.input_labels or ())
-            self.set_source(f"Training batch, row {view.row}: {name!r}")
-            return
-        t = view.length - 1 if self.selected_t is None else min(self.selected_t, view.length - 1)
-        self._show_bars(view.top_ids[t], view.top_probs[t], int(view.y[t]), float(view.target_probs[t]),
-                        float(view.losses[t]))  # fmt: skip
-        after = view.input_labels[t] if view.input_labels else ""
-        self.set_source(f"Training batch, row {view.row}, after token {t + 1} ({after!r})")
-
-    # -- probe ------------------------------------------------------------------------------------
-    def show_probe(self, view: m.ProbeView) -> None:
-        self._last = view
-        info = self.info
-        if info is None:
-            return
-        if view.position == 0:
+        self.set_source(source_text(snap, "values" if snap.head == "regress" else "tokens"))
+        if snap.length == 0:
             self.bars.setOpts(x=[], height=[])
-            self.true_marker.setData([], [])
+            self.true_marker.setVisible(False)
+            self.shown_t = None
             self.summary.setText("Press Step (Right arrow) to feed the first token.")
-            self.set_source("Probe sentence: nothing read yet")
             return
-        if info.head == "regress":
-            steps = view.position
-            self._show_series(view.predictions[:, 0], view.ids[1 : steps + 1, 0])
-            self.set_source(f"Probe wave: {steps} values read")
+        t = snap.length - 1 if self.selected_t is None else min(self.selected_t, snap.length - 1)
+        self.shown_t = t
+        if snap.head == "regress":
+            self._show_series(snap, t)
             return
-        order = np.argsort(view.probs)[::-1][:TOP_K]
-        true_p = None if view.true_next is None else float(view.probs[view.true_next])
-        self._show_bars(order, view.probs[order], view.true_next, true_p, view.true_nll)
-        self.set_source(f"Probe sentence, after {view.labels[view.position - 1]!r} ({view.position} tokens read)")
+        true_id = int(snap.target_ids[t])
+        self._show_bars(
+            snap.top_ids[t], snap.top_probs[t], None if true_id < 0 else true_id, float(snap.target_probs[t]),
+            float(snap.losses[t]), snap.input_labels[t], t,
+        )  # fmt: skip
 
     # -- drawing ------------------------------------------------------------------------------------
-    def _show_bars(self, ids, probs, true_id: int | None, true_p: float | None, true_nll: float | None) -> None:
+    def _show_bars(self, ids, probs, true_id: int | None, true_p: float, true_nll: float, after: str, t: int) -> None:
         """Bars for the tokens ``ids`` (most likely first) with probabilities ``probs``; the true next
         token in orange (added after a gap when it is not among them). ``true_nll`` is the engine's
         own -log p, not recomputed from a rounded probability."""
@@ -140,22 +137,23 @@ class SoftmaxPanel(Panel):
         if gap:
             x[-1] += 0.5  # a small gap: the true token is not among the most likely
         self.bars.setOpts(x=x, height=np.array(heights), width=0.8, brushes=brushes)
-        if true_id is None:
-            self.true_marker.setData([], [])
-        else:
-            xt = float(x[shown.index(true_id)])
-            self.true_marker.setData([xt], [min(float(true_p) + 0.05, 1.0)])
+        self.true_marker.setVisible(true_id is not None)
+        if true_id is not None:
+            self.true_marker.setPos(float(x[shown.index(true_id)]), min(float(true_p) + 0.06, 1.02))
         ticks = [(float(xi), labels[i] if i < len(labels) else str(i)) for xi, i in zip(x, shown, strict=True)]
         if ticks != self._ticks:  # re-laying out the axis every frame would repaint it every frame
+            # a new range re-lays out both axes: only when the number of bars changes (the y range is fixed)
+            if not self._ticks or ticks[-1][0] != self._ticks[-1][0]:
+                self.plot.setXRange(-0.6, x[-1] + 0.6, padding=0)
             self._ticks = ticks
             self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
-            self.plot.setYRange(0, 1, padding=0.02)
-            self.plot.setXRange(-0.6, x[-1] + 0.6, padding=0)
         top = shown[0]
-        text = f"most likely: {labels[top]!r} (p = {heights[0]:.3f})"
+        head = self.info.head
+        step = f"after {t + 1} {'characters' if head == 'classify' else 'tokens'} (last {after!r})"
+        text = f"{step}: most likely {labels[top]!r} (p = {heights[0]:.3f})"
         if true_id is not None:
-            nll = "" if true_nll is None else f"   -log p = {true_nll:.2f} nats"
-            text = f"true next: {labels[true_id]!r}   p = {true_p:.3f}{nll}    |    " + text
+            nll = "" if not math.isfinite(true_nll) else f"   -log p = {true_nll:.2f} nats"
+            text = f"{self.words[2]}: {labels[true_id]!r}   p = {true_p:.3f}{nll}\n" + text
         self.summary.setText(text)
         self._data = {
             "token_ids": np.array(shown),
@@ -163,17 +161,21 @@ class SoftmaxPanel(Panel):
             "labels": np.array([labels[i] for i in shown], dtype=str),
         }
 
-    def _show_series(self, pred: np.ndarray, true: np.ndarray) -> None:
+    def _show_series(self, snap: Snapshot, t: int) -> None:
         place_hint(self.plot, self.hint, False)
-        t = np.arange(1, len(pred) + 1)
-        self.pred_curve.setData(t, pred)
-        self.true_curve.setData(np.arange(1, len(true) + 1), true)
+        pred, true = snap.outputs[:, 0], snap.target_values[:, 0]
+        steps = np.arange(1, len(pred) + 1, dtype=float)
+        self.pred_curve.setData(steps, pred)
+        keep = np.isfinite(true)  # the probe's last value has no next one; a NaN would hide the whole curve
+        self.true_curve.setData(steps[keep], true[keep])
         self.plot.getPlotItem().getAxis("bottom").setTicks(None)
         self.plot.enableAutoRange()
-        if len(pred):
-            err = float(np.mean((pred[: len(true)] - true[: len(pred)]) ** 2)) if len(true) else float("nan")
-            self.summary.setText(f"blue: predicted next value, orange: true next value; mean squared error {err:.4f}")
-        self._data = {"t": t, "prediction": pred, "true": true}
+        self.selected_line.setVisible(self.selected_t is not None)
+        self.selected_line.setPos(t + 1)
+        err = np.nanmean(snap.losses) if np.isfinite(snap.losses).any() else float("nan")
+        at = "" if not math.isfinite(snap.losses[t]) else f"; at t = {t + 1}: {snap.losses[t]:.4f}"
+        self.summary.setText(f"blue: predicted next value, orange: true next value; mean squared error {err:.4f}{at}")
+        self._data = {"t": steps, "prediction": pred, "true": true}
 
     def data(self) -> dict[str, np.ndarray]:
         return dict(self._data)

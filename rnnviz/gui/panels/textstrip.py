@@ -2,36 +2,105 @@
 
 While stepping, it shows the probe sentence: tokens already read in black, the one just read on a
 yellow background, the ones still to come in grey. While training, it shows the displayed batch row.
+The highlighted token is the step the other panels show: the last one read, or the one selected by
+clicking a column of the heatmap.
 """
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QStyle
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QStyle, QWidget
 
-from rnnviz.gui import messages as m
-from rnnviz.gui.panels.base import Panel
+from rnnviz.gui.panels.base import Panel, source_text
+from rnnviz.lab.events import ModelInfo
+from rnnviz.lab.snapshot import Snapshot
 
-MAX_TOKENS = 400  # a very long probe is shown around the current token
+MAX_TOKENS = 400  # a very long sequence is shown around the current token
+READ, UNREAD, CURRENT_BG = QColor(20, 20, 20), QColor(158, 158, 158), QColor(255, 213, 79)
 
 
-def render_tokens(labels: tuple[str, ...], current: int | None, read: int) -> str:
-    """HTML of the tokens: ``[0, read)`` read (``current`` highlighted), the rest grey."""
-    start = 0
-    if len(labels) > MAX_TOKENS:
-        start = max(0, min((current or 0) - MAX_TOKENS // 2, len(labels) - MAX_TOKENS))
-    parts = ["…" if start else ""]
-    for i in range(start, min(len(labels), start + MAX_TOKENS)):
-        text = html.escape(labels[i])
-        if i == current:
-            parts.append(f'<span style="background-color:#ffd54f; font-weight:bold">{text}</span>')
-        elif i < read:
-            parts.append(f"<span>{text}</span>")
-        else:
-            parts.append(f'<span style="color:#9e9e9e">{text}</span>')
-    return '<span style="font-family:monospace; font-size:13pt">' + "\u200b".join(parts) + "</span>"
+def visible_window(n: int, current: int | None) -> int:
+    """The first token shown: all of them up to MAX_TOKENS, else a window around ``current``."""
+    if n <= MAX_TOKENS:
+        return 0
+    return max(0, min((current or 0) - MAX_TOKENS // 2, n - MAX_TOKENS))
+
+
+class TokenStrip(QWidget):
+    """The tokens, painted directly: read ones dark, the current one bold on yellow, unread ones grey.
+
+    Painted by hand rather than as a rich-text label: a label re-laid out 64 HTML spans on every
+    training frame (4 ms a frame, measured), this draws them in well under one.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSize(13)
+        self.setFont(font)
+        self.bold = QFont(font)
+        self.bold.setBold(True)
+        self.labels: tuple[str, ...] = ()
+        self.current: int | None = None
+        self.read = 0
+        self.sep = ""
+        self.placeholder = ""
+        self.setMinimumHeight(40)
+
+    def set_tokens(self, labels: tuple[str, ...], current: int | None, read: int, sep: str = "") -> None:
+        if (labels, current, read, sep) == (self.labels, self.current, self.read, self.sep) and not self.placeholder:
+            return
+        self.labels, self.current, self.read, self.sep = labels, current, read, sep
+        self.placeholder = ""
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        self.labels, self.current, self.read, self.placeholder = (), None, 0, text
+        self.update()
+
+    def shown_text(self) -> str:
+        """The text as drawn (tests and accessibility), the current token in [brackets]."""
+        start = visible_window(len(self.labels), self.current)
+        parts = []
+        for i in range(start, min(len(self.labels), start + MAX_TOKENS)):
+            parts.append(f"[{self.labels[i]}]" if i == self.current else self.labels[i])
+        return ("…" if start else "") + self.sep.join(parts)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        fm = QFontMetrics(self.font())
+        line, width = fm.height() + 4, self.width() - 8
+        if self.placeholder:
+            painter.setPen(UNREAD)
+            painter.drawText(self.rect().adjusted(4, 2, -4, -2), Qt.TextFlag.TextWordWrap, self.placeholder)
+            return
+        start = visible_window(len(self.labels), self.current)
+        x, y = 4, fm.ascent() + 2
+        sep_w = fm.horizontalAdvance(self.sep) if self.sep else 0
+        if start:
+            painter.setPen(UNREAD)
+            painter.drawText(x, y, "…")
+            x += fm.horizontalAdvance("…")
+        for i in range(start, min(len(self.labels), start + MAX_TOKENS)):
+            text = self.labels[i]
+            current = i == self.current
+            w = (QFontMetrics(self.bold) if current else fm).horizontalAdvance(text)
+            if x + w > width and x > 4:  # wrap
+                x, y = 4, y + line
+                if y - fm.ascent() > self.height():
+                    break
+            if current:
+                painter.fillRect(x - 1, y - fm.ascent() - 1, w + 2, fm.height() + 2, CURRENT_BG)
+                painter.setFont(self.bold)
+            painter.setPen(READ if i < self.read else UNREAD)
+            painter.drawText(x, y, text)
+            if current:
+                painter.setFont(self.font())
+            x += w + sep_w
+            if self.sep and i + 1 < len(self.labels):
+                painter.setPen(UNREAD)
+                painter.drawText(x - sep_w, y, self.sep)
 
 
 class TextStripPanel(Panel):
@@ -46,10 +115,7 @@ class TextStripPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.export_button.hide()  # text, not a figure: copy it from the probe field
-        self.strip = QLabel(" ")
-        self.strip.setTextFormat(Qt.TextFormat.RichText)
-        self.strip.setWordWrap(True)
-        self.strip.setMinimumHeight(40)
+        self.strip = TokenStrip()
         self.layout_.addWidget(self.strip, 1)
         row = QHBoxLayout()
         row.setContentsMargins(4, 0, 4, 0)
@@ -76,42 +142,54 @@ class TextStripPanel(Panel):
         self.layout_.addWidget(self.skipped)
         self.skipped.hide()
         self.probe_edit.returnPressed.connect(self._probe_entered)
+        self.info: ModelInfo | None = None
+        self.snapshot: Snapshot | None = None
+        self.selected_t: int | None = None
+        self.sep = ""  # between tokens: nothing for characters, a space for words
 
     def _probe_entered(self) -> None:
         self.probe_changed.emit(self.probe_edit.text())
         # Let go of the keyboard: the Right arrow should now step, not move the text cursor.
         self.probe_edit.clearFocus()
 
-    def set_model(self, info: m.ModelInfo) -> None:
+    def set_model(self, info: ModelInfo) -> None:
+        self.info = info
+        self.snapshot = None
+        self.selected_t = None
         self.probe_edit.setText(info.probe_text)
         dense = info.head == "regress"
         self.probe_edit.setEnabled(not dense)
         if dense:
             self.probe_edit.setToolTip("The sine task steps through a fixed wave; there is no text to type")
-        self.strip.setText(
-            '<span style="color:#9e9e9e">Press Train (Space) to see the training text here, or '
-            "Step token (Right arrow) to read the probe sentence below one token at a time.</span>"
+        self.strip.set_placeholder(
+            "Press Train (Space) to see the training text here, or Step token (Right arrow) to read the probe "
+            "sentence below one token at a time."
         )
+        self.sep = " " if info.config.get("level") == "word" and info.head == "lm" else ""
         self.set_source(info.title)
 
-    def show_probe(self, view: m.ProbeView) -> None:
-        current = view.position - 1 if view.position else None
-        self.strip.setText(render_tokens(view.labels, current, view.position))
-        self.set_source(f"Probe: {view.position} of {len(view.labels)} tokens read")
-        if view.skipped:
-            shown = ", ".join(repr(s) for s in view.skipped[:12])
-            self.skipped.setText(f"Left out (the model has never seen them): {shown}")
-        self.skipped.setVisible(bool(view.skipped))
+    def set_selected(self, t: int | None) -> None:
+        self.selected_t = t
+        if self.snapshot is not None:
+            self.show(self.snapshot)
 
-    def show_train(self, view: m.TrainView, selected: int | None) -> None:
-        labels = view.input_labels
-        if not labels:
-            self.strip.setText("(numbers, not text: see the prediction panel)")
-            self.set_source(f"Training batch, row {view.row}")
-            return
-        current = len(labels) - 1 if selected is None else min(selected, len(labels) - 1)
-        self.strip.setText(render_tokens(labels, current, len(labels)))
-        target = ""
-        if view.target_labels and len(view.target_labels) == 1:
-            target = f" (class {view.target_labels[0]})"
-        self.set_source(f"Training batch, row {view.row}, step {view.step:,}{target}")
+    def show(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        dense = snap.inputs.ndim == 2
+        unit = "values" if dense else "tokens"
+        if snap.source == "train" and not dense and snap.head == "classify" and snap.target_ids is not None:
+            target = int(snap.target_ids[-1]) if snap.length else -1
+            extra = f" (class {self.info.labels[target]})" if target >= 0 and self.info is not None else ""
+        else:
+            extra = ""
+        self.set_source(source_text(snap, unit) + extra)
+        if snap.length == 0:
+            current = None
+        else:
+            current = snap.length - 1 if self.selected_t is None else min(self.selected_t, snap.length - 1)
+        # numbers (the sine wave) are separated, so that they never run together; words by a space
+        self.strip.set_tokens(snap.input_labels, current, snap.length, " · " if dense else self.sep)
+        if snap.skipped:
+            shown = ", ".join(repr(s) for s in snap.skipped[:12])
+            self.skipped.setText(f"Left out (the model has never seen them): {shown}")
+        self.skipped.setVisible(bool(snap.skipped))

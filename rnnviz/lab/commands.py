@@ -1,0 +1,108 @@
+"""What a front end asks the lab to do: one frozen dataclass per command, handled by ``Lab.handle``.
+
+Commands that concern one run carry its id (``run``, default the main run); the rest act on the lab:
+training and pausing move every run together, the probe and the displayed batch row are shared.
+In the app they are pickled through a pipe to the training process (``rnnviz.lab.loop``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnviz.engine.clipping import ClipConfig
+from rnnviz.lab.events import MAIN
+from rnnviz.training import TrainConfig
+
+
+class Command:
+    """Base of every command (``isinstance`` tells a command from anything else on the pipe)."""
+
+
+@dataclass(frozen=True)
+class Train(Command):
+    """Train until paused."""
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    """Stop after the current step; the newest step is then shown whole."""
+
+
+@dataclass(frozen=True)
+class StepUpdate(Command):
+    """Exactly one training step, then pause."""
+
+
+@dataclass(frozen=True)
+class ProbeForward(Command):
+    """Read the next token of the probe sentence with the current weights."""
+
+
+@dataclass(frozen=True)
+class ProbeBack(Command):
+    """Un-read the last token of the probe."""
+
+
+@dataclass(frozen=True)
+class ProbeRestart(Command):
+    """Start the probe over (no token read)."""
+
+
+@dataclass(frozen=True)
+class SetProbe(Command):
+    text: str
+
+
+@dataclass(frozen=True)
+class SetClip(Command):
+    clip: ClipConfig
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
+class SetLR(Command):
+    lr: float
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
+class SetRow(Command):
+    """Which sequence of the training batch the panels follow."""
+
+    row: int
+
+
+@dataclass(frozen=True)
+class ShowHistory(Command):
+    """Show the ``index``-th snapshot of the step history (0: the oldest kept); paused only."""
+
+    index: int
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
+class Reset(Command):
+    """A new model with these settings (the data is reloaded only if a data setting changed)."""
+
+    config: TrainConfig
+
+
+@dataclass(frozen=True)
+class LoadCorpus(Command):
+    config: TrainConfig
+
+
+@dataclass(frozen=True)
+class SaveCheckpoint(Command):
+    path: str
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
+class LoadCheckpoint(Command):
+    path: str
+
+
+@dataclass(frozen=True)
+class Stop(Command):
+    """End the lab's loop (the training process exits)."""

@@ -1,0 +1,117 @@
+"""What the lab reports to its front end (the app, a test, a script): small frozen records, in order.
+
+    StepScalars   one per training step of a run, all of them (the loss and norm curves stay exact)
+    Snapshot      what the sequence panels show (``snapshot``): the newest only is drawn
+    ModelInfo     a run's model was built or loaded: what the panels need to label things
+    RunLog        a loaded run's history of losses and norms, to draw its curves again
+    HistoryInfo   what the step history of a run holds (for the scrub slider)
+    StateChanged, Problem, EvalResult, Notice
+
+Nothing here imports Qt; in the app these cross a pipe from the training process (pickled), and the
+window only reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# The lab's states; the app enables its controls from these (main_window.ENABLED_IN).
+IDLE, RUNNING, PAUSED, STEPPING, LOADING, ERROR = "idle", "running", "paused", "stepping", "loading", "error"
+
+MAIN = "A"  # the id of the run a single-run lab trains
+
+
+@dataclass(frozen=True)
+class StepScalars:
+    run: str
+    step: int
+    progress: float  # epochs, e.g. 1.25
+    loss: float
+    grad_norm: float  # global norm before clipping
+    clipped_norm: float  # after clipping (equal when nothing was clipped; NaN when no gradient was formed)
+    clipped: bool
+    lr: float
+    tokens: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Sent whenever a run's model is built or loaded. Cell facts come from the cell registry."""
+
+    run: str
+    title: str  # the task, in words
+    head: str  # "lm", "classify" or "regress"
+    cell: str
+    cell_name: str  # e.g. "vanilla RNN"
+    layers: int
+    hidden: int
+    gate_names: tuple[str, ...]  # e.g. ("i", "f", "g", "o")
+    gate_labels: tuple[str, ...]  # e.g. ("input gate i", ...)
+    gate_ranges: tuple[tuple[float, float], ...]
+    has_cell_state: bool
+    gates_are_h: bool  # the vanilla RNN: its one "gate" is h itself (nothing more to show)
+    labels: tuple[str, ...]  # output labels: vocabulary (lm) or class names (classify); () for regress
+    notes: tuple[str, ...]
+    batches_per_epoch: int
+    config: dict  # TrainConfig.to_dict()
+    probe_text: str  # the probe sentence the lab chose or kept
+    step: int = 0  # 0 for a new model; the saved step for a loaded checkpoint
+
+
+@dataclass(frozen=True)
+class RunLog:
+    """A run's whole history so far (sent after a checkpoint is loaded): ``training.log`` columns."""
+
+    run: str
+    step: np.ndarray  # (n,) step numbers
+    loss: np.ndarray  # (n,)
+    grad_norm: np.ndarray  # (n,) before clipping
+    clipped_norm: np.ndarray  # (n,)
+    clipped: np.ndarray  # (n,) 1.0 where the step was clipped
+    eval_step: np.ndarray  # (m,)
+    eval_loss: np.ndarray  # (m,)
+    eval_accuracy: np.ndarray  # (m,) NaN where the task has none
+
+
+@dataclass(frozen=True)
+class HistoryInfo:
+    """What a run's step history holds: ``count`` snapshots from ``first_step`` to ``last_step``."""
+
+    run: str
+    count: int
+    first_step: int
+    last_step: int
+    nbytes: int
+    budget: int
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the user must hear about. ``kind``: nonfinite, error, load_failed, save_failed."""
+
+    kind: str
+    message: str  # plain words
+    details: str = ""  # e.g. the traceback
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    run: str
+    step: int
+    loss: float
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A passing message for the status bar (saved a checkpoint, loaded a corpus...)."""
+
+    message: str

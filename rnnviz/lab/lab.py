@@ -1,0 +1,394 @@
+"""The lab: owns the runs, takes typed commands, reports events and snapshots. No Qt, no threads.
+
+    lab = Lab(events.append)                    # emit: called with every event, in order
+    lab.reset(TrainConfig(task="sine", hidden=8))
+    lab.train_steps(20)                         # or lab.handle(Train()) and lab.tick() from a loop
+    lab.handle(Pause())                         # the newest step arrives as one complete Snapshot
+    lab.handle(ShowHistory(index=0))            # ... and any kept step can be shown again
+
+One lab, one or more runs, each a Trainer with an id (``runs``; a single-run lab has ``MAIN``), its
+step history and its newest snapshot. Training moves every run one step at a time, so runs stay in
+lockstep. What the panels show is one :class:`~rnnviz.lab.snapshot.Snapshot` per run, from the
+training batch (one row, ``row``) or from the probe sentence (``viewing``): every event that changes
+what is shown emits the complete snapshot, so a front end never mixes steps or sources.
+
+The app drives a Lab through ``rnnviz.lab.loop`` in its own process; the tests and scripts drive it
+directly. Loading data or a checkpoint is synchronous here (``reset``, ``load_checkpoint``); the loop
+runs them on a thread and hands the result to ``install``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from rnnviz.engine.buffers import BufferPool
+from rnnviz.engine.cells import get_cell
+from rnnviz.engine.runtime import Runtime
+from rnnviz.lab import commands as c
+from rnnviz.lab import events as e
+from rnnviz.lab.history import DEFAULT_BUDGET, SnapshotHistory
+from rnnviz.lab.probe import Probe, probe_trace
+from rnnviz.lab.snapshot import HistoryPlace, Snapshot, make_snapshot
+from rnnviz.training import StepReport, TrainConfig, Trainer, load_trainer, save_trainer
+from rnnviz.training.config import same_data
+
+# While running, at most ~30 training snapshots a second, spread evenly over the steps (a rate, not a
+# minimum interval: with an interval, steps a little faster than it got a snapshot every other step).
+# Each carries its gradient views, so every panel shows the same step; making one costs ~2 ms of a
+# ~28 ms step of the default model (mostly the one-row backward pass behind ||dL_T/dh_t||), so small
+# fast models are capped, and the default model gets one for every step up to 30 steps a second.
+SNAPSHOT_RATE = 30.0  # per second
+EVAL_EVERY = 200  # training steps between validation passes
+EVAL_BATCHES = 8  # validation batches per pass (a pass must not stall the loop)
+HISTORY_INFO_INTERVAL = 1.0  # seconds: while running, how often the front end hears what the history holds
+
+
+class Run:
+    """One training run: its trainer, its step history and the newest training snapshot made."""
+
+    def __init__(self, run_id: str, trainer: Trainer, history_budget: int):
+        self.id = run_id
+        self.trainer = trainer
+        self.history = SnapshotHistory(history_budget)
+        self.snapshot: Snapshot | None = None
+        vocab = trainer.task.spec.vocab
+        self.token_labels = vocab.labels() if vocab is not None else None  # visible label of each token id
+
+    def input_labels(self, x: np.ndarray) -> tuple[str, ...]:
+        """How each input is shown: its token's label, or for dense input its first value."""
+        if self.token_labels is None:
+            return tuple(f"{float(np.asarray(v).reshape(-1)[0]):+.2f}" for v in x)
+        labels = self.token_labels
+        return tuple(labels[int(i)] for i in np.asarray(x).reshape(-1))
+
+
+class Lab:
+    def __init__(
+        self,
+        emit,
+        *,
+        runtime: Runtime | None = None,
+        history_budget: int = DEFAULT_BUDGET,
+        clock=None,
+    ):
+        self.emit = emit
+        self.runtime = runtime if runtime is not None else Runtime(pool=BufferPool())
+        self.history_budget = history_budget
+        self.clock = clock or time.perf_counter
+        self.runs: dict[str, Run] = {}
+        self.state = e.LOADING
+        self.running = False
+        self.row = 0  # the batch row the training snapshots show
+        self.viewing = "train"  # what the panels follow: "train" (the batch) or "probe"
+        self.probe = Probe()
+        self._snapshot_credit = 1.0  # earned at SNAPSHOT_RATE per second, one spent per snapshot
+        self._credit_time = None
+        self._last_history_info = -float("inf")
+        self._handlers = {
+            c.Train: lambda cmd: self.train(), c.Pause: lambda cmd: self.pause(),
+            c.StepUpdate: lambda cmd: self.step_update(), c.ProbeForward: lambda cmd: self.probe_forward(),
+            c.ProbeBack: lambda cmd: self.probe_back(), c.ProbeRestart: lambda cmd: self.probe_restart(),
+            c.SetProbe: lambda cmd: self.set_probe(cmd.text), c.SetClip: lambda cmd: self.set_clip(cmd.clip, cmd.run),
+            c.SetLR: lambda cmd: self.set_lr(cmd.lr, cmd.run), c.SetRow: lambda cmd: self.set_row(cmd.row),
+            c.ShowHistory: lambda cmd: self.show_history(cmd.index, cmd.run),
+            c.Reset: lambda cmd: self.reset(cmd.config), c.LoadCorpus: lambda cmd: self.reset(cmd.config),
+            c.SaveCheckpoint: lambda cmd: self.save(cmd.path, cmd.run),
+            c.LoadCheckpoint: lambda cmd: self.load_checkpoint(cmd.path),
+        }  # fmt: skip
+
+    # -- commands ----------------------------------------------------------------------------------
+    def handle(self, cmd: c.Command) -> None:
+        """Do what ``cmd`` asks (every command but Stop, which ends the loop around the lab)."""
+        handler = self._handlers.get(type(cmd))
+        if handler is None:
+            raise ValueError(f"the lab cannot handle {cmd!r}")
+        handler(cmd)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.runs) and self.state != e.LOADING
+
+    @property
+    def main(self) -> Run:
+        return self.runs[e.MAIN]
+
+    def train(self) -> None:
+        if self.ready:
+            self.running = True
+            self.viewing = "train"
+            self.set_state(e.RUNNING)
+
+    def pause(self) -> None:
+        if self.running:
+            self.running = False
+            self.set_state(e.PAUSED)
+            self._show_newest_steps()
+
+    def tick(self) -> None:
+        """One training step of every run, if running (the loop calls this between commands)."""
+        if self.running:
+            self._train_one()
+
+    def train_steps(self, n: int) -> None:
+        """``n`` training steps, as if Train had been pressed and paused after them (scripts, tests)."""
+        if not self.ready:
+            raise RuntimeError("the lab has no model yet")
+        self.train()
+        for _ in range(n):
+            if not self.running:  # a refused (non-finite) step paused it
+                return
+            self._train_one()
+        self.pause()
+
+    def step_update(self) -> None:
+        if not self.ready:
+            return
+        self.running = False
+        self.viewing = "train"
+        if self._train_one(force_snapshot=True):
+            self.set_state(e.PAUSED)
+            self._emit_history_info()
+
+    def probe_forward(self) -> None:
+        self._probe_action(self.probe.forward)
+
+    def probe_back(self) -> None:
+        self._probe_action(self.probe.back)
+
+    def probe_restart(self) -> None:
+        self._probe_action(self.probe.restart)
+
+    def set_probe(self, text: str) -> None:
+        if not self.runs:
+            self.probe.text = text
+            return
+        self.probe.set_text(self.main.trainer.task, text)
+        if self.viewing == "probe":
+            self._show_probe()
+
+    def set_clip(self, clip, run: str = e.MAIN) -> None:
+        if run in self.runs:
+            self.runs[run].trainer.set_clip(clip)
+
+    def set_lr(self, lr: float, run: str = e.MAIN) -> None:
+        if run in self.runs:
+            self.runs[run].trainer.set_lr(lr)
+
+    def set_row(self, row: int) -> None:
+        """Follow batch row ``row`` (clamped to the batch). Paused, the newest step is shown for it at once."""
+        if not isinstance(row, (int, np.integer)) or isinstance(row, bool):
+            raise ValueError(f"the row must be a whole number, not {row!r}")
+        self.row = int(row)
+        if not self.running and self.viewing == "train" and self.ready:
+            self._show_newest_steps(again=True)
+
+    def show_history(self, index: int, run: str = e.MAIN) -> None:
+        """Show the ``index``-th kept step of ``run`` (paused only; Train goes on from the newest)."""
+        if self.running or run not in self.runs:
+            return
+        history = self.runs[run].history
+        if not len(history):
+            return
+        index = min(max(int(index), 0), len(history) - 1)
+        place = HistoryPlace(index, len(history), self.runs[run].trainer.step)
+        self.viewing = "train"
+        if self.state == e.STEPPING:
+            self.set_state(e.PAUSED)
+        self.emit(history[index].at_history(place))
+
+    # -- models ------------------------------------------------------------------------------------
+    def build_trainer(self, config: TrainConfig) -> Trainer:
+        """A new trainer for ``config``, reusing the loaded data when only model settings changed
+        (safe to call from another thread: it touches nothing of the lab's)."""
+        current = self.runs.get(e.MAIN)
+        if current is not None and same_data(current.trainer.cfg, config):
+            return Trainer(config, current.trainer.task, runtime=self.runtime)
+        return Trainer(config, runtime=self.runtime)
+
+    def read_checkpoint(self, path: str) -> tuple[Trainer, str]:
+        """A trainer restored from ``path`` and the notice saying so (any thread)."""
+        trainer = load_trainer(path, runtime=self.runtime)
+        return trainer, f"Loaded {os.path.basename(path)} (step {trainer.step:,})"
+
+    def reset(self, config: TrainConfig) -> None:
+        self.running = False
+        self.install(self.build_trainer(config))
+
+    def load_checkpoint(self, path: str) -> None:
+        self.install(*self.read_checkpoint(path))
+
+    def install(self, trainer: Trainer, notice: str = "") -> None:
+        """Make ``trainer`` the main run (the old runs go) and tell the front end what it is."""
+        self.running = False
+        self.runs = {e.MAIN: Run(e.MAIN, trainer, self.history_budget)}
+        self.viewing = "train"
+        self.probe.use_task(trainer.task)
+        self.emit(self._model_info(self.main))
+        log = trainer.log
+        if log.steps.n or log.evals.n:
+            s, v = log.steps, log.evals
+            self.emit(e.RunLog(
+                e.MAIN, s["x"].copy(), s["loss"].copy(), s["grad_norm"].copy(), s["clipped_norm"].copy(),
+                s["clipped"].copy(), v["x"].copy(), v["loss"].copy(), v["accuracy"].copy(),
+            ))  # fmt: skip
+        if notice:
+            self.emit(e.Notice(notice))
+        self.set_state(e.IDLE if trainer.step == 0 else e.PAUSED)
+
+    def save(self, path: str, run: str = e.MAIN) -> None:
+        if run not in self.runs:
+            return
+        try:
+            save_trainer(self.runs[run].trainer, path)
+            self.emit(e.Notice(f"Saved {path}"))
+        except OSError as err:
+            self.emit(e.Problem("save_failed", f"Could not save {path}: {err.strerror or err}."))
+
+    # -- training ----------------------------------------------------------------------------------
+    def _train_one(self, force_snapshot: bool = False) -> bool:
+        """One step of every run; True if every run's step was applied (else training pauses)."""
+        now = self.clock()
+        if self._credit_time is not None:  # at most two in hand: no bursts after a pause, no credit lost
+            self._snapshot_credit = min(2.0, self._snapshot_credit + (now - self._credit_time) * SNAPSHOT_RATE)
+        self._credit_time = now
+        want = force_snapshot or self._snapshot_credit >= 1.0
+        if want:
+            self._snapshot_credit = max(self._snapshot_credit - 1.0, 0.0)
+        refused = []
+        for run in self.runs.values():
+            # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
+            report = run.trainer.train_step(trace=False, spectrum=False)
+            self.emit(_scalars(run.id, report))
+            if not report.applied:
+                refused.append((run, report))
+            elif want:
+                self._keep_snapshot(run, run.trainer.last_trace(self.row))
+        if refused:
+            self.running = False
+            for run, report in refused:
+                self._keep_snapshot(run, run.trainer.last_trace(self.row))  # shows why: gradients always
+                self.emit(e.Problem(
+                    "nonfinite",
+                    f"Training paused: {report.problem} The weights are those of the last good step. Lower the "
+                    "learning rate or turn on gradient clipping, then press Train to continue.",
+                ))  # fmt: skip
+            self.set_state(e.PAUSED, "a step went NaN or infinite")
+            self._emit_history_info()
+            return False
+        if self.running and now - self._last_history_info >= HISTORY_INFO_INTERVAL:
+            self._emit_history_info()
+        step = self.main.trainer.step
+        if step % EVAL_EVERY == 0:
+            for run in self.runs.values():
+                ev = run.trainer.evaluate(max_batches=EVAL_BATCHES)
+                if ev is not None:
+                    self.emit(e.EvalResult(run.id, step, ev.loss, ev.accuracy))
+        return True
+
+    def _keep_snapshot(self, run: Run, trace) -> None:
+        """Make the training snapshot of ``trace``, keep it in the history and show it."""
+        if trace is None:  # the step's loss was not finite: there is no backward pass to show
+            return
+        self._keep(run, self._train_snapshot(run, trace))
+
+    def _keep(self, run: Run, snap: Snapshot) -> None:
+        run.snapshot = snap
+        run.history.append(snap)
+        if self.viewing == "train":
+            self.emit(snap)
+
+    def _show_newest_steps(self, again: bool = False) -> None:
+        """Show each run's newest step whole (after a pause, or for another row when ``again``)."""
+        for run in self.runs.values():
+            t = run.trainer
+            if t.step == 0:
+                continue
+            if again or run.snapshot is None or run.snapshot.step != t.step:
+                self._keep_snapshot(run, t.last_trace(self.row))
+            elif self.viewing == "train":
+                self.emit(run.snapshot.not_live())
+        self._emit_history_info()
+
+    def _emit_history_info(self) -> None:
+        self._last_history_info = self.clock()
+        for run in self.runs.values():
+            h = run.history
+            first, last = h.steps
+            self.emit(e.HistoryInfo(run.id, len(h), first, last, h.nbytes, h.budget))
+
+    def _train_snapshot(self, run: Run, trace) -> Snapshot:
+        spec = run.trainer.task.spec
+        x = trace.x[: trace.length]
+        clip = str(trace.clip.config) if trace.clip is not None else str(run.trainer.clip)
+        return make_snapshot(
+            trace, run=run.id, step=run.trainer.step, source="train", head=spec.head, clip=clip, inputs=x,
+            input_labels=run.input_labels(x), known_targets=trace.length, layer_shapes=_layer_shapes(run),
+            n_out=run.trainer.model_cfg.n_out, live=self.running,
+        )  # fmt: skip
+
+    # -- the probe ---------------------------------------------------------------------------------
+    def _probe_action(self, action) -> None:
+        if not self.ready:
+            return
+        self.running = False
+        action()
+        self.viewing = "probe"
+        self.set_state(e.STEPPING)
+        self._show_probe()
+
+    def _show_probe(self) -> None:
+        probe = self.probe
+        for run in self.runs.values():
+            t = run.trainer
+            spec = t.task.spec
+            trace = probe_trace(t.params, t.model_cfg, probe.ids, probe.position)
+            self.emit(make_snapshot(
+                trace, run=run.id, step=t.step, source="probe", head=spec.head, clip=str(t.clip), inputs=probe.ids,
+                input_labels=run.input_labels(probe.ids), known_targets=probe.known_targets(spec.head),
+                layer_shapes=_layer_shapes(run), n_out=t.model_cfg.n_out, skipped=probe.skipped,
+            ))  # fmt: skip
+
+    # -- state and descriptions --------------------------------------------------------------------
+    def set_state(self, state: str, message: str = "") -> None:
+        self.state = state
+        self.emit(e.StateChanged(state, message))
+
+    def fail(self, message: str) -> None:
+        """Something went wrong outside a command's own handling: stop training, say so (ERROR)."""
+        self.running = False
+        self.set_state(e.ERROR, message)
+
+    def _model_info(self, run: Run) -> e.ModelInfo:
+        t = run.trainer
+        spec, cfg = t.task.spec, t.model_cfg
+        cell = get_cell(cfg.cell)
+        labels: tuple[str, ...] = ()
+        if spec.head == "lm":
+            labels = run.token_labels
+        elif spec.head == "classify":
+            labels = tuple(spec.class_names)
+        return e.ModelInfo(
+            run=run.id, title=spec.title, head=spec.head, cell=cfg.cell, cell_name=cell.NAME, layers=cfg.num_layers,
+            hidden=cfg.hidden_size, gate_names=cell.GATES, gate_labels=cell.GATE_LABELS,
+            gate_ranges=cell.GATE_RANGES, has_cell_state=cell.HAS_CELL_STATE, gates_are_h=cell.ACT_IS_H,
+            labels=labels, notes=tuple(t.task.notes), batches_per_epoch=t.task.batches_per_epoch,
+            config=t.cfg.to_dict(), probe_text=self.probe.text, step=t.step,
+        )  # fmt: skip
+
+
+def _scalars(run_id: str, r: StepReport) -> e.StepScalars:
+    clip = r.clip
+    return e.StepScalars(
+        run=run_id, step=r.step, progress=r.progress, loss=r.loss, grad_norm=r.grad_norm,
+        clipped_norm=clip.norm_after if clip is not None else float("nan"),
+        clipped=bool(clip is not None and clip.clipped), lr=r.lr, tokens=r.tokens,
+    )  # fmt: skip
+
+
+def _layer_shapes(run: Run) -> tuple[tuple[int, int, bool], ...]:
+    cfg = run.trainer.model_cfg
+    cell = get_cell(cfg.cell)
+    return tuple((cfg.hidden_size, len(cell.GATES), cell.HAS_CELL_STATE) for _ in range(cfg.num_layers))

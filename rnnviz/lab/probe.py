@@ -1,0 +1,127 @@
+"""The probe: a sentence the user steps through token by token, read with a run's current weights.
+
+Each task gets a sensible default text: a line of the corpus for a language model, a name for the names
+classifier, one sample sequence for the long-range task, the sentence itself for the toy task, and a
+fixed wave for the sine task (whose "tokens" are numbers, so the text is ignored).
+
+What a probe shows after ``position`` tokens is computed fresh from the weights every time
+(:func:`probe_trace`): one forward pass over the prefix, the engine's own loss on the next tokens and
+its BPTT, exactly as for a training batch of one row. The forward pass over a prefix gives the same
+numbers as feeding the tokens one at a time (``engine.infer.step_token``; tests/lab/test_probe.py), so
+"step one token" is honest, and whatever training did meanwhile, the numbers are the current model's.
+Limit: at most MAX_PROBE_TOKENS tokens are read (a pasted book is cut, with a note).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.corpus import Task
+from rnnviz.corpus.lm import TOY_SENTENCE
+from rnnviz.engine.model import backward, forward, loss
+from rnnviz.engine.trace import Trace, build_trace
+
+SINE_PROBE_STEPS = 50
+SINE_PROBE_FREQUENCY = 0.05  # cycles per step: a period of 20 steps
+MAX_PROBE_TOKENS = 2000  # each step re-reads the prefix: ~1 ms per 30 tokens for the default LSTM
+
+
+def default_probe_text(task: Task) -> str:
+    spec = task.spec
+    if spec.name == "toy":
+        return TOY_SENTENCE
+    if spec.input_kind == "dense":
+        return f"sin(2 pi {SINE_PROBE_FREQUENCY} t)"
+    if spec.head == "lm":
+        ids = getattr(task, "val_ids", None)
+        if ids is None or len(ids) == 0:
+            ids = task.train_ids
+        text = spec.vocab.decode(ids[:4000])
+        lines = [line.strip() for line in text.split("\n")]
+        good = [line for line in lines[1:] if 25 <= len(line) <= 70] or [line for line in lines if line]
+        return good[0] if good else text[:60]
+    if spec.name == "names":
+        return "Dostoevsky"
+    if spec.name == "long_range":
+        batch = next(task.val_batches())
+        return spec.vocab.decode(batch.x[0])
+    return "hello"
+
+
+def encode_probe(task: Task, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``(tokens, skipped)``: ids ``(n,)`` (or values ``(n, 1)`` for the sine task) and the typed
+    characters or words the model does not know (left out)."""
+    spec = task.spec
+    if spec.input_kind == "dense":
+        t = np.arange(SINE_PROBE_STEPS)
+        return np.sin(2 * np.pi * SINE_PROBE_FREQUENCY * t)[:, None], ()
+    vocab = spec.vocab
+    ids = vocab.encode(text, errors="skip").astype(np.intp)[:MAX_PROBE_TOKENS]
+    return ids, tuple(vocab.unknown(text))
+
+
+class Probe:
+    """The probe's text, its tokens and how many of them have been read (``position``)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.task_name = ""  # the task the text was chosen for
+        self.ids = np.zeros(0, np.intp)  # (n,) token ids, or (n, 1) values for the sine task
+        self.skipped: tuple[str, ...] = ()
+        self.position = 0
+
+    def use_task(self, task: Task) -> None:
+        """A new model: keep the text if it suits the task, else take the task's default; start over."""
+        spec = task.spec
+        fits = spec.vocab is not None and len(spec.vocab.encode(self.text, errors="skip")) > 0
+        if spec.name != self.task_name or not fits:
+            self.text, self.task_name = default_probe_text(task), spec.name
+        self.set_text(task, self.text)
+
+    def set_text(self, task: Task, text: str) -> None:
+        self.text = text
+        self.ids, self.skipped = encode_probe(task, text)
+        self.position = 0
+
+    def forward(self) -> None:
+        self.position = min(self.position + 1, len(self.ids))
+
+    def back(self) -> None:
+        self.position = max(self.position - 1, 0)
+
+    def restart(self) -> None:
+        self.position = 0
+
+    def known_targets(self, head: str) -> int:
+        """How many of the steps read have a true next token (the last token of the text has none; a
+        typed name has no known class)."""
+        if head == "classify":
+            return 0
+        return min(self.position, len(self.ids) - 1)
+
+
+def probe_trace(params: dict[str, np.ndarray], cfg, ids: np.ndarray, position: int) -> Trace | None:
+    """The trace of the probe's first ``position`` tokens, read from a zero state (None at position 0).
+
+    For a language model or regression, the targets are the next tokens: where every step read has one,
+    the loss is the engine's ``model.loss`` and the gradient views come from its BPTT (``backward``,
+    states only). When the last token read has no next one, the targets stop a step short: its loss is
+    not defined, so there are no gradient views (the snapshot marks that step's target unknown). A
+    classifier's probe has no known class: probabilities only.
+    """
+    if position == 0:
+        return None
+    x = ids[None, :position]  # (1, T) ids or (1, T, I) values
+    fp = forward(params, cfg, x)
+    if cfg.head == "classify":
+        return build_trace(params, fp, None, None, None, {}, None, row=0, gradients=False)
+    nxt = ids[1 : position + 1]
+    complete = len(nxt) == position
+    if not complete:  # a stand-in target for the last step: its loss is never shown (known_targets)
+        nxt = np.concatenate([nxt, np.zeros_like(ids[:1])])
+    y = nxt[None]  # (1, T) or (1, T, O)
+    res = loss(fp, y)
+    if not complete:
+        return build_trace(params, fp, y, res.per_step, None, {}, None, row=0, gradients=False)
+    bw = backward(params, fp, res.dout, param_grads=False)
+    return build_trace(params, fp, y, res.per_step, [lg.dh for lg in bw.layers], {}, None, row=0, gradients=True)
