@@ -321,11 +321,15 @@ class SettingsPanel(QWidget):
 
 
 def matching_preset(cfg: TrainConfig) -> str:
-    """The preset whose settings ``cfg`` has (the corpus and the live settings aside), or ``CUSTOM``."""
+    """The preset whose settings ``cfg`` has (the live settings aside), or ``CUSTOM``. A preset that
+    names its corpus (the bundled one) is preferred where the corpus matches too: the same model on
+    the user's text is "Your text", on the bundled one "Tiny Shakespeare"; a names folder of the
+    user's is still the names lesson."""
     d = cfg.to_dict()
-    for name, fields in PRESETS.items():
-        if all(d.get(k) == v for k, v in fields.items() if k != "corpus" and k not in LIVE_FIELDS):
-            return name
+    for strict in (True, False):
+        for name, fields in PRESETS.items():
+            if all(d.get(k) == v for k, v in fields.items() if k not in LIVE_FIELDS and (strict or k != "corpus")):
+                return name
     return CUSTOM
 
 
