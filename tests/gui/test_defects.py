@@ -197,7 +197,8 @@ def test_each_task_shows_the_settings_it_uses_and_no_others(qtbot):
     cell = panel.fields["cell"].widget
     cell.setCurrentIndex(cell.findData("rnn"))
     assert not visible("forget_bias")  # a vanilla RNN has no forget gate
-    assert [cell.itemText(i) for i in range(cell.count())] == ["vanilla RNN", "LSTM", "GRU"]  # the cell registry's names
+    # the cell registry's names
+    assert [cell.itemText(i) for i in range(cell.count())] == ["vanilla RNN", "LSTM", "GRU"]
 
 
 def test_clipping_from_the_toolbar_is_live_and_not_a_pending_change(qtbot, make):

@@ -257,8 +257,10 @@ def test_while_training_every_frame_shows_one_snapshot_everywhere_and_at_most_on
     w.controller.delivered.connect(recorded)
     w.toggle_training()
     qtbot.waitUntil(
-        lambda: sum(any(n == "norm" for n, *_ in f) for f in frames) >= 2
-        and sum(any(n == "loss" for n, *_ in f) for f in frames) >= 2,
+        lambda: (
+            sum(any(n == "norm" for n, *_ in f) for f in frames) >= 2
+            and sum(any(n == "loss" for n, *_ in f) for f in frames) >= 2
+        ),
         timeout=30000,
     )
     w.toggle_training()

@@ -48,8 +48,9 @@ def test_from_dict_refuses_unknown_keys_naming_them(cls):
 
 @pytest.mark.parametrize(
     "field, value, words",
-    [("hidden", "128", "whole number"), ("hidden", 0, r"in \[1"), ("lr", float("nan"), "finite"), ("cell", "tcn", "one of"),
-     ("lower", 1, "true or false"), ("dropout", 0.99, r"in \[0"), ("batch_size", True, "whole number")],
+    [("hidden", "128", "whole number"), ("hidden", 0, r"in \[1"), ("lr", float("nan"), "finite"),
+     ("cell", "tcn", "one of"), ("lower", 1, "true or false"), ("dropout", 0.99, r"in \[0"),
+     ("batch_size", True, "whole number")],
 )  # fmt: skip
 def test_a_value_outside_its_declaration_is_refused_with_the_settings_label(field, value, words):
     d = TrainConfig().to_dict()
