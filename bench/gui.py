@@ -42,6 +42,7 @@ HEADLESS = """
 import sys, time
 sys.path.insert(0, {root!r})
 from rnnviz.lab.presets import DEFAULT_PRESET, apply_preset
+from rnnviz.lab.lab import EVAL_BATCHES, EVAL_EVERY
 from rnnviz.training import TrainConfig, Trainer
 trainer = Trainer(apply_preset(DEFAULT_PRESET, TrainConfig()))
 for _ in range(3):
@@ -52,6 +53,8 @@ for line in sys.stdin:  # "run SECONDS": train that long, answer tokens and seco
     t0, tokens = time.perf_counter(), 0
     while time.perf_counter() - t0 < seconds:
         tokens += trainer.train_step().tokens
+        if trainer.step % EVAL_EVERY == 0:  # the validation the app makes too (rnnviz train makes more)
+            trainer.evaluate(max_batches=EVAL_BATCHES)
     print(tokens, time.perf_counter() - t0, flush=True)
 """
 

@@ -297,6 +297,8 @@ class MainWindow(QMainWindow):
                 self.history_bar.show_position(snap.history.index, snap.step)
             elif snap.source == "train":
                 self.history_bar.at_newest()
+            for panel in (self.loss_panel, self.norm_panel):  # the step shown from the history, on the curves
+                panel.shown_step.mark(snap.step if snap.history is not None else None)
         self.frames.frame(snap, running=self.state == e.RUNNING)
 
     def _on_event(self, ev) -> None:

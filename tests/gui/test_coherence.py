@@ -147,6 +147,8 @@ def test_paused_the_user_scrubs_back_through_the_history_and_train_goes_on_from_
         assert "step 3 of 4 (history)" in getattr(w, name).source.text(), name
     np.testing.assert_array_equal(w.heatmap._matrix, seen[3])
     assert "step 3 of 4 (history)" in w.history_bar.label.text()
+    for curves in (w.loss_panel, w.norm_panel):  # the curves mark the step the panels show
+        assert curves.shown_step.line.isVisible() and curves.shown_step.line.value() == 3
     qtbot.keyClick(w, Qt.Key.Key_BracketLeft)
     qtbot.waitUntil(lambda: w.snapshot.step == 2, timeout=5000)
     np.testing.assert_array_equal(w.heatmap._matrix, seen[2])
@@ -154,6 +156,7 @@ def test_paused_the_user_scrubs_back_through_the_history_and_train_goes_on_from_
     qtbot.waitUntil(lambda: w.snapshot.step == 3, timeout=5000)
     w.step_update()  # training goes on from the newest state, not from the step shown
     qtbot.waitUntil(lambda: w.step == 5 and w.snapshot.step == 5 and w.snapshot.history is None, timeout=10000)
+    assert not w.loss_panel.shown_step.line.isVisible()
 
 
 def test_typed_commands_only(qtbot, make):

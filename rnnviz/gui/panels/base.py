@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.lab.snapshot import Snapshot
+
 # One light, projector-friendly style for every plot.
 PEN_WIDTH = 1
 COLORS = {
@@ -321,3 +323,25 @@ def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def _cell(v) -> str:
     return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+
+
+class SequencePanel(Panel):
+    """A panel that draws one snapshot (``show``) and marks a selected time step (``set_selected``).
+
+    The window's frame scheduler (``gui/frames.py``) hands every sequence panel the same snapshot and
+    the same selection. By default a new selection redraws the snapshot; a panel with a cheaper mark
+    overrides ``set_selected``.
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.snapshot: Snapshot | None = None  # the one drawn (redrawn when a selector changes)
+        self.selected_t: int | None = None  # the step selected (0-based), None: the last one read
+
+    def show(self, snap: Snapshot) -> None:
+        raise NotImplementedError
+
+    def set_selected(self, t: int | None) -> None:
+        self.selected_t = t
+        if self.snapshot is not None:
+            self.show(self.snapshot)

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
 from rnnviz.gui.panels.base import (
     LEGEND_STYLE,
-    Panel,
     PlotCaption,
+    SequencePanel,
     StickyRange,
     cache_axes,
     finite_positive,
@@ -51,7 +51,7 @@ def describe_decay(last: np.ndarray) -> str:
     return f"||dL_T/dh_1|| / ||dL_T/dh_T|| = {ratio:.2e}  ({kind})"
 
 
-class GradientFlowPanel(Panel):
+class GradientFlowPanel(SequencePanel):
     title = "Gradients through time"
     help_text = (
         "How much the loss at the last step still reaches each earlier hidden state (log scale). A line "
@@ -84,15 +84,13 @@ class GradientFlowPanel(Panel):
         self.y_range = StickyRange(self.plot, log=True)
         self.plot.getPlotItem().enableAutoRange(x=False)
         self._x_max = 0
-        self.selected_line = pg.InfiniteLine(angle=90, pen=pen("grey", 1, dash=True))
+        self.selected_line = pg.InfiniteLine(angle=90, pen=pen("orange", 2, dash=True))  # as the heatmap's box
         self.plot.addItem(self.selected_line, ignoreBounds=True)
         self.selected_line.setVisible(False)
         self.hint = hint(self.plot, "appears once training runs")
         self.note = PlotCaption(self.plot)
         self.current_clip: str | None = None
         self._current: tuple | None = None
-        self.snapshot: Snapshot | None = None
-        self.selected_t: int | None = None
         self.info: ModelInfo | None = None
         self.layer_box.currentIndexChanged.connect(lambda _: self.snapshot and self.show(self.snapshot))
 

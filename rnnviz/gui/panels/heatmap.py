@@ -3,7 +3,8 @@
 Colours are fixed, not rescaled per frame (so they never flicker and mean the same thing all the
 time): -1..1 for tanh outputs (h, the LSTM's g, the GRU's n), 0..1 for sigmoid gates, -3..3 for the
 LSTM cell state c (which is not bounded; stronger values show as the end colour). Hover a cell to read
-its exact value; click a column to show that step's next-token prediction.
+its exact value; click a column to select that step in every panel (the window's frame scheduler
+passes it on: text highlight, bars, a line on the gradient plot).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
-from rnnviz.gui.panels.base import Panel, cache_axes, hint, pen, place_hint, source_text
+from rnnviz.gui.panels.base import SequencePanel, cache_axes, hint, pen, place_hint, source_text
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
 
 CELL_STATE_LEVELS = (-3.0, 3.0)
 
 
-class HeatmapPanel(Panel):
+class HeatmapPanel(SequencePanel):
     title = "Hidden state"
     help_text = (
         "Each row is one hidden unit, each column one time step: the colour is the unit's value after "
@@ -77,8 +78,6 @@ class HeatmapPanel(Panel):
         self._frame: tuple | None = None  # (what, width, H) the axes were last set up for
         self._ticks: list = []
         self._what = "h"
-        self.snapshot: Snapshot | None = None  # the one drawn (redrawn when a selector changes)
-        self.selected_t: int | None = None
         self.layer_box.currentIndexChanged.connect(self._redraw)
         self.what_box.currentIndexChanged.connect(self._redraw)
         self.plot.scene().sigMouseMoved.connect(self._hover)

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.engine.clipping import ClipConfig
-from rnnviz.gui.panels.base import LEGEND_STYLE, Panel, StickyRange, cache_axes, finite_positive, log_plot, pen
+from rnnviz.gui.panels.base import COLORS, LEGEND_STYLE, Panel, StickyRange, cache_axes, finite_positive, log_plot, pen
 from rnnviz.lab import events as e
 from rnnviz.training.log import Columns
 
@@ -36,6 +36,22 @@ def _history_plot(y_label: str, log_y: bool) -> pg.PlotWidget:
     # Ranges are set by the panel when it refreshes (autorange would rescan every point at every paint).
     item.enableAutoRange(x=False, y=False)
     return plot
+
+
+class ShownStep:
+    """A vertical line at the training step the sequence panels show from the history (none when live)."""
+
+    def __init__(self, plot: pg.PlotWidget):
+        self.line = pg.InfiniteLine(angle=90, pen=pen("orange", 2, dash=True), label="shown", labelOpts={
+            "position": 0.95, "color": COLORS["orange"], "fill": (255, 255, 255, 210)})  # fmt: skip
+        plot.addItem(self.line, ignoreBounds=True)
+        self.line.setVisible(False)
+
+    def mark(self, step: int | None) -> None:
+        self.line.setVisible(step is not None)
+        if step is not None:
+            self.line.setPos(step)
+            self.line.label.setFormat(f"step {step:,} shown")
 
 
 def _set_x_range(plot: pg.PlotWidget, x: np.ndarray) -> None:
@@ -65,11 +81,13 @@ class LossPanel(Panel):
         self.history = Columns(("loss", "smooth"))
         self.val_history = Columns(("loss",))
         self.y_range = StickyRange(self.plot, log=False)
+        self.shown_step = ShownStep(self.plot)
         self._ema = 0.0
         self._ema_weight = 0.0  # 1 - SMOOTHING**n: corrects the average's start-up bias (as Adam does)
         self._dirty = False
 
     def set_model(self, info: e.ModelInfo) -> None:
+        self.shown_step.mark(None)
         unit = {"lm": "loss (nats per token)", "classify": "loss (nats per name)", "regress": "mean squared error"}
         self.plot.getPlotItem().setLabel("left", unit[info.head])
         self.history.clear()
@@ -179,12 +197,14 @@ class NormHistoryPanel(Panel):
         self.layout_.addWidget(self.summary)
         self.history = Columns(("pre", "post", "clipped"))
         self.y_range = StickyRange(self.plot, log=True)
+        self.shown_step = ShownStep(self.plot)
         self._dirty = False
         self._threshold: float | None = None  # norm clipping: kept inside the y range
         self._clipped_total = 0
         self._steps_total = 0
 
     def set_model(self, info: e.ModelInfo) -> None:
+        self.shown_step.mark(None)
         self.history.clear()
         self.y_range.reset()
         self.plot.setXRange(0, 100, padding=0.02)

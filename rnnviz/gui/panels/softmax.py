@@ -13,7 +13,16 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from rnnviz.gui.panels.base import COLORS, Panel, PlotCaption, cache_axes, hint, pen, place_hint, source_text
+from rnnviz.gui.panels.base import (
+    COLORS,
+    PlotCaption,
+    SequencePanel,
+    cache_axes,
+    hint,
+    pen,
+    place_hint,
+    source_text,
+)
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
 
@@ -25,7 +34,7 @@ WORDS = {
 }
 
 
-class SoftmaxPanel(Panel):
+class SoftmaxPanel(SequencePanel):
     title = "Next token"
     help_text = (
         "The probability the network gives each possible next token after reading up to the chosen step "
@@ -50,15 +59,13 @@ class SoftmaxPanel(Panel):
         self.true_marker.setVisible(False)
         self.pred_curve = self.plot.plot(pen=pen("blue", 2), name="prediction")
         self.true_curve = self.plot.plot(pen=pen("orange", 2, dash=True), name="true next value")
-        self.selected_line = pg.InfiniteLine(angle=90, pen=pen("grey", 1, dash=True))
+        self.selected_line = pg.InfiniteLine(angle=90, pen=pen("orange", 2, dash=True))  # as the heatmap's box
         self.plot.addItem(self.selected_line, ignoreBounds=True)
         self.selected_line.setVisible(False)
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.hint = hint(self.plot, "what the network expects next")
         self.summary = PlotCaption(self.plot)
         self.info: ModelInfo | None = None
-        self.snapshot: Snapshot | None = None
-        self.selected_t: int | None = None  # the step to show (None: the last one read)
         self.shown_t: int | None = None  # the step the bars show now
         self._data: dict[str, np.ndarray] = {}
         self._ticks: list = []
@@ -90,11 +97,6 @@ class SoftmaxPanel(Panel):
         self.plot.setYRange(0, 1, padding=0.02)
         place_hint(self.plot, self.hint, True)
         self.set_source(info.title)
-
-    def set_selected(self, t: int | None) -> None:
-        self.selected_t = t
-        if self.snapshot is not None:
-            self.show(self.snapshot)
 
     def show(self, snap: Snapshot) -> None:
         self.snapshot = snap

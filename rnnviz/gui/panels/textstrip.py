@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QStyle, QWidget
 
-from rnnviz.gui.panels.base import Panel, source_text
+from rnnviz.gui.panels.base import SequencePanel, source_text
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
 
@@ -103,7 +103,7 @@ class TokenStrip(QWidget):
                 painter.drawText(x - sep_w, y, self.sep)
 
 
-class TextStripPanel(Panel):
+class TextStripPanel(SequencePanel):
     title = "Text"
     help_text = (
         "The tokens the other panels are showing. Type your own probe sentence and press Enter, then step "
@@ -143,8 +143,6 @@ class TextStripPanel(Panel):
         self.skipped.hide()
         self.probe_edit.returnPressed.connect(self._probe_entered)
         self.info: ModelInfo | None = None
-        self.snapshot: Snapshot | None = None
-        self.selected_t: int | None = None
         self.sep = ""  # between tokens: nothing for characters, a space for words
 
     def _probe_entered(self) -> None:
@@ -167,11 +165,6 @@ class TextStripPanel(Panel):
         )
         self.sep = " " if info.config.get("level") == "word" and info.head == "lm" else ""
         self.set_source(info.title)
-
-    def set_selected(self, t: int | None) -> None:
-        self.selected_t = t
-        if self.snapshot is not None:
-            self.show(self.snapshot)
 
     def show(self, snap: Snapshot) -> None:
         self.snapshot = snap
