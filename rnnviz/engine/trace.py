@@ -1,8 +1,9 @@
 """The instrumented view of one training step: what the app's panels draw.
 
-A :class:`Trace` is read-only and shares the forward pass's arrays instead of copying them (every
-step allocates fresh buffers, so nothing writes into them afterwards); it can be handed to another
-thread as is.
+A :class:`Trace` is read-only and shares the forward pass's arrays instead of copying them: while
+anyone holds it, a buffer pool never hands those arrays out again (``buffers``), so nothing writes
+into them. Keep it only briefly (the app copies the row it shows into a snapshot): holding traces
+keeps whole batches of buffers out of the pool.
 """
 
 from __future__ import annotations

@@ -53,9 +53,13 @@ class FrameScheduler:
             self._turn = (self._turn + 1) % len(self.curves)
 
     def show(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-        if self.selected_t is not None and self.selected_t >= snapshot.length:
-            self.selected_t = None  # a shorter sequence: follow its last step
+        old, self.snapshot = self.snapshot, snapshot
+        if self.selected_t is not None and (
+            self.selected_t >= snapshot.length  # a shorter sequence
+            or old is None or old.source != snapshot.source  # another kind of sequence
+            or (snapshot.source == "probe" and old.length != snapshot.length)  # a probe step: follow it
+        ):  # fmt: skip
+            self.selected_t = None
             for panel in self.sequence.values():
                 panel.selected_t = None
         for name, panel in self.sequence.items():

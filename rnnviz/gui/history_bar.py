@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
+from rnnviz.gui.panels.base import history_text
 from rnnviz.lab.events import HistoryInfo
 
 
@@ -54,17 +55,17 @@ class HistoryBar(QWidget):
         elif not scrubbable:
             self.label.setText(f"{info.count:,} steps kept (pause to scrub)")
         else:
-            self.show_position(self.slider.value())
+            self.at_newest()
 
-    def show_position(self, index: int, step: int | None = None) -> None:
-        info = self.info
-        if info is None or not info.count:
-            return
-        if step is None:
-            step = info.last_step if index == info.count - 1 else None
-        newest = "" if index == info.count - 1 else " (history)"
-        at = f"step {step:,}" if step is not None else f"{index + 1:,} of {info.count:,} kept"
-        self.label.setText(f"{at} of {info.last_step:,}{newest}" if step is not None else at)
+    def show_position(self, index: int) -> None:
+        """The slider was moved to ``index``: say where, until that step's snapshot arrives."""
+        if self.info is not None and self.info.count:
+            self.label.setText(f"{index + 1:,} of {self.info.count:,} kept")
+
+    def show_place(self, place, step: int) -> None:
+        """The panels show ``step`` from the history (``place``: the snapshot's HistoryPlace)."""
+        self._set(max(place.count - 1, 0), place.index)
+        self.label.setText(history_text(step, place.newest_step))
 
     def move(self, delta: int) -> None:
         """One kept step back (-1) or forward (+1); what [ and ] do."""
@@ -72,9 +73,15 @@ class HistoryBar(QWidget):
             self.slider.setValue(self.slider.value() + delta)
 
     def at_newest(self) -> None:
-        """Live again (Train, a step update): the slider shows the newest step, without asking for it."""
-        if self.info is not None and self.slider.value() != self.info.count - 1:  # (a slider repaint a frame otherwise)
-            self._set(self.info.count - 1, self.info.count - 1)
+        """Live again (Train, a step update, the probe): the slider at the newest step, without asking for it."""
+        info = self.info
+        if info is None:
+            return
+        if self.slider.value() != info.count - 1:  # (a slider repaint every frame otherwise)
+            self._set(info.count - 1, info.count - 1)
+        text = f"newest: step {info.last_step:,}" if info.count else "no steps kept yet"
+        if self.slider.isEnabled() and self.label.text() != text:
+            self.label.setText(text)
 
     def _set(self, maximum: int, value: int) -> None:
         self.slider.blockSignals(True)

@@ -294,8 +294,8 @@ class MainWindow(QMainWindow):
         snap = d.snapshots.get(e.MAIN) if self.info is not None else None
         if snap is not None:
             if snap.history is not None:
-                self.history_bar.show_position(snap.history.index, snap.step)
-            elif snap.source == "train":
+                self.history_bar.show_place(snap.history, snap.step)
+            else:  # live training, a step update or the probe: the history is at its newest again
                 self.history_bar.at_newest()
             for panel in (self.loss_panel, self.norm_panel):  # the step shown from the history, on the curves
                 panel.shown_step.mark(snap.step if snap.history is not None else None)
@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
             self.loss_panel.load_log(ev)
             self.norm_panel.load_log(ev)
         elif isinstance(ev, e.HistoryInfo):
-            self.history_bar.set_info(ev, self.state in ENABLED_IN["history_back"])
+            self.history_bar.set_info(ev, self._enabled("history_back"))
         elif isinstance(ev, e.Notice):
             self.status.showMessage(ev.message, 6000)
 
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.show_config(cfg)
         self.clip_control.set_value(ClipConfig.parse(cfg.clip))
         self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
-        self.row_box.setMaximum(max(cfg.batch_size - 1, 0))
+        self.row_box.setMaximum(max(info.batch_rows - 1, 0))
         self.history_bar.clear()
         self.status.reset(info.step, info.step / info.batches_per_epoch if info.batches_per_epoch else 0.0)
         if info.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last

@@ -55,6 +55,7 @@ class ModelInfo:
     labels: tuple[str, ...]  # output labels: vocabulary (lm) or class names (classify); () for regress
     notes: tuple[str, ...]
     batches_per_epoch: int
+    batch_rows: int  # sequences in a training batch (the Row box's range; the toy task has 1)
     config: dict  # TrainConfig.to_dict()
     probe_text: str  # the probe sentence the lab chose or kept
     step: int = 0  # 0 for a new model; the saved step for a loaded checkpoint

@@ -127,6 +127,13 @@ class Lab:
             self.set_state(e.PAUSED)
             self._show_newest_steps()
 
+    def stop_running(self) -> None:
+        """Stop training (whatever stops it: Pause, the probe, a load): the newest step is kept and, if
+        the panels follow training, shown whole; the front end hears what the history now holds."""
+        if self.running:
+            self.running = False
+            self._show_newest_steps()
+
     def tick(self) -> None:
         """One training step of every run, if running (the loop calls this between commands)."""
         if self.running:
@@ -306,11 +313,17 @@ class Lab:
             t = run.trainer
             if t.step == 0:
                 continue
-            if again or run.snapshot is None or run.snapshot.step != t.step:
+            stale = run.snapshot is None or (run.snapshot.step, run.snapshot.row) != (t.step, self._row_of(t))
+            if again or stale:
                 self._keep_snapshot(run, t.last_trace(self.row))
             elif self.viewing == "train":
                 self.emit(run.snapshot.not_live())
         self._emit_history_info()
+
+    def _row_of(self, trainer: Trainer) -> int:
+        """The batch row shown for ``trainer``'s newest step (``row`` clamped to its batch)."""
+        last = trainer._last
+        return self.row if last is None else min(max(self.row, 0), last[1].fp.B - 1)
 
     def _emit_history_info(self) -> None:
         self._last_history_info = self.clock()
@@ -333,7 +346,7 @@ class Lab:
     def _probe_action(self, action) -> None:
         if not self.ready:
             return
-        self.running = False
+        self.stop_running()
         action()
         self.viewing = "probe"
         self.set_state(e.STEPPING)
@@ -344,7 +357,7 @@ class Lab:
         for run in self.runs.values():
             t = run.trainer
             spec = t.task.spec
-            trace = probe_trace(t.params, t.model_cfg, probe.ids, probe.position)
+            trace = probe_trace(t.params, t.model_cfg, probe.ids, probe.position, t.runtime)
             self.emit(make_snapshot(
                 trace, run=run.id, step=t.step, source="probe", head=spec.head, clip=str(t.clip), inputs=probe.ids,
                 input_labels=run.input_labels(probe.ids), known_targets=probe.known_targets(spec.head),
@@ -360,6 +373,10 @@ class Lab:
         """Something went wrong outside a command's own handling: stop training, say so (ERROR)."""
         self.running = False
         self.set_state(e.ERROR, message)
+        try:  # what the history holds stays reachable (it may be what the user wants to look at now)
+            self._emit_history_info()
+        except Exception:  # noqa: BLE001 - already failing: say no more than the failure itself
+            pass
 
     def _model_info(self, run: Run) -> e.ModelInfo:
         t = run.trainer
@@ -375,16 +392,15 @@ class Lab:
             hidden=cfg.hidden_size, gate_names=cell.GATES, gate_labels=cell.GATE_LABELS,
             gate_ranges=cell.GATE_RANGES, has_cell_state=cell.HAS_CELL_STATE, gates_are_h=cell.ACT_IS_H,
             labels=labels, notes=tuple(t.task.notes), batches_per_epoch=t.task.batches_per_epoch,
+            batch_rows=int(getattr(t.task, "batch_size", t.cfg.batch_size)),
             config=t.cfg.to_dict(), probe_text=self.probe.text, step=t.step,
         )  # fmt: skip
 
 
 def _scalars(run_id: str, r: StepReport) -> e.StepScalars:
-    clip = r.clip
     return e.StepScalars(
         run=run_id, step=r.step, progress=r.progress, loss=r.loss, grad_norm=r.grad_norm,
-        clipped_norm=clip.norm_after if clip is not None else float("nan"),
-        clipped=bool(clip is not None and clip.clipped), lr=r.lr, tokens=r.tokens,
+        clipped_norm=r.clipped_norm, clipped=r.clipped, lr=r.lr, tokens=r.tokens,
     )  # fmt: skip
 
 

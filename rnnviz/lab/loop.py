@@ -39,16 +39,18 @@ LOAD_ERRORS = (CorpusError, CheckpointError, ValueError, OSError)  # a bad file,
 
 @dataclass(frozen=True)
 class _Loaded(c.Command):
-    """From the loader thread: a trainer is ready."""
+    """From the loader thread: a trainer is ready. ``load``: which load it answers (only the newest counts)."""
 
     trainer: Trainer
-    notice: str = ""
+    notice: str
+    load: int
 
 
 @dataclass(frozen=True)
 class _LoadFailed(c.Command):
     message: str
-    initial: bool = False
+    initial: bool
+    load: int
 
 
 class Outbox:
@@ -118,6 +120,7 @@ class LabLoop:
         self._config = config
         self._fallback = fallback  # used if ``config`` cannot be loaded (e.g. a bad file on the command line)
         self._resume_state = e.IDLE  # where a failed load returns to
+        self._loads = 0  # loads started: an answer to an older one than the newest is dropped
 
     def send(self, cmd: c.Command) -> None:
         """Queue a command (any thread)."""
@@ -145,7 +148,10 @@ class LabLoop:
 
     def _handle(self, cmd: c.Command) -> None:
         lab = self.lab
-        if isinstance(cmd, c.Reset) and lab.runs and same_data(lab.main.trainer.cfg, cmd.config):
+        if (
+            isinstance(cmd, c.Reset) and lab.runs and lab.state != e.LOADING
+            and same_data(lab.main.trainer.cfg, cmd.config)
+        ):  # fmt: skip
             lab.reset(cmd.config)  # only model settings changed: instant, the data stays loaded
         elif isinstance(cmd, (c.Reset, c.LoadCorpus)):
             config = cmd.config
@@ -154,6 +160,8 @@ class LabLoop:
         elif isinstance(cmd, c.LoadCheckpoint):
             self._start_loading(f"loading {cmd.path}")
             self._load_async(lambda: lab.read_checkpoint(cmd.path))
+        elif isinstance(cmd, (_Loaded, _LoadFailed)) and cmd.load != self._loads:
+            return  # a newer load was asked for meanwhile: this answer is out of date
         elif isinstance(cmd, _Loaded):
             lab.install(cmd.trainer, cmd.notice)
         elif isinstance(cmd, _LoadFailed):
@@ -172,22 +180,25 @@ class LabLoop:
 
     def _start_loading(self, message: str) -> None:
         lab = self.lab
-        lab.running = False
+        lab.stop_running()
         if lab.state != e.LOADING:
             self._resume_state = lab.state if lab.state not in (e.RUNNING, e.ERROR) else e.PAUSED
         lab.set_state(e.LOADING, message)
 
     def _load_async(self, make, initial: bool = False) -> None:
-        """Run ``make() -> (trainer, notice)`` on a daemon thread; the result comes back as a command."""
+        """Run ``make() -> (trainer, notice)`` on a daemon thread; the result comes back as a command.
+        Only the newest load's answer is used: a file still loading is superseded by the next request."""
+        self._loads += 1
+        n = self._loads
 
         def load() -> None:
             try:
                 trainer, notice = make()
-                self.send(_Loaded(trainer, notice))
+                self.send(_Loaded(trainer, notice, n))
             except LOAD_ERRORS as err:
-                self.send(_LoadFailed(str(err), initial))
+                self.send(_LoadFailed(str(err), initial, n))
             except Exception as err:  # a bug in a loader must not vanish silently either
-                self.send(_LoadFailed(f"{type(err).__name__}: {err}", initial))
+                self.send(_LoadFailed(f"{type(err).__name__}: {err}", initial, n))
 
         threading.Thread(target=load, name="rnnviz-loader", daemon=True).start()
 

@@ -1,4 +1,4 @@
-"""Task presets: a starting configuration for each lesson (no Qt here; the app and the CLI share them).
+"""Task presets: a starting configuration for each lesson (no Qt here: the lab's, shown by the app).
 
 Each preset changes some TrainConfig fields; the rest keep their values. The exploding and vanishing
 presets were tuned by measurement (see the notes on issue 4): the exploding one diverges within a few

@@ -7,9 +7,11 @@ fixed wave for the sine task (whose "tokens" are numbers, so the text is ignored
 What a probe shows after ``position`` tokens is computed fresh from the weights every time
 (:func:`probe_trace`): one forward pass over the prefix, the engine's own loss on the next tokens and
 its BPTT, exactly as for a training batch of one row. The forward pass over a prefix gives the same
-numbers as feeding the tokens one at a time (``engine.infer.step_token``; tests/lab/test_probe.py), so
-"step one token" is honest, and whatever training did meanwhile, the numbers are the current model's.
-Limit: at most MAX_PROBE_TOKENS tokens are read (a pasted book is cut, with a note).
+numbers as feeding the tokens one at a time (``engine.infer.step_token``; tests/lab/test_numbers.py),
+so "step one token" is honest, and whatever training did meanwhile, the numbers are the current model's.
+A character or word the model does not know is read as ``<unk>`` where the vocabulary has one, else
+left out, and named either way (``Probe.skipped``). Limit: at most MAX_PROBE_TOKENS tokens are read
+(the text strip shows how many there are: "n of N tokens read").
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from rnnviz.corpus import Task
 from rnnviz.corpus.lm import TOY_SENTENCE
 from rnnviz.engine.model import backward, forward, loss
+from rnnviz.engine.runtime import DEFAULT, Runtime
 from rnnviz.engine.trace import Trace, build_trace
 
 SINE_PROBE_STEPS = 50
@@ -56,7 +59,7 @@ def encode_probe(task: Task, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
         t = np.arange(SINE_PROBE_STEPS)
         return np.sin(2 * np.pi * SINE_PROBE_FREQUENCY * t)[:, None], ()
     vocab = spec.vocab
-    ids = vocab.encode(text, errors="skip").astype(np.intp)[:MAX_PROBE_TOKENS]
+    ids = vocab.encode(text, errors="unk").astype(np.intp)[:MAX_PROBE_TOKENS]  # as training read them
     return ids, tuple(vocab.unknown(text))
 
 
@@ -74,7 +77,8 @@ class Probe:
         """A new model: keep the text if it suits the task, else take the task's default; start over."""
         spec = task.spec
         fits = spec.vocab is not None and len(spec.vocab.encode(self.text, errors="skip")) > 0
-        if spec.name != self.task_name or not fits:
+        typed_first = self.task_name == "" and self.text  # typed before the first model was ready
+        if not (fits and (spec.name == self.task_name or typed_first)):
             self.text, self.task_name = default_probe_text(task), spec.name
         self.set_text(task, self.text)
 
@@ -100,7 +104,9 @@ class Probe:
         return min(self.position, len(self.ids) - 1)
 
 
-def probe_trace(params: dict[str, np.ndarray], cfg, ids: np.ndarray, position: int) -> Trace | None:
+def probe_trace(
+    params: dict[str, np.ndarray], cfg, ids: np.ndarray, position: int, runtime: Runtime = DEFAULT
+) -> Trace | None:
     """The trace of the probe's first ``position`` tokens, read from a zero state (None at position 0).
 
     For a language model or regression, the targets are the next tokens: where every step read has one,
@@ -112,7 +118,7 @@ def probe_trace(params: dict[str, np.ndarray], cfg, ids: np.ndarray, position: i
     if position == 0:
         return None
     x = ids[None, :position]  # (1, T) ids or (1, T, I) values
-    fp = forward(params, cfg, x)
+    fp = forward(params, cfg, x, runtime=runtime)
     if cfg.head == "classify":
         return build_trace(params, fp, None, None, None, {}, None, row=0, gradients=False)
     nxt = ids[1 : position + 1]

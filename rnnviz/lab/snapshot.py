@@ -68,7 +68,7 @@ class Snapshot:
     outputs: np.ndarray | None  # regress: (T, O) the predicted next values
     target_values: np.ndarray | None  # regress: (T, O) the true next values; NaN where unknown
     skipped: tuple[str, ...] = ()  # probe: typed characters or words the model does not know (left out)
-    live: bool = False  # made while training ran on (the next one follows within ~1/40 s)
+    live: bool = False  # made while training ran on (the next one follows, up to SNAPSHOT_RATE a second)
     history: HistoryPlace | None = None  # set when shown from the step history
 
     @property

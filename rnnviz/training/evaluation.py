@@ -10,6 +10,7 @@ import numpy as np
 from rnnviz.corpus import Batch, confusion_matrix
 from rnnviz.engine.config import ModelConfig
 from rnnviz.engine.model import forward, loss
+from rnnviz.engine.runtime import DEFAULT, Runtime
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class EvalReport:
     count: int  # tokens (lm, regress) or rows (classify) evaluated
 
 
-def evaluate_batches(params: dict[str, np.ndarray], cfg: ModelConfig, batches: Iterable[Batch]) -> EvalReport | None:
+def evaluate_batches(
+    params: dict[str, np.ndarray], cfg: ModelConfig, batches: Iterable[Batch], runtime: Runtime = DEFAULT
+) -> EvalReport | None:
     """Run the model over ``batches``; None when there were none.
 
     Language-model batches that continue the previous ones (``carry``) start from the previous
@@ -36,7 +39,7 @@ def evaluate_batches(params: dict[str, np.ndarray], cfg: ModelConfig, batches: I
     for batch in batches:
         if not batch.carry or (state is not None and state[0][0].shape[0] != batch.size):
             state = None
-        fp = forward(params, cfg, batch.x, state=state, lengths=batch.lengths)
+        fp = forward(params, cfg, batch.x, state=state, lengths=batch.lengths, runtime=runtime)
         res = loss(fp, batch.y)
         total += float(res.per_step.sum())
         count += res.per_step.size

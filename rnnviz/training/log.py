@@ -88,7 +88,12 @@ class TrainingLog:
         self.steps.append(step, loss=loss, grad_norm=grad_norm, clipped_norm=clipped_norm, clipped=float(clipped))
 
     def add_eval(self, step: int, loss: float, accuracy: float | None) -> None:
-        self.evals.append(step, loss=loss, accuracy=np.nan if accuracy is None else accuracy)
+        """A validation at ``step``; another one at the same step replaces it (the command line's final
+        report after a validation at the same step, say)."""
+        e = self.evals
+        if e.n and e["x"][-1] == step:
+            e.n -= 1
+        e.append(step, loss=loss, accuracy=np.nan if accuracy is None else accuracy)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """For a checkpoint: ``log.step.<column>`` and ``log.eval.<column>``, float64 1-D."""

@@ -50,6 +50,15 @@ class StepReport:
     seconds: float  # compute time of the step
     trace: Trace | None  # the instrumented view, when asked for
 
+    @property
+    def clipped_norm(self) -> float:
+        """The global norm after clipping (NaN when no gradient was formed)."""
+        return self.clip.norm_after if self.clip is not None else float("nan")
+
+    @property
+    def clipped(self) -> bool:
+        return bool(self.clip is not None and self.clip.clipped)
+
 
 def _seed_streams(seed: int) -> tuple[np.random.SeedSequence, ...]:
     """Three independent streams from one seed: model (init, dropout), data order, task split."""
@@ -125,16 +134,13 @@ class Trainer:
         self._last = (old_params, r, batch.y)
         tr = self.last_trace(row, spectrum=spectrum, gradients=gradients) if trace else None
         grad_norm = global_norm(r.grad_norms) if r.grad_norms else float("nan")
-        clip = r.clip
-        self.log.add_step(
-            self.step, r.loss, grad_norm, clip.norm_after if clip is not None else float("nan"),
-            bool(clip is not None and clip.clipped),
-        )  # fmt: skip
-        return StepReport(
+        report = StepReport(
             step=self.step, progress=self.progress, loss=r.loss, lr=r.lr, tokens=tokens, applied=r.applied,
             problem=None if r.nonfinite is None else r.nonfinite.describe(self.step),
             grad_norm=grad_norm, clip=r.clip, seconds=time.perf_counter() - t0, trace=tr,
         )  # fmt: skip
+        self.log.add_step(self.step, r.loss, grad_norm, report.clipped_norm, report.clipped)
+        return report
 
     def last_trace(self, row: int = 0, spectrum: bool = False, gradients: bool = True) -> Trace | None:
         """The instrumented view of the newest step, for batch row ``row`` (clamped to the batch); None
@@ -179,7 +185,7 @@ class Trainer:
         batches = self.task.val_batches()
         if max_batches is not None:
             batches = islice(batches, max_batches)
-        report = evaluate_batches(self.params, self.model_cfg, batches)
+        report = evaluate_batches(self.params, self.model_cfg, batches, self.runtime)
         if report is not None:
             self.log.add_eval(self.step, report.loss, report.accuracy)
         return report

@@ -37,7 +37,7 @@ def test_the_mailbox_drops_what_belongs_to_the_previous_model():
     box.put(scalars(7))
     box.put(snap)
     info = m.ModelInfo("A", "t", "lm", "rnn", "vanilla RNN", 1, 4, ("h",), ("h",), ((-1, 1),), False, True, (), (),
-                       1, {}, "", 0)  # fmt: skip
+                       1, 4, {}, "", 0)  # fmt: skip
     box.put(info)
     box.put(scalars(1))
     d = box.take()

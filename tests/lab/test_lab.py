@@ -57,6 +57,10 @@ def test_every_command_is_a_typed_object_and_anything_else_is_refused():
                 c.Train(), c.Pause(), c.ShowHistory(0)):  # fmt: skip
         lab.handle(cmd)
     assert lab.main.trainer.cfg.lr == 0.01 and lab.row == 2 and lab.probe.text == "the cat"
+    assert lab.main.trainer.step == 1 and lab.state == e.PAUSED  # one update; Train then Pause
+    shown = [s.source for s in snapshots(events)]
+    assert shown[:1] == ["train"] and "probe" in shown and lab.probe.position == 0  # restarted
+    assert snapshots(events)[-1].history is not None  # ShowHistory(0), paused
     with pytest.raises(ValueError, match="cannot handle"):
         lab.handle("train")
     with pytest.raises(ValueError, match="whole number"):
@@ -196,3 +200,65 @@ def test_the_outbox_sends_everything_in_order_but_only_the_newest_snapshot_of_a_
     gate.set()
     box.close()
     assert sent == ["first", "a", "b", s3]
+
+
+def test_an_answer_to_an_older_load_never_replaces_a_newer_model():
+    """Open a text, and before it has loaded press Reset: the Reset's model stays, whenever the text arrives."""
+    from rnnviz.lab.loop import LabLoop, _Loaded
+
+    events = []
+    loop = LabLoop(events.append, SMALL)
+    lab = loop.lab
+    lab.reset(SMALL)
+    loop._handle(c.LoadCorpus(SMALL.replace(hidden=8)))  # its answer will come from the loader thread
+    assert lab.state == e.LOADING
+    loop._handle(c.Reset(SMALL.replace(hidden=5)))  # a newer request, while loading: it must wait its turn too
+    answers = []
+    while len(answers) < 2:
+        answers.append(loop.commands.get(timeout=30))
+    for cmd in sorted(answers, key=lambda cmd: -cmd.load):  # the newest answer first, the older one late
+        assert isinstance(cmd, _Loaded)
+        loop._handle(cmd)
+    assert lab.main.trainer.cfg.hidden == 5 and lab.state == e.IDLE
+    infos = [ev for ev in events if isinstance(ev, e.ModelInfo)]
+    assert infos[-1].hidden == 5
+
+
+def test_stepping_the_probe_while_training_keeps_the_newest_step_and_says_so():
+    lab, events = make_lab()
+    lab.handle(c.Train())
+    for _ in range(6):
+        lab.tick()
+    lab.handle(c.ProbeForward())
+    info = [ev for ev in events if isinstance(ev, e.HistoryInfo)][-1]
+    assert info.last_step == 6 == len(lab.main.history) == info.count
+    assert lab.state == e.STEPPING and snapshots(events)[-1].source == "probe"
+
+
+def test_pause_after_another_row_was_chosen_shows_that_row():
+    lab, events = make_lab()
+    lab.handle(c.Train())
+    lab.tick()
+    lab.handle(c.SetRow(2))  # while running: taken from the next snapshot on
+    lab.handle(c.Pause())
+    final = snapshots(events)[-1]
+    assert final.row == 2 and final.step == 1
+
+
+def test_a_probe_typed_before_the_model_was_ready_is_kept():
+    events = []
+    lab = Lab(events.append)
+    lab.handle(c.SetProbe("To be or not"))
+    lab.reset(SMALL)
+    assert lab.probe.text == "To be or not"
+    assert [ev for ev in events if isinstance(ev, e.ModelInfo)][-1].probe_text == "To be or not"
+
+
+def test_a_second_validation_at_the_same_step_replaces_the_first():
+    from rnnviz.training import Trainer
+
+    t = Trainer(TrainConfig(task="sine", hidden=4, seq_len=6, batch_size=2))
+    t.train_step()
+    t.evaluate(1)
+    t.evaluate(1)
+    assert t.log.evals.n == 1

@@ -83,6 +83,7 @@ def test_a_training_snapshot_holds_the_engines_numbers_for_that_step(name):
     elif head == "classify":  # the class probabilities after each prefix: a forward pass over that prefix
         probs = np.stack([forward(old, t.model_cfg, x[:, : i + 1], state=state).probs[0] for i in range(T)])
         assert snap.losses[-1] == pytest.approx(float(res.per_step[0]), rel=RTOL)
+        np.testing.assert_allclose(snap.losses, -np.log(probs[np.arange(T), int(y[0])]), rtol=1e-8)
     if head != "regress":
         k = min(TOP_K, probs.shape[1])
         expected = -np.sort(-probs, axis=1)[:, :k]
@@ -149,7 +150,23 @@ def test_the_probe_is_the_forward_pass_over_its_prefix_and_equals_stepping(name)
         assert np.all(snap.target_ids == -1) and np.all(np.isnan(snap.losses)) and not snap.has_gradients
     else:
         np.testing.assert_allclose(snap.outputs, [s.logits for s in steps], rtol=1e-10)
+        nxt = np.asarray(ids[1:5], float).reshape(4, -1)
+        np.testing.assert_allclose(snap.losses, ((np.array([s.logits for s in steps]) - nxt) ** 2).mean(axis=1))
         assert snap.has_gradients
+    if head != "classify":  # the probe's gradients: the full BPTT of its losses, and of its last loss alone
+        x, y = ids[None, :4], ids[None, 1:5]
+        fp = forward(t.params, t.model_cfg, x)
+        res = loss(fp, y)
+        d_last = np.zeros_like(res.dout)
+        if head == "lm":
+            d_last[-1, 0] = fp.probs[-1, 0]
+            d_last[-1, 0, int(y[0, -1])] -= 1.0
+        else:
+            d_last[-1] = 2.0 * (fp.out[-1] - y[0][-1]) / fp.out.shape[-1]
+        whole, last = backward(t.params, fp, res.dout), backward(t.params, fp, d_last)
+        for lv, lg, lg_last in zip(snap.layers, whole.layers, last.layers, strict=True):
+            np.testing.assert_allclose(lv.dh_norm, row_norms(lg.dh[:, 0]) * res.per_step.size, rtol=1e-8)
+            np.testing.assert_allclose(lv.dlast_norm, row_norms(lg_last.dh[:, 0]), rtol=1e-8)
 
 
 def test_at_the_end_of_the_probe_the_last_token_has_no_next_one():

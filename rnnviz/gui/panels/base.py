@@ -184,12 +184,17 @@ def finite_positive(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return x[keep], y[keep]
 
 
+def history_text(step: int, newest: int) -> str:
+    """How a step shown from the history is named (the panels and the history bar say the same)."""
+    return f"step {step:,} of {newest:,} (history)"
+
+
 def source_text(snap, unit: str = "tokens") -> str:
     """What a sequence panel shows, in words: the same line on every panel for one snapshot."""
     if snap.source == "probe":
         return f"Probe: {snap.length} of {len(snap.input_labels)} {unit} read (weights of step {snap.step:,})"
     if snap.history is not None:
-        where = f"step {snap.step:,} of {snap.history.newest_step:,} (history)"
+        where = history_text(snap.step, snap.history.newest_step)
     elif snap.live:
         # While training runs the step changes ~30 times a second: the status bar counts it, and a label
         # that stays put costs no redraw (four changing labels took ~4 ms a frame).
@@ -330,7 +335,8 @@ class SequencePanel(Panel):
 
     The window's frame scheduler (``gui/frames.py``) hands every sequence panel the same snapshot and
     the same selection. By default a new selection redraws the snapshot; a panel with a cheaper mark
-    overrides ``set_selected``.
+    overrides ``set_selected``. ``show(snapshot)`` takes the place of ``QWidget.show()``: to make the
+    widget itself visible, use ``setVisible(True)`` (a dock does).
     """
 
     def __init__(self, parent: QWidget | None = None):

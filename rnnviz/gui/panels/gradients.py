@@ -90,7 +90,8 @@ class GradientFlowPanel(SequencePanel):
         self.hint = hint(self.plot, "appears once training runs")
         self.note = PlotCaption(self.plot)
         self.current_clip: str | None = None
-        self._current: tuple | None = None
+        self._current: tuple | None = None  # (t, ||dL_T/dh_t||, ||dL/dh_t||) as drawn
+        self._live: tuple | None = None  # ... of the newest live training snapshot
         self.info: ModelInfo | None = None
         self.layer_box.currentIndexChanged.connect(lambda _: self.snapshot and self.show(self.snapshot))
 
@@ -105,7 +106,7 @@ class GradientFlowPanel(SequencePanel):
         self.last_curve.setData([], [])
         self.full_curve.setData([], [])
         self.current_clip = None
-        self._current = None
+        self._current = self._live = None
         self.snapshot = None
         self.selected_t = None
         self.selected_line.setVisible(False)
@@ -158,11 +159,12 @@ class GradientFlowPanel(SequencePanel):
         full = np.asarray(lv.dh_norm, float)
         # Pin only live training curves: the probe and the history are other views, not another setting.
         live = snap.source == "train" and snap.history is None
-        if live and self.current_clip is not None and snap.clip != self.current_clip and self._current is not None:
-            self._pin(self.current_clip, *self._current)  # the setting changed: keep the old curves
+        if live and self.current_clip is not None and snap.clip != self.current_clip and self._live is not None:
+            self._pin(self.current_clip, *self._live)  # the setting changed: keep the old curves
+        self._current = (x, last, full)
         if live:
             self.current_clip = snap.clip
-        self._current = (x, last, full)
+            self._live = self._current  # only training's own curves are ever pinned
         self.last_curve.setData(*finite_positive(x, last))
         self.full_curve.setData(*finite_positive(x, full))
         self.y_range.update(last, full, *[v for pin in self.pinned.values() for v in pin[1:]])

@@ -107,6 +107,10 @@ class SoftmaxPanel(SequencePanel):
         if snap.length == 0:
             self.bars.setOpts(x=[], height=[])
             self.true_marker.setVisible(False)
+            self.pred_curve.setData([], [])
+            self.true_curve.setData([], [])
+            self.selected_line.setVisible(False)
+            self._data = {}
             self.shown_t = None
             self.summary.setText("Press Step (Right arrow) to feed the first token.")
             return

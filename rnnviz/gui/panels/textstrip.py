@@ -184,5 +184,5 @@ class TextStripPanel(SequencePanel):
         self.strip.set_tokens(snap.input_labels, current, snap.length, " · " if dense else self.sep)
         if snap.skipped:
             shown = ", ".join(repr(s) for s in snap.skipped[:12])
-            self.skipped.setText(f"Left out (the model has never seen them): {shown}")
+            self.skipped.setText(f"Not in the model's vocabulary (read as <unk> if it has one, else left out): {shown}")
         self.skipped.setVisible(bool(snap.skipped))
