@@ -2,7 +2,8 @@
 
 The app, the command line and the tests are front ends over it:
 
-    lab.py        Lab: owns the runs (each a Trainer with an id), handles commands, emits events
+    lab.py        Lab: owns the runs, handles commands, emits events
+    run.py        Run: a Trainer with an id, its step history and newest snapshot; its ModelInfo
     commands.py   what a front end can ask (Train, Pause, StepUpdate, ProbeForward, SetClip, ...)
     events.py     what the lab reports (StepScalars, ModelInfo, StateChanged, Problem, ...)
     snapshot.py   Snapshot: what every sequence panel draws, made from the engine's trace by one function

@@ -25,14 +25,14 @@ import time
 import numpy as np
 
 from rnnviz.engine.buffers import BufferPool
-from rnnviz.engine.cells import get_cell
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
-from rnnviz.lab.history import DEFAULT_BUDGET, SnapshotHistory
+from rnnviz.lab.history import DEFAULT_BUDGET
 from rnnviz.lab.probe import Probe, probe_trace
+from rnnviz.lab.run import Run, model_info, step_scalars
 from rnnviz.lab.snapshot import HistoryPlace, Snapshot, make_snapshot
-from rnnviz.training import StepReport, TrainConfig, Trainer, load_trainer, save_trainer
+from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
 from rnnviz.training.config import same_data
 
 # While running, at most ~30 training snapshots a second, spread evenly over the steps (a rate, not a
@@ -44,25 +44,6 @@ SNAPSHOT_RATE = 30.0  # per second
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches per pass (a pass must not stall the loop)
 HISTORY_INFO_INTERVAL = 1.0  # seconds: while running, how often the front end hears what the history holds
-
-
-class Run:
-    """One training run: its trainer, its step history and the newest training snapshot made."""
-
-    def __init__(self, run_id: str, trainer: Trainer, history_budget: int):
-        self.id = run_id
-        self.trainer = trainer
-        self.history = SnapshotHistory(history_budget)
-        self.snapshot: Snapshot | None = None
-        vocab = trainer.task.spec.vocab
-        self.token_labels = vocab.labels() if vocab is not None else None  # visible label of each token id
-
-    def input_labels(self, x: np.ndarray) -> tuple[str, ...]:
-        """How each input is shown: its token's label, or for dense input its first value."""
-        if self.token_labels is None:
-            return tuple(f"{float(np.asarray(v).reshape(-1)[0]):+.2f}" for v in x)
-        labels = self.token_labels
-        return tuple(labels[int(i)] for i in np.asarray(x).reshape(-1))
 
 
 class Lab:
@@ -233,7 +214,7 @@ class Lab:
         self.runs = {e.MAIN: Run(e.MAIN, trainer, self.history_budget)}
         self.viewing = "train"
         self.probe.use_task(trainer.task)
-        self.emit(self._model_info(self.main))
+        self.emit(model_info(self.main, self.probe.text))
         log = trainer.log
         if log.steps.n or log.evals.n:
             s, v = log.steps, log.evals
@@ -268,7 +249,7 @@ class Lab:
         for run in self.runs.values():
             # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
             report = run.trainer.train_step(trace=False, spectrum=False)
-            self.emit(_scalars(run.id, report))
+            self.emit(step_scalars(run.id, report))
             if not report.applied:
                 refused.append((run, report))
             elif want:
@@ -338,7 +319,7 @@ class Lab:
         clip = str(trace.clip.config) if trace.clip is not None else str(run.trainer.clip)
         return make_snapshot(
             trace, run=run.id, step=run.trainer.step, source="train", head=spec.head, clip=clip, inputs=x,
-            input_labels=run.input_labels(x), known_targets=trace.length, layer_shapes=_layer_shapes(run),
+            input_labels=run.input_labels(x), known_targets=trace.length, layer_shapes=run.layer_shapes(),
             n_out=run.trainer.model_cfg.n_out, live=self.running,
         )  # fmt: skip
 
@@ -361,7 +342,7 @@ class Lab:
             self.emit(make_snapshot(
                 trace, run=run.id, step=t.step, source="probe", head=spec.head, clip=str(t.clip), inputs=probe.ids,
                 input_labels=run.input_labels(probe.ids), known_targets=probe.known_targets(spec.head),
-                layer_shapes=_layer_shapes(run), n_out=t.model_cfg.n_out, skipped=probe.skipped,
+                layer_shapes=run.layer_shapes(), n_out=t.model_cfg.n_out, skipped=probe.skipped,
             ))  # fmt: skip
 
     # -- state and descriptions --------------------------------------------------------------------
@@ -377,34 +358,3 @@ class Lab:
             self._emit_history_info()
         except Exception:  # noqa: BLE001 - already failing: say no more than the failure itself
             pass
-
-    def _model_info(self, run: Run) -> e.ModelInfo:
-        t = run.trainer
-        spec, cfg = t.task.spec, t.model_cfg
-        cell = get_cell(cfg.cell)
-        labels: tuple[str, ...] = ()
-        if spec.head == "lm":
-            labels = run.token_labels
-        elif spec.head == "classify":
-            labels = tuple(spec.class_names)
-        return e.ModelInfo(
-            run=run.id, title=spec.title, head=spec.head, cell=cfg.cell, cell_name=cell.NAME, layers=cfg.num_layers,
-            hidden=cfg.hidden_size, gate_names=cell.GATES, gate_labels=cell.GATE_LABELS,
-            gate_ranges=cell.GATE_RANGES, has_cell_state=cell.HAS_CELL_STATE, gates_are_h=cell.ACT_IS_H,
-            labels=labels, notes=tuple(t.task.notes), batches_per_epoch=t.task.batches_per_epoch,
-            batch_rows=int(getattr(t.task, "batch_size", t.cfg.batch_size)),
-            config=t.cfg.to_dict(), probe_text=self.probe.text, step=t.step,
-        )  # fmt: skip
-
-
-def _scalars(run_id: str, r: StepReport) -> e.StepScalars:
-    return e.StepScalars(
-        run=run_id, step=r.step, progress=r.progress, loss=r.loss, grad_norm=r.grad_norm,
-        clipped_norm=r.clipped_norm, clipped=r.clipped, lr=r.lr, tokens=r.tokens,
-    )  # fmt: skip
-
-
-def _layer_shapes(run: Run) -> tuple[tuple[int, int, bool], ...]:
-    cfg = run.trainer.model_cfg
-    cell = get_cell(cfg.cell)
-    return tuple((cfg.hidden_size, len(cell.GATES), cell.HAS_CELL_STATE) for _ in range(cfg.num_layers))
