@@ -205,17 +205,19 @@ def softmax(logits: np.ndarray, pool=FRESH) -> tuple[np.ndarray, np.ndarray]:
     return e, log_z
 
 
-def head_at_every_step(params: dict[str, np.ndarray], fp: ForwardPass) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def head_at_every_step(
+    params: dict[str, np.ndarray], fp: ForwardPass
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """A classifier's head read after every step: ``(logits (T, B, K), probs (T, B, K), log_z (T, B))``.
 
     ``[t, b]`` is what the classifier would predict if row b ended after step t (the same head on
     h_{t+1} of the top layer), so ``[lengths[b] - 1, b]`` is exactly its real prediction
     ``fp.out[b]``. This is what the app shows while a name is read character by character. Other
-    heads already predict at every step: for them this returns ``fp.out`` and its softmax.
+    heads already predict at every step: for them this is what the forward pass computed (``probs``
+    and ``log_z`` None for regression).
     """
     if fp.cfg.head != "classify":
-        probs, log_z = (fp.probs, fp.log_z) if fp.probs is not None else softmax(fp.out)
-        return fp.out, probs, log_z
+        return fp.out, fp.probs, fp.log_z
     hs = fp.layers[-1].hs[1:]  # (T, B, H)
     logits = matmul_rows(hs, params["head.W_hy"]) + params["head.b_y"]
     probs, log_z = softmax(logits)

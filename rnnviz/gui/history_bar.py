@@ -43,7 +43,7 @@ class HistoryBar(QWidget):
     def set_info(self, info: HistoryInfo, scrubbable: bool) -> None:
         """What the lab keeps; the slider goes to the newest step."""
         self.info = info
-        self._set(max(info.count - 1, 0), max(info.count - 1, 0))
+        self.at_newest()
         self.set_scrubbable(scrubbable)
 
     def set_scrubbable(self, scrubbable: bool) -> None:
@@ -77,8 +77,9 @@ class HistoryBar(QWidget):
         info = self.info
         if info is None:
             return
-        if self.slider.value() != info.count - 1:  # (a slider repaint every frame otherwise)
-            self._set(info.count - 1, info.count - 1)
+        newest = max(info.count - 1, 0)
+        if (self.slider.maximum(), self.slider.value()) != (newest, newest):  # (else a repaint every frame)
+            self._set(newest, newest)
         text = f"newest: step {info.last_step:,}" if info.count else "no steps kept yet"
         if self.slider.isEnabled() and self.label.text() != text:
             self.label.setText(text)

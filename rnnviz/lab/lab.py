@@ -175,7 +175,7 @@ class Lab:
 
     def show_history(self, index: int, run: str = e.MAIN) -> None:
         """Show the ``index``-th kept step of ``run`` (paused only; Train goes on from the newest)."""
-        if self.running or run not in self.runs:
+        if self.running or not self.ready or run not in self.runs:
             return
         history = self.runs[run].history
         if not len(history):
@@ -227,7 +227,7 @@ class Lab:
         self.set_state(e.IDLE if trainer.step == 0 else e.PAUSED)
 
     def save(self, path: str, run: str = e.MAIN) -> None:
-        if run not in self.runs:
+        if not self.ready or run not in self.runs:  # (while loading: nothing settled to save)
             return
         try:
             save_trainer(self.runs[run].trainer, path)
@@ -294,17 +294,12 @@ class Lab:
             t = run.trainer
             if t.step == 0:
                 continue
-            stale = run.snapshot is None or (run.snapshot.step, run.snapshot.row) != (t.step, self._row_of(t))
+            stale = run.snapshot is None or (run.snapshot.step, run.snapshot.row) != (t.step, t.clamp_row(self.row))
             if again or stale:
                 self._keep_snapshot(run, t.last_trace(self.row))
             elif self.viewing == "train":
                 self.emit(run.snapshot.not_live())
         self._emit_history_info()
-
-    def _row_of(self, trainer: Trainer) -> int:
-        """The batch row shown for ``trainer``'s newest step (``row`` clamped to its batch)."""
-        last = trainer._last
-        return self.row if last is None else min(max(self.row, 0), last[1].fp.B - 1)
 
     def _emit_history_info(self) -> None:
         self._last_history_info = self.clock()

@@ -111,10 +111,8 @@ class LabLoop:
         config: TrainConfig,
         fallback: TrainConfig | None = None,
         runtime: Runtime | None = None,
-        history_budget: int | None = None,
     ):
-        extra = {} if history_budget is None else {"history_budget": history_budget}
-        self.lab = Lab(emit, runtime=runtime, **extra)
+        self.lab = Lab(emit, runtime=runtime)
         self.emit = emit
         self.commands: queue.Queue[c.Command] = queue.Queue()
         self._config = config
@@ -171,11 +169,7 @@ class LabLoop:
                 self._load_async(lambda: (lab.build_trainer(fallback), ""), initial=True)
             else:
                 lab.set_state(self._resume_state if lab.runs else e.ERROR)
-        elif lab.state == e.LOADING and isinstance(
-            cmd, (c.Train, c.StepUpdate, c.ProbeForward, c.ProbeBack, c.ProbeRestart, c.ShowHistory, c.SaveCheckpoint)
-        ):
-            return  # nothing to act on until the model is there (the app disables these meanwhile)
-        else:
+        else:  # (while loading, the lab itself ignores what needs a model: the app disables it meanwhile)
             lab.handle(cmd)
 
     def _start_loading(self, message: str) -> None:

@@ -154,12 +154,16 @@ class Trainer:
         old_params, r, y = self._last
         if r.bw is None:
             return None
-        row = min(max(row, 0), r.fp.B - 1)
+        row = self.clamp_row(row)
         return build_trace(
             old_params, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
             row=row, spectrum=self._spectrum(old_params) if spectrum else None,
             gradients=gradients or not r.applied,  # a refused step's gradients explain why: always shown
         )  # fmt: skip
+
+    def clamp_row(self, row: int) -> int:
+        """``row`` as a row of the newest step's batch (the last batch of an epoch may be smaller)."""
+        return row if self._last is None else min(max(row, 0), self._last[1].fp.B - 1)
 
     def set_lr(self, lr: float) -> None:
         """A new learning rate, from the next step (the optimizer keeps its state)."""
