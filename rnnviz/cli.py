@@ -3,6 +3,8 @@
     rnnviz                     open the app on the bundled Tiny Shakespeare
     rnnviz FILE                open the app on FILE
     rnnviz train [CORPUS] ...  train from the command line (progress bar, checkpoints, Ctrl-C saves)
+    rnnviz compare ...         train runs A and B in lockstep, differing in one setting; CSV of both
+    rnnviz presets             the lessons' presets (for --preset NAME)
     rnnviz generate CKPT ...   sample text from a trained language model
     rnnviz eval CKPT [CORPUS]  loss and perplexity (accuracy and confusion matrix for classification)
     rnnviz gradcheck ...       compare the engine's gradients with finite differences
@@ -24,6 +26,7 @@ import sys
 import numpy as np
 
 from rnnviz import __version__
+from rnnviz.cli_compare import add_compare_parser, run_compare, run_presets
 from rnnviz.cli_train import add_train_parser, run_train
 from rnnviz.corpus import CorpusError, LMCorpus, load_text
 from rnnviz.engine.cells import CELLS
@@ -31,7 +34,7 @@ from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.config import HEADS
 
 EXIT_OK, EXIT_NUMBERS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-SUBCOMMANDS = ("train", "generate", "eval", "gradcheck")
+SUBCOMMANDS = ("train", "compare", "presets", "generate", "eval", "gradcheck")
 
 
 class InputError(Exception):
@@ -49,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnnviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
     add_train_parser(sub)
+    add_compare_parser(sub)
+    sub.add_parser("presets", help="list the lessons' presets", description="The presets --preset NAME accepts.")
 
     gen = sub.add_parser(
         "generate",
@@ -100,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     try:
-        return {"train": run_train, "generate": run_generate, "eval": run_eval, "gradcheck": run_gradcheck}[
-            args.command
-        ](args)
+        run = {
+            "train": run_train, "compare": run_compare, "presets": run_presets, "generate": run_generate,
+            "eval": run_eval, "gradcheck": run_gradcheck,
+        }[args.command]  # fmt: skip
+        return run(args)
     except (InputError, CorpusError, CheckpointError, ValueError) as e:
         print(f"rnnviz {args.command}: error: {e}", file=sys.stderr)
         return EXIT_INPUT

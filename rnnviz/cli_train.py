@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from rnnviz.engine.clipping import ClipConfig
+from rnnviz.lab.presets import apply_preset
 from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
 from rnnviz.training.config import SETTINGS
 from rnnviz.training.settings import GROUPS
@@ -33,6 +34,7 @@ def add_train_parser(sub) -> None:
         "bundled surnames). Ctrl-C saves a checkpoint and stops.",
     )
     p.add_argument("corpus", metavar="CORPUS", nargs="?", help="text file or names folder (see above)")
+    add_preset_argument(p)
     add_setting_arguments(p)
     g = p.add_argument_group("run")
     length = g.add_mutually_exclusive_group()
@@ -50,6 +52,13 @@ def add_train_parser(sub) -> None:
     g.add_argument("--eval-every", type=int, default=200, help="validation every so many steps (0: only at the end)")
     g.add_argument("--save-every", type=int, default=500, help="checkpoint every so many steps (0: only at the end)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_preset_argument(parser) -> None:
+    parser.add_argument(
+        "--preset", default=None, metavar="NAME",
+        help="start from a lesson's settings ('rnnviz presets' lists them); options given too override them",
+    )  # fmt: skip
 
 
 def add_setting_arguments(parser) -> None:
@@ -82,7 +91,14 @@ def given_settings(args) -> dict:
 
 
 def config_from_args(args) -> TrainConfig:
-    return TrainConfig(**given_settings(args), corpus=args.corpus)
+    """The defaults, or the preset's settings (``--preset``), with the options given on top."""
+    given = given_settings(args)
+    if getattr(args, "preset", None):
+        base = apply_preset(args.preset, TrainConfig(), args.corpus)
+        if args.corpus is not None:
+            given["corpus"] = args.corpus
+        return base.replace(**given)
+    return TrainConfig(**given, corpus=args.corpus)
 
 
 def default_out(cfg: TrainConfig) -> str:
@@ -156,6 +172,8 @@ def format_eta(seconds: float) -> str:
 
 
 def run_train(args) -> int:
+    if args.resume and args.preset:
+        raise ValueError("--preset starts a new run; a resumed run keeps its own settings")
     if args.resume:
         trainer = load_trainer(args.resume, corpus=args.corpus)
         out = args.out or args.resume

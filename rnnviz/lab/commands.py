@@ -104,5 +104,23 @@ class LoadCheckpoint(Command):
 
 
 @dataclass(frozen=True)
+class Compare(Command):
+    """Start comparing: run B is A with ``changes`` (TrainConfig field -> value). ``from_scratch``
+    False forks A at its current step (only live settings may change: clipping, learning rate);
+    True starts A (with ``config``, or A's settings) and B anew, on the same batches."""
+
+    changes: dict
+    from_scratch: bool = False
+    config: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
+class EndCompare(Command):
+    """Stop comparing and keep run ``keep`` (it becomes the main run, "A")."""
+
+    keep: str = MAIN
+
+
+@dataclass(frozen=True)
 class Stop(Command):
     """End the lab's loop (the training process exits)."""

@@ -21,6 +21,7 @@ import numpy as np
 IDLE, RUNNING, PAUSED, STEPPING, LOADING, ERROR = "idle", "running", "paused", "stepping", "loading", "error"
 
 MAIN = "A"  # the id of the run a single-run lab trains
+OTHER = "B"  # the second run of a comparison
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ModelInfo:
     config: dict  # TrainConfig.to_dict()
     probe_text: str  # the probe sentence the lab chose or kept
     step: int = 0  # 0 for a new model; the saved step for a loaded checkpoint
+    label: str = ""  # in a comparison, what tells the run apart: "clip=off" (A), "clip=norm:1" (B)
 
 
 @dataclass(frozen=True)
@@ -115,4 +117,29 @@ class EvalResult:
 class Notice:
     """A passing message for the status bar (saved a checkpoint, loaded a corpus...)."""
 
+    message: str
+
+
+@dataclass(frozen=True)
+class CompareInfo:
+    """The runs now trained: one (``runs == ("A",)``, compare ended) or A and B in lockstep.
+    ``labels[k]`` names run ``runs[k]`` in legends ("clip=off", "clip=norm:1"); ``fork_step`` is
+    the step B forked from A (0: both from scratch)."""
+
+    runs: tuple[str, ...]
+    labels: tuple[str, ...]
+    fork_step: int = 0
+
+    @property
+    def comparing(self) -> bool:
+        return len(self.runs) > 1
+
+
+@dataclass(frozen=True)
+class RunStopped:
+    """In a comparison, run ``run``'s step at ``step`` was refused (not finite): it stays at its last
+    good weights while the other run goes on."""
+
+    run: str
+    step: int
     message: str

@@ -33,6 +33,7 @@ from rnnviz.lab.probe import Probe, probe_trace
 from rnnviz.lab.run import Run, model_info, step_scalars
 from rnnviz.lab.snapshot import HistoryPlace, Snapshot, make_snapshot
 from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
+from rnnviz.training.compare import comparison, fork
 from rnnviz.training.config import same_data
 
 # While running, at most ~30 training snapshots a second, spread evenly over the steps (a rate, not a
@@ -42,7 +43,18 @@ from rnnviz.training.config import same_data
 # fast models are capped, and the default model gets one for every step up to 30 steps a second.
 SNAPSHOT_RATE = 30.0  # per second
 EVAL_EVERY = 200  # training steps between validation passes
-EVAL_BATCHES = 8  # validation batches per pass (a pass must not stall the loop)
+EVAL_BATCHES = 8  # validation batches of the default model per pass (a pass must not stall the loop) ...
+# ... and for other models as many as cost the same (batch x length x gates x H^2 multiply-adds per
+# batch), so that a small model (the vanishing lesson) is validated on its whole, larger set.
+EVAL_COST = EVAL_BATCHES * 32 * 64 * 4 * 128**2
+
+
+def eval_batches(t: Trainer) -> int:
+    """Validation batches per pass for ``t``'s model (at least EVAL_BATCHES)."""
+    per_batch = t.cfg.batch_size * (t.task.spec.seq_len or 32) * t.model_cfg.gates * t.model_cfg.hidden_size**2
+    return max(EVAL_BATCHES, EVAL_COST // max(per_batch, 1))
+
+
 HISTORY_INFO_INTERVAL = 1.0  # seconds: while running, how often the front end hears what the history holds
 
 
@@ -65,6 +77,9 @@ class Lab:
         self.row = 0  # the batch row the training snapshots show
         self.viewing = "train"  # what the panels follow: "train" (the batch) or "probe"
         self.probe = Probe()
+        self.stopped: set[str] = set()  # in a comparison: runs whose step was refused (the others go on)
+        self.labels: dict[str, str] = {}  # in a comparison: what tells each run apart ("clip=off")
+        self.fork_step = 0
         self._snapshot_credit = 1.0  # earned at SNAPSHOT_RATE per second, one spent per snapshot
         self._credit_time = None
         self._last_history_info = -float("inf")
@@ -78,6 +93,8 @@ class Lab:
             c.Reset: lambda cmd: self.reset(cmd.config), c.LoadCorpus: lambda cmd: self.reset(cmd.config),
             c.SaveCheckpoint: lambda cmd: self.save(cmd.path, cmd.run),
             c.LoadCheckpoint: lambda cmd: self.load_checkpoint(cmd.path),
+            c.Compare: lambda cmd: self.compare(cmd.changes, cmd.from_scratch, cmd.config),
+            c.EndCompare: lambda cmd: self.end_compare(cmd.keep),
         }  # fmt: skip
 
     # -- commands ----------------------------------------------------------------------------------
@@ -96,8 +113,13 @@ class Lab:
     def main(self) -> Run:
         return self.runs[e.MAIN]
 
+    @property
+    def comparing(self) -> bool:
+        return len(self.runs) > 1
+
     def train(self) -> None:
         if self.ready:
+            self.stopped.clear()  # a run stopped by a refused step tries again (its settings may have changed)
             self.running = True
             self.viewing = "train"
             self.set_state(e.RUNNING)
@@ -185,7 +207,7 @@ class Lab:
         self.viewing = "train"
         if self.state == e.STEPPING:
             self.set_state(e.PAUSED)
-        self.emit(history[index].at_history(place))
+        self.emit(history[index].at_history(place, run))
 
     # -- models ------------------------------------------------------------------------------------
     def build_trainer(self, config: TrainConfig) -> Trainer:
@@ -211,20 +233,93 @@ class Lab:
     def install(self, trainer: Trainer, notice: str = "") -> None:
         """Make ``trainer`` the main run (the old runs go) and tell the front end what it is."""
         self.running = False
+        was_comparing = self.comparing
         self.runs = {e.MAIN: Run(e.MAIN, trainer, self.history_budget)}
+        self.stopped.clear()
+        self.labels, self.fork_step = {}, 0
         self.viewing = "train"
         self.probe.use_task(trainer.task)
-        self.emit(model_info(self.main, self.probe.text))
-        log = trainer.log
-        if log.steps.n or log.evals.n:
-            s, v = log.steps, log.evals
-            self.emit(e.RunLog(
-                e.MAIN, s["x"].copy(), s["loss"].copy(), s["grad_norm"].copy(), s["clipped_norm"].copy(),
-                s["clipped"].copy(), v["x"].copy(), v["loss"].copy(), v["accuracy"].copy(),
-            ))  # fmt: skip
+        if was_comparing:
+            self._emit_compare_info()
+        self._describe(self.main)
         if notice:
             self.emit(e.Notice(notice))
         self.set_state(e.IDLE if trainer.step == 0 else e.PAUSED)
+
+    def _describe(self, run: Run) -> None:
+        """Tell the front end what ``run`` is (its ModelInfo) and what it has done so far (its log)."""
+        self.emit(model_info(run, self.probe.text, self.labels.get(run.id, "")))
+        log = run.trainer.log
+        if log.steps.n or log.evals.n:
+            s, v = log.steps, log.evals
+            self.emit(e.RunLog(
+                run.id, s["x"].copy(), s["loss"].copy(), s["grad_norm"].copy(), s["clipped_norm"].copy(),
+                s["clipped"].copy(), v["x"].copy(), v["loss"].copy(), v["accuracy"].copy(),
+            ))  # fmt: skip
+
+    def _emit_compare_info(self) -> None:
+        ids = tuple(self.runs)
+        self.emit(e.CompareInfo(ids, tuple(self.labels.get(i, "") for i in ids), self.fork_step))
+
+    # -- comparing two runs ------------------------------------------------------------------------
+    def compare(self, changes: dict, from_scratch: bool = False, config: TrainConfig | None = None) -> None:
+        """Start a comparison: B = A with ``changes``, forked at A's step or both from scratch
+        (``training.compare``). A change that cannot be compared is refused with a Problem and
+        nothing changes."""
+        if not self.ready:
+            return
+        if self.comparing:
+            self.end_compare(e.MAIN)
+        a = self.main.trainer
+        try:
+            if from_scratch:
+                cfg = config if config is not None else a.cfg
+                task = a.task if same_data(a.cfg, cfg) else None
+                ta, tb = comparison(cfg, dict(changes), task=task, runtime=self.runtime)
+            else:
+                ta, tb = a, fork(a, dict(changes))
+        except ValueError as err:
+            self.emit(e.Problem("compare", f"Cannot compare: {err}."))
+            return
+        was_running = self.running and not from_scratch
+        self.running = False
+        self.labels = {
+            e.MAIN: ", ".join(f"{k}={getattr(ta.cfg, k)}" for k in changes),
+            e.OTHER: ", ".join(f"{k}={getattr(tb.cfg, k)}" for k in changes),
+        }
+        self.fork_step = 0 if from_scratch else ta.step
+        if from_scratch:
+            self.runs = {e.MAIN: Run(e.MAIN, ta, self.history_budget)}
+            self.probe.use_task(ta.task)
+        b = Run(e.OTHER, tb, self.history_budget)
+        self.runs[e.OTHER] = b
+        self.stopped.clear()
+        self.viewing = "train"
+        self._emit_compare_info()
+        for run in self.runs.values():
+            self._describe(run)
+        if was_running:
+            self.running = True
+            self.set_state(e.RUNNING)
+        elif ta.step == 0:
+            self.set_state(e.IDLE)
+        else:
+            self.set_state(e.PAUSED)
+            self._show_newest_steps(again=True)
+
+    def end_compare(self, keep: str = e.MAIN) -> None:
+        """Keep run ``keep`` alone, as the main run (its history and log go with it)."""
+        if not self.comparing or keep not in self.runs:
+            return
+        run = self.runs[keep]
+        run.id = e.MAIN
+        self.runs = {e.MAIN: run}
+        self.stopped.clear()
+        self.labels, self.fork_step = {}, 0
+        self._emit_compare_info()
+        self._describe(run)
+        if not self.running:
+            self._show_newest_steps(again=True)
 
     def save(self, path: str, run: str = e.MAIN) -> None:
         if not self.ready or run not in self.runs:  # (while loading: nothing settled to save)
@@ -246,34 +341,50 @@ class Lab:
         if want:
             self._snapshot_credit = max(self._snapshot_credit - 1.0, 0.0)
         refused = []
+        batch = None  # one batch for every run: lockstep (drawn by the first run still training)
         for run in self.runs.values():
+            if run.id in self.stopped:
+                continue
+            if batch is None:
+                batch = run.trainer.next_batch()
             # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
-            report = run.trainer.train_step(trace=False, spectrum=False)
+            report = run.trainer.train_step(trace=False, spectrum=False, batch=batch)
             self.emit(step_scalars(run.id, report))
             if not report.applied:
                 refused.append((run, report))
             elif want:
                 self._keep_snapshot(run, run.trainer.last_trace(self.row))
-        if refused:
-            self.running = False
+        for run, _ in refused:
+            self._keep_snapshot(run, run.trainer.last_trace(self.row))  # shows why: gradients always
+            self.stopped.add(run.id)
+        live = [r for r in self.runs.values() if r.id not in self.stopped]
+        if refused and live:  # a comparison: the refused run stays at its last good weights, the other goes on
             for run, report in refused:
-                self._keep_snapshot(run, run.trainer.last_trace(self.row))  # shows why: gradients always
-                self.emit(e.Problem(
-                    "nonfinite",
-                    f"Training paused: {report.problem} The weights are those of the last good step. Lower the "
-                    "learning rate or turn on gradient clipping, then press Train to continue.",
-                ))  # fmt: skip
+                message = (
+                    f"Run {run.id} ({self.labels.get(run.id, '')}) stopped at step {report.step:,}: {report.problem} "
+                    f"Its weights are those of its last good step; run {live[0].id} goes on."
+                )
+                self.emit(e.RunStopped(run.id, report.step, message))
+                self.emit(e.Problem("nonfinite", message))
+        elif refused:
+            self.running = False
+            report = refused[0][1]
+            self.emit(e.Problem(
+                "nonfinite",
+                f"Training paused: {report.problem} The weights are those of the last good step. Lower the "
+                "learning rate or turn on gradient clipping, then press Train to continue.",
+            ))  # fmt: skip
             self.set_state(e.PAUSED, "a step went NaN or infinite")
             self._emit_history_info()
             return False
         if self.running and now - self._last_history_info >= HISTORY_INFO_INTERVAL:
             self._emit_history_info()
-        step = self.main.trainer.step
-        if step % EVAL_EVERY == 0:
-            for run in self.runs.values():
-                ev = run.trainer.evaluate(max_batches=EVAL_BATCHES)
+        for run in live:
+            t = run.trainer
+            if t.step % EVAL_EVERY == 0:
+                ev = t.evaluate(max_batches=eval_batches(t))
                 if ev is not None:
-                    self.emit(e.EvalResult(run.id, step, ev.loss, ev.accuracy))
+                    self.emit(e.EvalResult(run.id, t.step, ev.loss, ev.accuracy))
         return True
 
     def _keep_snapshot(self, run: Run, trace) -> None:

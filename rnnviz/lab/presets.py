@@ -1,112 +1,220 @@
-"""Task presets: a starting configuration for each lesson (no Qt here: the lab's, shown by the app).
+"""Task presets: a starting configuration for each lesson, with what it teaches (no Qt here).
 
-Each preset changes some TrainConfig fields; the rest keep their values. The exploding and vanishing
-presets were tuned by measurement (see the notes on issue 4): the exploding one diverges within a few
-hundred steps without clipping (loss above 15, gradient norms in the thousands) and trains normally
-with clipping at norm 1 (loss about 2.8); in the vanishing one the LSTM learns to bridge 40 steps in
-about 200 updates while the vanilla RNN stays at chance.
+Each :class:`Preset` changes some TrainConfig fields (the rest keep their values), has a short key
+for the command line (``rnnviz train --preset exploding``, ``rnnviz presets``), a one-line summary, a
+lesson text for the app (what to do, what to look for, what it means) and, for the lessons that are
+a comparison, the one setting run B changes (``rnnviz compare --preset vanishing``, the app's Compare).
+
+The lesson presets are tuned by measurement, and their claims are measured over seeds 0-4 by
+``bench/lessons.py`` (the table is in the README); every number a lesson text states comes from there.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from rnnviz.training import TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str  # the command line's name
+    title: str  # the app's preset menu
+    summary: str  # one line: ``rnnviz presets``
+    lesson: str  # two to five sentences for a student: what to do, what to look for, what it means
+    settings: dict = field(default_factory=dict)  # TrainConfig fields
+    compare: dict | None = None  # run B's change, for a lesson that compares two runs
+
 
 # The model of both character-LSTM presets (the bundled corpus, or the user's text).
 CHAR_LSTM = dict(
-    task="lm",
-    level="char",
-    cell="lstm",
-    hidden=128,
-    layers=1,
-    seq_len=64,
-    batch_size=32,
-    optimizer="adam",
-    lr=2e-3,
-    clip="norm:5",
-    recurrent_init="uniform",
-    recurrent_gain=1.0,
+    task="lm", level="char", cell="lstm", hidden=128, layers=1, seq_len=64, batch_size=32, optimizer="adam",
+    lr=2e-3, clip="norm:5", recurrent_init="uniform", recurrent_gain=1.0,
+)  # fmt: skip
+
+# The vanishing lesson's distance: measured (bench/lessons.py) so that the vanilla RNN stays at chance
+# for 3,000 updates for every seed tried, while the LSTM (forget-gate bias 5: it starts remembering,
+# sigmoid(5)^60 = 0.67 of the cell survives 60 steps; at bias 3 only 0.05 does) learns it within a few
+# hundred. At k = 40 the RNN learns it for some seeds; at k = 80 the LSTM fails for some.
+VANISHING_K = 60
+
+PRESET_LIST: tuple[Preset, ...] = (
+    Preset(
+        "shakespeare",
+        "Tiny Shakespeare: character LSTM",
+        "a character-level LSTM on the bundled Tiny Shakespeare (the default)",
+        "Press Train and watch the loss fall from about 4.2 (guessing among 65 characters) towards 1.5. The "
+        "heatmap shows the LSTM's units over 64 characters of the batch; the bars show what it expects next. "
+        "Pause, then type your own text in the probe and step through it to see what the model predicts.",
+        dict(CHAR_LSTM, corpus=None, forget_bias=1.0),
+    ),
+    Preset(
+        "your-text",
+        "Your text: character LSTM",
+        "the same character LSTM on a text file you open",
+        "The same character-level LSTM as the Shakespeare preset, on the text you opened. Small texts are learned "
+        "by heart quickly: compare the training and validation loss to see when it starts memorising.",
+        dict(CHAR_LSTM),
+    ),
+    Preset(
+        "exploding",
+        "Exploding gradients: vanilla RNN (clipping off vs on)",
+        "a vanilla RNN whose gradients explode; compare clipping off (A) with clipping by norm (B)",
+        "W_hh starts as 1.5 times a rotation, so each step back in time multiplies the gradient by about 1.09 and "
+        "the gradient from 64 steps back is about a thousand times the last step's: see the mechanism panel. Press "
+        "Train with clipping off: within a few updates one huge step throws the weights away and the loss shoots "
+        "up. Press Compare to run B with the gradient clipped to norm 1 on the same batches: B learns (its loss "
+        "falls below the unigram entropy, the best guess without context) while A stays broken.",
+        dict(
+            task="lm",
+            level="char",
+            cell="rnn",
+            hidden=128,
+            layers=1,
+            seq_len=64,
+            batch_size=32,
+            optimizer="sgd",
+            lr=1.0,
+            momentum=0.0,
+            clip="off",
+            recurrent_init="orthogonal",
+            recurrent_gain=1.5,
+        ),  # fmt: skip
+        compare={"clip": "norm:1"},
+    ),
+    Preset(
+        "vanishing",
+        f"Vanishing gradients: remember a symbol {VANISHING_K} steps (RNN vs LSTM)",
+        f"a vanilla RNN (A) against an LSTM (B) on remembering a symbol for {VANISHING_K} steps",
+        f"Each sequence starts with a capital letter, then {VANISHING_K} random symbols; the network must say "
+        "which letter it saw, so chance is 25%. Press Compare: the vanilla RNN (A) stays at chance, because its "
+        "Jacobian product shrinks with the lag (mechanism panel) and the error at the answer never reaches the "
+        "letter. The LSTM (B) carries it in its cell state, whose forget gate starts near 1, and learns the task "
+        "within a few hundred updates.",
+        dict(
+            task="longrange",
+            k=VANISHING_K,
+            cell="rnn",
+            hidden=32,
+            layers=1,
+            batch_size=32,
+            optimizer="adam",
+            lr=3e-3,
+            clip="norm:1",
+            forget_bias=5.0,
+            recurrent_init="uniform",
+            recurrent_gain=1.0,
+        ),  # fmt: skip
+        compare={"cell": "lstm"},
+    ),
+    Preset(
+        "saturation",
+        "Saturation: a large W_hh whose gradient still vanishes",
+        "a vanilla RNN with W_hh = 3 x a rotation: units pinned at +-1, so the gradient vanishes anyway",
+        "Every singular value of W_hh is 3, which sounds like exploding gradients. But the units are pinned near "
+        "+1 or -1, where the slope of tanh is almost 0, so each step back multiplies the gradient by nearly "
+        "nothing: the mechanism panel shows the saturation near 100% and a Jacobian product that falls with lag. "
+        "A large W_hh is necessary for exploding gradients, not sufficient (Pascanu, Mikolov and Bengio, 2013).",
+        dict(
+            task="lm",
+            level="char",
+            cell="rnn",
+            hidden=128,
+            layers=1,
+            seq_len=64,
+            batch_size=32,
+            optimizer="sgd",
+            lr=0.1,
+            momentum=0.0,
+            clip="norm:1",
+            recurrent_init="orthogonal",
+            recurrent_gain=3.0,
+        ),  # fmt: skip
+        compare={"recurrent_gain": 1.0},
+    ),
+    Preset(
+        "names",
+        "Names to languages: GRU classifier",
+        "a GRU that reads a surname and names its language",
+        "The GRU reads a surname letter by letter and guesses its language out of 18 at the end. Type a name in the "
+        "probe and step through it to see the guess form; the validation accuracy says how often it is right.",
+        dict(
+            task="classify",
+            corpus=None,
+            cell="gru",
+            hidden=64,
+            layers=1,
+            batch_size=32,
+            optimizer="adam",
+            lr=5e-3,
+            clip="norm:5",
+            recurrent_init="uniform",
+            recurrent_gain=1.0,
+        ),  # fmt: skip
+    ),
+    Preset(
+        "sine",
+        "Sine wave: predict the next value (GRU)",
+        "a GRU that predicts the next value of a sine wave",
+        "The GRU sees a sine wave one value at a time and predicts the next value. The loss is the mean squared "
+        "error; it falls towards 0 as the network learns the wave's frequency from a few values.",
+        dict(
+            task="sine",
+            cell="gru",
+            hidden=32,
+            layers=1,
+            seq_len=50,
+            batch_size=32,
+            optimizer="adam",
+            lr=1e-2,
+            clip="norm:5",
+            recurrent_init="uniform",
+            recurrent_gain=1.0,
+        ),  # fmt: skip
+    ),
+    Preset(
+        "toy",
+        "The king sits on throne: 5-unit RNN",
+        "a 5-unit vanilla RNN on one five-word sentence",
+        "Five hidden units learn the sentence 'the king sits on throne' by heart. The model is small enough that "
+        "every number of the forward and backward pass fits on screen: step through it with the probe.",
+        dict(
+            task="toy",
+            cell="rnn",
+            hidden=5,
+            layers=1,
+            optimizer="sgd",
+            lr=0.1,
+            clip="off",
+            recurrent_init="uniform",
+            recurrent_gain=1.0,
+        ),  # fmt: skip
+    ),
 )
 
-PRESETS: dict[str, dict] = {
-    "Tiny Shakespeare: character LSTM": dict(CHAR_LSTM, corpus=None, forget_bias=1.0),
-    "Your text: character LSTM": dict(CHAR_LSTM),
-    "Exploding gradients: vanilla RNN (turn clipping on and off)": dict(
-        task="lm",
-        level="char",
-        cell="rnn",
-        hidden=128,
-        layers=1,
-        seq_len=64,
-        batch_size=32,
-        optimizer="sgd",
-        lr=1.0,
-        momentum=0.0,
-        clip="off",
-        recurrent_init="orthogonal",
-        recurrent_gain=1.5,
-    ),
-    "Vanishing gradients: remember a symbol 40 steps (RNN vs LSTM)": dict(
-        task="longrange",
-        k=40,
-        cell="rnn",
-        hidden=32,
-        layers=1,
-        batch_size=32,
-        optimizer="adam",
-        lr=3e-3,
-        clip="norm:1",
-        forget_bias=3.0,
-        recurrent_init="uniform",
-        recurrent_gain=1.0,
-    ),
-    "Names to languages: GRU classifier": dict(
-        task="classify",
-        corpus=None,
-        cell="gru",
-        hidden=64,
-        layers=1,
-        batch_size=32,
-        optimizer="adam",
-        lr=5e-3,
-        clip="norm:5",
-        recurrent_init="uniform",
-        recurrent_gain=1.0,
-    ),
-    "Sine wave: predict the next value (GRU)": dict(
-        task="sine",
-        cell="gru",
-        hidden=32,
-        layers=1,
-        seq_len=50,
-        batch_size=32,
-        optimizer="adam",
-        lr=1e-2,
-        clip="norm:5",
-        recurrent_init="uniform",
-        recurrent_gain=1.0,
-    ),
-    "The king sits on throne: 5-unit RNN": dict(
-        task="toy",
-        cell="rnn",
-        hidden=5,
-        layers=1,
-        optimizer="sgd",
-        lr=0.1,
-        clip="off",
-        recurrent_init="uniform",
-        recurrent_gain=1.0,
-    ),
-}
-DEFAULT_PRESET = "Tiny Shakespeare: character LSTM"
-YOUR_TEXT_PRESET = "Your text: character LSTM"  # what a newly opened text file trains with
-NAMES_PRESET = "Names to languages: GRU classifier"  # ... and a newly opened names folder
+BY_KEY: dict[str, Preset] = {p.key: p for p in PRESET_LIST}
+BY_TITLE: dict[str, Preset] = {p.title: p for p in PRESET_LIST}
+PRESETS: dict[str, dict] = {p.title: p.settings for p in PRESET_LIST}  # the app's menu: title -> fields
+DEFAULT_PRESET = BY_KEY["shakespeare"].title
+YOUR_TEXT_PRESET = BY_KEY["your-text"].title  # what a newly opened text file trains with
+NAMES_PRESET = BY_KEY["names"].title  # ... and a newly opened names folder
+EXPLODING_PRESET = BY_KEY["exploding"].title
+VANISHING_PRESET = BY_KEY["vanishing"].title
+
+
+def preset_named(name: str) -> Preset:
+    """A preset by key or title; ``ValueError`` listing the keys otherwise."""
+    preset = BY_KEY.get(name) or BY_TITLE.get(name)
+    if preset is None:
+        raise ValueError(f"there is no preset called {name!r}; presets: {', '.join(BY_KEY)}")
+    return preset
 
 
 def apply_preset(name: str, base: TrainConfig, corpus: str | None = None) -> TrainConfig:
-    """``base`` with the preset's fields; the "Your text" preset keeps ``corpus`` (the loaded file)."""
-    changes = dict(PRESETS[name])
-    if name.startswith("Your text"):
-        changes["corpus"] = corpus
-    elif changes.get("task") == "lm" and "corpus" not in changes:
+    """``base`` with the preset's fields (``name``: key or title); the "Your text" preset keeps
+    ``corpus`` (the loaded file), and so does a language-model preset that names no corpus."""
+    preset = preset_named(name)
+    changes = dict(preset.settings)
+    if preset.key == "your-text" or (changes.get("task") == "lm" and "corpus" not in changes):
         changes["corpus"] = corpus
     return base.replace(**changes)

@@ -36,7 +36,7 @@ class Run:
         return tuple(labels[int(i)] for i in np.asarray(x).reshape(-1))
 
 
-def model_info(run: Run, probe_text: str) -> e.ModelInfo:
+def model_info(run: Run, probe_text: str, label: str = "") -> e.ModelInfo:
     """What the panels need to label ``run``'s model; the cell facts come from the cell registry."""
     t = run.trainer
     spec, cfg = t.task.spec, t.model_cfg
@@ -52,7 +52,7 @@ def model_info(run: Run, probe_text: str) -> e.ModelInfo:
         gate_ranges=cell.GATE_RANGES, has_cell_state=cell.HAS_CELL_STATE, gates_are_h=cell.ACT_IS_H,
         labels=labels, notes=tuple(t.task.notes), batches_per_epoch=t.task.batches_per_epoch,
         batch_rows=int(getattr(t.task, "batch_size", t.cfg.batch_size)),
-        config=t.cfg.to_dict(), probe_text=probe_text, step=t.step,
+        config=t.cfg.to_dict(), probe_text=probe_text, step=t.step, label=label,
     )  # fmt: skip
 
 

@@ -91,9 +91,10 @@ class Snapshot:
         """The same snapshot, no longer one of a running stream (training paused on it)."""
         return dataclasses.replace(self, live=False) if self.live else self
 
-    def at_history(self, place: HistoryPlace | None) -> Snapshot:
-        """The same snapshot, labelled as shown from the history (arrays shared, not copied)."""
-        return dataclasses.replace(self, history=place, live=False)
+    def at_history(self, place: HistoryPlace | None, run: str | None = None) -> Snapshot:
+        """The same snapshot, labelled as shown from the history (arrays shared, not copied), as run
+        ``run``'s (a run kept after a comparison has the id "A" but may have been "B" then)."""
+        return dataclasses.replace(self, history=place, live=False, run=self.run if run is None else run)
 
 
 def top_k(probs: np.ndarray, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:

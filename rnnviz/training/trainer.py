@@ -12,6 +12,7 @@ and a checkpoint can restore each stream exactly.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from itertools import islice
 import numpy as np
 
 from rnnviz.corpus import Task
+from rnnviz.corpus.batch import Batch
 from rnnviz.engine.buffers import BufferPool
 from rnnviz.engine.clipping import ClipConfig, ClipReport, global_norm
 from rnnviz.engine.config import init_params
@@ -104,17 +106,29 @@ class Trainer:
         self.log = TrainingLog()  # every step's loss and norms, every validation (saved with checkpoints)
 
     # -- training -------------------------------------------------------------------------------
+    def next_batch(self) -> Batch:
+        """The next batch of this run's data stream (``train_step`` takes it unless given one)."""
+        return next(self._batches)
+
     def train_step(
-        self, trace: bool = False, row: int = 0, spectrum: bool = True, gradients: bool = True
+        self,
+        trace: bool = False,
+        row: int = 0,
+        spectrum: bool = True,
+        gradients: bool = True,
+        batch: Batch | None = None,
     ) -> StepReport:
         """Take the next batch and make one update (refused, and reported, if anything is not finite).
 
         ``trace``: also build the instrumented view of the step, for batch row ``row``; ``spectrum``:
         include the W_hh spectrum in it (refreshed every ``cfg.spectral_every`` steps); ``gradients``:
-        include the gradient-through-time views (see ``build_trace``).
+        include the gradient-through-time views (see ``build_trace``). ``batch``: train on this batch
+        instead of drawing one (two runs in lockstep train on the one batch: ``training.compare``); it
+        counts as a batch of this run's stream, which must then not be drawn from for this step.
         """
         t0 = time.perf_counter()
-        batch = next(self._batches)
+        if batch is None:
+            batch = self.next_batch()
         self.batches_used += 1
         state = (
             self.state if batch.carry and self.state is not None and self.state[0][0].shape[0] == batch.size else None
@@ -160,6 +174,30 @@ class Trainer:
             row=row, spectrum=self._spectrum(old_params) if spectrum else None,
             gradients=gradients or not r.applied,  # a refused step's gradients explain why: always shown
         )  # fmt: skip
+
+    def fork(self, cfg: TrainConfig | None = None) -> Trainer:
+        """A second run that is this one at this step: the same weights, optimizer state, carried state,
+        random streams, log and newest step (so ``last_trace`` works for it), with ``cfg``'s live
+        settings (clipping, learning rate) from its next step. Nothing is copied that is never
+        written in place: updates replace the weight and optimizer arrays (``engine.optim``).
+
+        The fork shares this run's task and batch stream: in lockstep one run draws each batch and
+        both train on it (``training.compare.Lockstep``); whichever run is kept afterwards goes on
+        drawing from the stream at the right place.
+        """
+        twin = copy.copy(self)
+        twin.params = dict(self.params)
+        twin.opt = type(self.opt)(self.opt.config, self.opt.step, self.opt.state)
+        twin.rng = copy.deepcopy(self.rng)
+        twin.log = copy.deepcopy(self.log)
+        if self.state is not None:
+            twin.state = [(h.copy(), None if c is None else c.copy()) for h, c in self.state]
+        if cfg is not None:
+            if cfg.replace(lr=self.cfg.lr, clip=self.cfg.clip) != self.cfg:
+                raise ValueError("a fork can change only the live settings (learning rate, clipping)")
+            twin.set_clip(ClipConfig.parse(cfg.clip))
+            twin.set_lr(cfg.lr)
+        return twin
 
     def clamp_row(self, row: int) -> int:
         """``row`` as a row of the newest step's batch (the last batch of an epoch may be smaller)."""

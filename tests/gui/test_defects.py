@@ -13,12 +13,12 @@ from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.panels.history import clip_markers
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as m
-from rnnviz.lab.presets import PRESETS, YOUR_TEXT_PRESET, apply_preset
+from rnnviz.lab.presets import EXPLODING_PRESET, PRESETS, VANISHING_K, VANISHING_PRESET, YOUR_TEXT_PRESET, apply_preset
 from rnnviz.training import TrainConfig
 
 from .conftest import small, wait_state
 
-EXPLODING = "Exploding gradients: vanilla RNN (turn clipping on and off)"
+EXPLODING = EXPLODING_PRESET
 
 
 def train_steps(qtbot, w, n):
@@ -187,12 +187,12 @@ def test_each_task_shows_the_settings_it_uses_and_no_others(qtbot):
     panel = SettingsPanel()
     qtbot.addWidget(panel)
     panel.show()
-    vanishing = "Vanishing gradients: remember a symbol 40 steps (RNN vs LSTM)"
+    vanishing = VANISHING_PRESET
     panel.show_config(apply_preset("Tiny Shakespeare: character LSTM", TrainConfig()))
     visible = lambda name: panel.form.isRowVisible(panel.fields[name].widget)  # noqa: E731
     assert visible("seq_len") and not visible("k") and visible("forget_bias") and not visible("momentum")
     panel.preset.setCurrentText(vanishing)
-    assert visible("k") and not visible("seq_len") and panel.fields["k"].value() == 40
+    assert visible("k") and not visible("seq_len") and panel.fields["k"].value() == VANISHING_K
     assert "gap k" in panel.pending.text()  # a pending change has a field to see it in
     cell = panel.fields["cell"].widget
     cell.setCurrentIndex(cell.findData("rnn"))

@@ -7,7 +7,7 @@ from PySide6.QtGui import QDropEvent
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as m
-from rnnviz.lab.presets import apply_preset
+from rnnviz.lab.presets import EXPLODING_PRESET, apply_preset
 from rnnviz.training import TrainConfig
 
 from .conftest import small, wait_state
@@ -138,7 +138,7 @@ def test_step_one_update_trains_exactly_once_then_pauses(qtbot, make):
 
 def test_clipping_toggle_changes_the_norms_and_pins_the_old_curves(qtbot, make):
     w = make()
-    exploding = apply_preset("Exploding gradients: vanilla RNN (turn clipping on and off)", TrainConfig())
+    exploding = apply_preset(EXPLODING_PRESET, TrainConfig())
     w.controller.send(c.Reset(exploding.replace(hidden=64, batch_size=8)))
     qtbot.waitUntil(lambda: w.info.cell == "rnn" and w.state == m.IDLE, timeout=10000)
     assert w.clip_control.value() == ClipConfig("off")
@@ -168,7 +168,7 @@ def test_clipping_toggle_changes_the_norms_and_pins_the_old_curves(qtbot, make):
 def test_a_preset_brings_its_own_clipping_and_reset_leaves_nothing_of_the_old_run(qtbot, make):
     w = make()
     panel = w.settings_panel
-    exploding = "Exploding gradients: vanilla RNN (turn clipping on and off)"
+    exploding = EXPLODING_PRESET
     assert w.clip_control.value() == ClipConfig("norm", 5.0)  # the default preset clips
     panel.preset.setCurrentText(exploding)
     assert "clipping" in panel.pending.text()  # its "off" waits for Reset, like its other settings

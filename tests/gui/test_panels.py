@@ -10,7 +10,7 @@ from rnnviz.engine.clipping import ClipConfig
 from rnnviz.gui.controls import SettingsPanel
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as m
-from rnnviz.lab.presets import PRESETS, apply_preset
+from rnnviz.lab.presets import PRESETS, VANISHING_PRESET, apply_preset
 from rnnviz.training import TrainConfig
 
 from .conftest import wait_state
@@ -155,7 +155,7 @@ def test_probe_text_with_unknown_characters_says_what_was_left_out(qtbot, make):
     [
         "Names to languages: GRU classifier",
         "Sine wave: predict the next value (GRU)",
-        "Vanishing gradients: remember a symbol 40 steps (RNN vs LSTM)",
+        VANISHING_PRESET,
         "The king sits on throne: 5-unit RNN",
     ],
 )
