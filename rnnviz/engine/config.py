@@ -25,7 +25,7 @@ from rnnviz.engine.cells import CELLS, get_cell
 INPUTS = ("onehot", "embedding", "dense")
 HEADS = ("lm", "classify", "regress")
 DTYPES = ("float64", "float32")
-RECURRENT_INITS = ("orthogonal", "uniform")
+RECURRENT_INITS = ("orthogonal", "uniform", "identity")
 MAX_LAYERS = 3
 
 
@@ -37,7 +37,7 @@ class ModelConfig:
     ``input_size`` the number of features of "dense" input (e.g. 1 for a sine wave).
     ``output_size`` is the number of classes ("classify") or outputs ("regress"); for "lm" it is
     ``vocab_size`` and may be left at 0. ``recurrent_init`` is "uniform" (PyTorch's default, uniform in
-    +-1/sqrt(H)) or "orthogonal"; ``recurrent_gain`` multiplies the initial ``W_hh``: with the
+    +-1/sqrt(H)), "orthogonal" or "identity"; ``recurrent_gain`` multiplies the initial ``W_hh``: with the
     orthogonal init every singular value of each gate block is exactly the gain, so a gain below 1
     makes gradients vanish at the start and a large one makes a vanilla RNN explode. ``dropout`` is
     applied to the outputs of every layer but the last, in training only (as PyTorch's ``nn.LSTM``);
@@ -152,7 +152,8 @@ def init_params(cfg: ModelConfig, rng: np.random.Generator) -> dict[str, np.ndar
 
     Input and output weights and biases: uniform in ±1/sqrt(H), as PyTorch's recurrent layers. Each
     ``H x H`` gate block of ``W_hh``: ``recurrent_gain`` times a random orthogonal matrix (or, with
-    ``recurrent_init="uniform"``, the same uniform law times the gain). LSTM forget-gate bias:
+    ``recurrent_init="uniform"``, the same uniform law times the gain; with ``"identity"``, the
+    identity times the gain: each unit feeds back only to itself; no random draw). LSTM forget-gate bias:
     ``forget_bias``. Embedding: standard normal, as ``nn.Embedding``.
     """
     H = cfg.hidden_size
@@ -167,6 +168,8 @@ def init_params(cfg: ModelConfig, rng: np.random.Generator) -> dict[str, np.ndar
             for _ in range(cfg.gates):
                 if cfg.recurrent_init == "orthogonal":
                     blocks.append(_orthogonal(rng, H))
+                elif cfg.recurrent_init == "identity":  # each unit feeds only itself (Le et al. 2015's IRNN)
+                    blocks.append(np.eye(H))
                 else:
                     blocks.append(rng.uniform(-bound, bound, (H, H)))
             value = cfg.recurrent_gain * np.concatenate(blocks, axis=1)

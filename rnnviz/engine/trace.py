@@ -20,6 +20,51 @@ from rnnviz.engine.spectral import BlockSpectrum
 
 
 @dataclass(frozen=True)
+class LayerMechanism:
+    """Why the gradient of one layer vanishes or explodes, for the displayed row (``engine.mechanism``).
+
+    ``lags (T,)``: T - t for t = 0..T-1 (T, ..., 1); ``dhT_dh (T,)``: spectral norm of dh_T/dh_t;
+    ``dhT_dc (T,)``: the LSTM's dh_T/dc_t (None for other cells); ``growth``: per-step growth factor
+    fitted to ``dhT_dh``; ``sigma_max``: the largest singular value over the layer's W_hh gate blocks;
+    ``saturated``: fraction of |h| > 0.95 over the row's steps; ``gate_saturation``: per gate, the
+    fraction within 0.05 of an end of its range; ``regime``/``explanation``: ``classify_regime``'s.
+    """
+
+    lags: np.ndarray
+    dhT_dh: np.ndarray
+    dhT_dc: np.ndarray | None
+    growth: float
+    sigma_max: float
+    saturated: float
+    gate_saturation: dict
+    regime: str
+    explanation: str
+
+
+def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) -> tuple[LayerMechanism, ...]:
+    """Every layer's :class:`LayerMechanism` for batch row ``row`` of ``fp`` (run with ``params``).
+    Costs ~10-20 ms for H = 128, T = 64 (the Jacobian products): callers make it a few times a second."""
+    from rnnviz.engine import mechanism as mech  # (engine.mechanism imports this module's neighbours)
+
+    H = fp.cfg.hidden_size
+    jac = mech.state_jacobian_norms(params, fp, row)
+    sat = mech.saturation(fp, row)
+    out = []
+    for layer, (j, s) in enumerate(zip(jac, sat, strict=True)):
+        W = params[f"layer{layer}.W_hh"].astype(np.float64)  # (H, G*H)
+        blocks = [W[:, k * H : (k + 1) * H] for k in range(W.shape[1] // H)]
+        sigma = max(float(np.linalg.norm(b, 2)) if np.isfinite(b).all() else float("nan") for b in blocks)
+        growth = mech.growth_factor(j.dhT_dh, j.lags)
+        regime = mech.classify_regime(growth, sigma, s.h)
+        out.append(LayerMechanism(
+            lags=_readonly(np.array(j.lags)), dhT_dh=_readonly(np.array(j.dhT_dh)),
+            dhT_dc=None if j.dhT_dc is None else _readonly(np.array(j.dhT_dc)), growth=growth, sigma_max=sigma,
+            saturated=s.h, gate_saturation=dict(s.gates), regime=regime.name, explanation=regime.explanation,
+        ))  # fmt: skip
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class LayerView:
     """One layer of the trace. ``hs``/``cs`` ``(T+1, B, H)`` with h_0 first; ``acts`` ``(T, G, B, H)``:
     ``acts[t, k, b]`` is gate ``gate_names[k]`` of row b at step t (the vanilla RNN's one "gate" is h)."""
@@ -51,6 +96,7 @@ class Trace:
     # without targets). Reading a name character by character shows how the guess forms.
     prefix_probs: np.ndarray | None = None  # (T, K)
     prefix_loss: np.ndarray | None = None  # (T,)
+    mechanism: tuple[LayerMechanism, ...] | None = None  # when asked for (``build_trace(mechanism=True)``)
 
 
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -98,6 +144,7 @@ def build_trace(
     row: int = 0,
     spectrum: tuple[BlockSpectrum, ...] | None = None,
     gradients: bool = True,
+    mechanism: bool = False,
 ) -> Trace:
     """Assemble the read-only trace of a step from its forward pass and BPTT results.
 
@@ -113,6 +160,8 @@ def build_trace(
     one-row backward pass), for a caller that shows them less often than the rest.
     Without targets (``y``, ``per_step_loss`` and ``dh_per_layer`` None: a sequence typed by the user
     has no known class) there is no loss, so no gradient views either.
+    ``mechanism``: also the Jacobian-through-time view of the row (:func:`mechanism_views`), which
+    needs no loss.
     """
     cfg = fp.cfg
     gates = get_cell(cfg.cell).GATES
@@ -160,4 +209,5 @@ def build_trace(
         spectrum=spectrum,
         prefix_probs=_readonly(prefix_probs),
         prefix_loss=_readonly(prefix_loss),
+        mechanism=mechanism_views(params, fp, row) if mechanism else None,
     )

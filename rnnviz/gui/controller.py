@@ -57,9 +57,12 @@ class Mailbox:
         with self._lock:
             if isinstance(msg, e.ModelInfo):
                 # A new model: what is still waiting belongs to the old one (a last step, a last view)
-                # and must not be drawn on the new model's panels.
-                self._snapshots = {}
-                self._scalars = []
+                # and must not be drawn on the new model's panels (only that run's: B's new model
+                # leaves A's numbers alone).
+                self._snapshots.pop(msg.run, None)
+                if msg.run == e.MAIN:
+                    self._snapshots = {}
+                self._scalars = [s for s in self._scalars if s.run != msg.run]
                 self._events.append(msg)
             elif isinstance(msg, e.StepScalars):
                 self._scalars.append(msg)

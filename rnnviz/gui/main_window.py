@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from rnnviz.engine.clipping import ClipConfig
+from rnnviz.gui.compare import ask_changes, ask_keep
 from rnnviz.gui.controller import TrainingController
 from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.frames import FrameScheduler
@@ -24,14 +25,16 @@ from rnnviz.gui.message_bar import MessageBar
 from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
+from rnnviz.gui.panels.mechanism import MechanismPanel
 from rnnviz.gui.panels.softmax import WORDS, SoftmaxPanel
 from rnnviz.gui.panels.textstrip import TextStripPanel
 from rnnviz.gui.status import TrainingStatusBar
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
-from rnnviz.lab.presets import NAMES_PRESET, YOUR_TEXT_PRESET, apply_preset
+from rnnviz.lab.presets import BY_TITLE, NAMES_PRESET, YOUR_TEXT_PRESET, apply_preset
 from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig
+from rnnviz.training.compare import toggled_clip
 
 HAVE_MODEL = (e.IDLE, e.RUNNING, e.PAUSED, e.STEPPING, e.ERROR)
 # What needs no working model: starting over (Reset starts a new training process if it died) and loading.
@@ -49,6 +52,8 @@ ENABLED_IN = {
     "open_names": HAVE_MODEL,
     "load_checkpoint": HAVE_MODEL,
     "save": HAVE_MODEL,
+    "compare": HAVE_MODEL,
+    "compare_scratch": HAVE_MODEL,
 }
 
 
@@ -59,7 +64,11 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings
         self.state = e.LOADING
-        self.info: e.ModelInfo | None = None
+        self.info: e.ModelInfo | None = None  # the main run's (A's) model
+        self.infos: dict[str, e.ModelInfo] = {}  # every run's, by id
+        self.compare_info: e.CompareInfo | None = None  # set while comparing A and B
+        self.shown_run = e.MAIN  # whose snapshots the sequence panels show (a switch while comparing)
+        self._latest: dict[str, Snapshot] = {}  # each run's newest snapshot (shown again on a switch)
         self.step = 0
         self.deliveries = 0  # drained mailbox batches with something in them (the GUI benchmark reads it)
 
@@ -99,11 +108,12 @@ class MainWindow(QMainWindow):
         self.gradients = GradientFlowPanel()
         self.loss_panel = LossPanel()
         self.norm_panel = NormHistoryPanel()
+        self.mechanism = MechanismPanel()
         self.text_strip = TextStripPanel()
         self.settings_panel = SettingsPanel()
         self.settings_panel.setMaximumWidth(320)
         self.text_strip.setMaximumHeight(150)
-        for panel in (self.softmax, self.gradients, self.loss_panel, self.norm_panel):
+        for panel in (self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.mechanism):
             panel.setMinimumHeight(200)
         self.message_bar = MessageBar()
         central = QWidget()
@@ -118,6 +128,7 @@ class MainWindow(QMainWindow):
             ("settings", "Settings", self.settings_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("softmax", "Next token", self.softmax, Qt.DockWidgetArea.RightDockWidgetArea),
             ("gradients", "Gradients through time", self.gradients, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("mechanism", "Why gradients vanish or explode", self.mechanism, Qt.DockWidgetArea.RightDockWidgetArea),
             ("loss", "Loss", self.loss_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("norm", "Gradient norm per step", self.norm_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
@@ -128,6 +139,8 @@ class MainWindow(QMainWindow):
             self.docks[key] = dock
         self.splitDockWidget(self.docks["loss"], self.docks["norm"], Qt.Orientation.Horizontal)
         self.splitDockWidget(self.docks["softmax"], self.docks["gradients"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["gradients"], self.docks["mechanism"])
+        self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
         self._default_layout = self.saveState()
 
         self.heatmap.time_selected.connect(self.select_time)
@@ -138,7 +151,7 @@ class MainWindow(QMainWindow):
 
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
-        return (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel)
+        return (self.heatmap, self.softmax, self.gradients, self.mechanism, self.loss_panel, self.norm_panel)
 
     # -- layout persistence ---------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -196,14 +209,67 @@ class MainWindow(QMainWindow):
     def set_row(self, row: int) -> None:
         self.controller.send(c.SetRow(row))
 
+    @property
+    def comparing(self) -> bool:
+        return self.compare_info is not None and self.compare_info.comparing
+
+    def toggle_compare(self) -> None:
+        """Not comparing: fork the run, B with clipping toggled (off <-> by norm at the shown threshold).
+        Comparing: end it, keeping the run the user picks."""
+        if not self._enabled("compare"):
+            return
+        if self.comparing:
+            keep = self.ask_keep(self.compare_info)
+            if keep is not None:
+                self.controller.send(c.EndCompare(keep))
+            return
+        clip = str(self.clip_control.value())
+        self.controller.send(c.Compare({"clip": toggled_clip(clip, self.clip_control.threshold.value())}))
+
+    def compare_from_scratch(self) -> None:
+        if not self._enabled("compare_scratch"):
+            return
+        config = self.settings_panel.config()
+        preset = BY_TITLE.get(self.settings_panel.preset.currentText())
+        suggestion = ", ".join(f"{k}={v}" for k, v in (preset.compare or {}).items()) if preset else ""
+        try:
+            changes = self.ask_changes(suggestion or "cell=lstm")
+        except ValueError as err:
+            self.message_bar.show_problem(e.Problem("compare", f"Cannot compare: {err}."))
+            return
+        if changes and self._may_discard_run("Starting a comparison from scratch"):
+            self.controller.send(c.Compare(changes, from_scratch=True, config=config))
+
+    def ask_changes(self, suggestion: str) -> dict | None:  # tests replace these two
+        return ask_changes(self, suggestion)
+
+    def ask_keep(self, info: e.CompareInfo) -> str | None:
+        return ask_keep(self, info)
+
+    def show_run(self, run: str) -> None:
+        """Show run ``run``'s snapshots on the sequence panels (compare mode's switch)."""
+        if run not in self.infos or run == self.shown_run:
+            return
+        self.shown_run = run
+        self.mechanism.main_run = run
+        self.mechanism.explain()
+        self.frames.reset()
+        for panel in (self.heatmap, self.softmax, self.gradients, self.text_strip):
+            panel.set_model(self.infos[run])
+        self.run_box.blockSignals(True)
+        self.run_box.setCurrentIndex(max(self.run_box.findData(run), 0))
+        self.run_box.blockSignals(False)
+        if run in self._latest:
+            self.frames.frame(self._latest[run], running=self.state == e.RUNNING)
+
     def set_clip(self, clip: ClipConfig) -> None:
-        self.controller.send(c.SetClip(clip))
+        self.controller.send(c.SetClip(clip, run=self.shown_run))
         self.norm_panel.set_clip(clip)
         self.settings_panel.set_live(clip=str(clip))
         self.save_settings()
 
     def set_lr(self, lr: float) -> None:
-        self.controller.send(c.SetLR(float(lr)))
+        self.controller.send(c.SetLR(float(lr), run=self.shown_run))
         self.settings_panel.set_live(lr=float(lr))
         self.save_settings()
 
@@ -291,7 +357,10 @@ class MainWindow(QMainWindow):
             self.norm_panel.add_steps(d.scalars)
             self.status.add_steps(d.scalars)
             self.step = self.status.step
-        snap = d.snapshots.get(e.MAIN) if self.info is not None else None
+        self._latest.update(d.snapshots)
+        for run_snap in d.snapshots.values():  # every run's: compare mode overlays A and B
+            self.mechanism.show_snapshot(run_snap)
+        snap = d.snapshots.get(self.shown_run) if self.info is not None else None
         if snap is not None:
             if snap.history is not None:
                 self.history_bar.show_place(snap.history, snap.step)
@@ -303,7 +372,15 @@ class MainWindow(QMainWindow):
 
     def _on_event(self, ev) -> None:
         if isinstance(ev, e.ModelInfo):
-            self._new_model(ev)
+            self.infos[ev.run] = ev
+            self._latest.pop(ev.run, None)
+            if ev.run == e.MAIN:
+                self._new_model(ev)
+            else:  # run B of a comparison: its curves start over; the panels keep showing A
+                self.loss_panel.set_model(ev)
+                self.norm_panel.set_model(ev)
+        elif isinstance(ev, e.CompareInfo):
+            self._set_compare(ev)
         elif isinstance(ev, e.StateChanged):
             self._apply_state(ev.state)
         elif isinstance(ev, e.Problem):
@@ -319,11 +396,31 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, e.Notice):
             self.status.showMessage(ev.message, 6000)
 
+    def _set_compare(self, info: e.CompareInfo) -> None:
+        self.compare_info = info if info.comparing else None
+        for panel in (self.loss_panel, self.norm_panel, self.status, self.mechanism):
+            panel.set_compare(self.compare_info)
+        self.actions_["compare"].setText("End compare" if self.comparing else "Compare")
+        self.run_box.blockSignals(True)
+        self.run_box.clear()
+        for run, label in zip(info.runs, info.labels, strict=True):
+            self.run_box.addItem(f"{run}: {label}" if label else run, run)
+        self.run_box.blockSignals(False)
+        self.run_box_action.setVisible(self.comparing)
+        if not self.comparing:
+            for run in list(self.infos):
+                if run != e.MAIN:
+                    del self.infos[run]
+            self.shown_run = e.MAIN
+            self.mechanism.main_run = e.MAIN
+
     def _new_model(self, info: e.ModelInfo) -> None:
         self.info = info
+        self.shown_run = e.MAIN
         self.step = info.step
         self.frames.reset()
-        for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip):
+        for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip,
+                      self.mechanism):  # fmt: skip
             panel.set_model(info)
         self.docks["softmax"].setWindowTitle(WORDS[info.head][0])  # "Next token", "Predicted class"...
         cfg = TrainConfig.from_dict(info.config)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMessageBox, QSpinBox
+from PySide6.QtWidgets import QComboBox, QLabel, QMessageBox, QSpinBox
 
 from rnnviz import __version__
 from rnnviz.gui.controls import ClipControl, release_focus_on_enter
@@ -37,13 +37,17 @@ ACTIONS = (
      "Paused: show the previous step kept in the history"),
     ("history_forward", "Later step", Qt.Key.Key_BracketRight, lambda w: w.move_in_history(+1),
      "Paused: show the next step kept in the history"),
+    ("compare", "Compare", Qt.Key.Key_C, "toggle_compare",
+     "Fork the run: A goes on as it is, B with clipping toggled, on the same batches (again: end compare)"),
+    ("compare_scratch", "Compare from scratch...", "Ctrl+Shift+C", "compare_from_scratch",
+     "Start runs A and B anew on the same batches, B with one setting changed (cell, learning rate...)"),
     ("reset", "Reset model", "Ctrl+R", lambda w: w.reset_model(w.settings_panel.config()),
      "Build a new network with the settings shown"),
     ("restore_layout", "Restore panel layout", None, "restore_default_layout", "Put every panel back where it started"),
     ("guide", "Quick guide", Std.HelpContents, lambda w: show_guide(w), "What each panel shows and how to use them"),
     ("about", "About rnnviz", None, lambda w: show_about(w), "Version and credits"),
 )  # fmt: skip
-TOOLBAR = ("open", "train", "step_token", "step_back", "probe_restart", "step_update", "reset")
+TOOLBAR = ("open", "train", "step_token", "step_back", "probe_restart", "step_update", "reset", "compare")
 EXPORTS = (("png", "Picture (PNG)..."), ("svg", "Vector picture (SVG)..."), ("npz", "Numbers (NPZ)..."),
            ("csv", "Numbers (CSV)..."))  # fmt: skip
 
@@ -83,6 +87,11 @@ def build_toolbar_and_menus(window) -> None:
     window.row_box.setToolTip("Which sequence of the training batch the panels show")
     window.row_box.valueChanged.connect(window.set_row)
     tb.addWidget(release_focus_on_enter(window.row_box))
+    window.run_box = QComboBox()  # compare mode: whose heatmap, bars and text are shown
+    window.run_box.setToolTip("Compare mode: which run the heatmap, next-token bars and text show")
+    window.run_box.activated.connect(lambda i: window.show_run(window.run_box.itemData(i)))
+    window.run_box_action = tb.addWidget(release_focus_on_enter(window.run_box))
+    window.run_box_action.setVisible(False)
     window.addToolBarBreak()
     hb = window.addToolBar("History")
     hb.setObjectName("toolbar-history")
@@ -103,6 +112,9 @@ def build_toolbar_and_menus(window) -> None:
     file_menu.addAction(a["quit"])
     model_menu = bar.addMenu("&Model")
     for key in ("train", "step_update", "step_token", "step_back", "probe_restart", "reset"):
+        model_menu.addAction(a[key])
+    model_menu.addSeparator()
+    for key in ("compare", "compare_scratch"):
         model_menu.addAction(a[key])
     model_menu.addSeparator()
     for key in ("history_back", "history_forward"):

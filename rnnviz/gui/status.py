@@ -41,6 +41,7 @@ class TrainingStatusBar(QStatusBar):
         self._val = ""
         self._progress = 0.0
         self._shown_at = 0.0
+        self._other: dict | None = None  # compare mode: run B's step, loss and validation
 
     def reset(self, step: int, progress: float = 0.0) -> None:
         """A new or loaded model, at ``step`` and ``progress`` epochs."""
@@ -59,7 +60,22 @@ class TrainingStatusBar(QStatusBar):
         self.state_label.setText(f'<b style="color:{color}">{text}</b>')
         self.refresh()
 
+    def set_compare(self, info: m.CompareInfo | None) -> None:
+        """Compare mode: also show run B's step, loss and validation (A's are the main ones)."""
+        self._other = {"step": 0, "loss": float("nan"), "val": ""} if info is not None else None
+        self.refresh()
+
     def add_steps(self, scalars: list[m.StepScalars]) -> None:
+        others = [s for s in scalars if s.run != m.MAIN]
+        if others and self._other is not None:
+            self._other["step"] = others[-1].step
+            if math.isfinite(others[-1].loss):
+                self._other["loss"] = others[-1].loss
+        scalars = [s for s in scalars if s.run == m.MAIN]
+        if not scalars:  # B's numbers alone (they may arrive a delivery after A's)
+            if others and self._other is not None and self.state != m.RUNNING:
+                self.refresh()
+            return
         last = scalars[-1]
         self.step = last.step
         if math.isfinite(last.loss):
@@ -84,6 +100,11 @@ class TrainingStatusBar(QStatusBar):
 
     def add_eval(self, ev: m.EvalResult) -> None:
         acc = f" ({ev.accuracy:.0%} right)" if ev.accuracy is not None else ""
+        if ev.run != m.MAIN:
+            if self._other is not None:
+                self._other["val"] = f" | val {ev.loss:.3f}{acc}"
+                self.refresh()
+            return
         self._val = f" | val {ev.loss:.3f}{acc}"
         self.refresh()
 
@@ -98,6 +119,11 @@ class TrainingStatusBar(QStatusBar):
     def refresh(self) -> None:
         self.step_label.setText(f"step {self.step:,}")
         loss = f"loss {self._loss:.3f}" if math.isfinite(self._loss) else ""
-        self.loss_label.setText(loss + self._val)
+        if self._other is None:
+            self.loss_label.setText(loss + self._val)
+        else:
+            o = self._other
+            b = f"loss {o['loss']:.3f}" if math.isfinite(o["loss"]) else ""
+            self.loss_label.setText(f"A: {loss}{self._val}   ·   B: step {o['step']:,} {b}{o['val']}")
         rate = self.tokens_per_second() if self.state == m.RUNNING else 0.0
         self.speed_label.setText(f"{rate:,.0f} tok/s" if rate else "")

@@ -19,6 +19,8 @@ runs them on a thread and hands the result to ``install``.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import time
 
@@ -42,6 +44,10 @@ from rnnviz.training.config import same_data
 # ~28 ms step of the default model (mostly the one-row backward pass behind ||dL_T/dh_t||), so small
 # fast models are capped, and the default model gets one for every step up to 30 steps a second.
 SNAPSHOT_RATE = 30.0  # per second
+# The mechanism view (the Jacobian through time, engine.trace.mechanism_views) costs ~10-20 ms for the
+# default model: while running, at most this many snapshots a second carry it (the mechanism panel
+# says which step it shows); paused, stepping or probing, every snapshot does.
+MECHANISM_INTERVAL = 0.5  # seconds
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches of the default model per pass (a pass must not stall the loop) ...
 # ... and for other models as many as cost the same (batch x length x gates x H^2 multiply-adds per
@@ -83,6 +89,7 @@ class Lab:
         self._snapshot_credit = 1.0  # earned at SNAPSHOT_RATE per second, one spent per snapshot
         self._credit_time = None
         self._last_history_info = -float("inf")
+        self._last_mechanism: dict[str, float] = {}  # per run: when its last mechanism view was made
         self._handlers = {
             c.Train: lambda cmd: self.train(), c.Pause: lambda cmd: self.pause(),
             c.StepUpdate: lambda cmd: self.step_update(), c.ProbeForward: lambda cmd: self.probe_forward(),
@@ -353,9 +360,9 @@ class Lab:
             if not report.applied:
                 refused.append((run, report))
             elif want:
-                self._keep_snapshot(run, run.trainer.last_trace(self.row))
+                self._keep_snapshot(run, self._trace(run))
         for run, _ in refused:
-            self._keep_snapshot(run, run.trainer.last_trace(self.row))  # shows why: gradients always
+            self._keep_snapshot(run, self._trace(run))  # shows why: gradients always
             self.stopped.add(run.id)
         live = [r for r in self.runs.values() if r.id not in self.stopped]
         if refused and live:  # a comparison: the refused run stays at its last good weights, the other goes on
@@ -387,6 +394,14 @@ class Lab:
                     self.emit(e.EvalResult(run.id, t.step, ev.loss, ev.accuracy))
         return True
 
+    def _trace(self, run: Run):
+        """The newest step's trace of ``run`` for the shown row, with the mechanism view when it is due."""
+        now = self.clock()
+        due = not self.running or now - self._last_mechanism.get(run.id, -math.inf) >= MECHANISM_INTERVAL
+        if due:
+            self._last_mechanism[run.id] = now
+        return run.trainer.last_trace(self.row, mechanism=due)
+
     def _keep_snapshot(self, run: Run, trace) -> None:
         """Make the training snapshot of ``trace``, keep it in the history and show it."""
         if trace is None:  # the step's loss was not finite: there is no backward pass to show
@@ -405,9 +420,14 @@ class Lab:
             t = run.trainer
             if t.step == 0:
                 continue
-            stale = run.snapshot is None or (run.snapshot.step, run.snapshot.row) != (t.step, t.clamp_row(self.row))
+            shown = run.snapshot
+            # stale: another step or row, or a live snapshot made without the mechanism view (made
+            # only twice a second while running; a paused step shows it whole)
+            stale = (
+                shown is None or (shown.step, shown.row) != (t.step, t.clamp_row(self.row)) or shown.mechanism is None
+            )
             if again or stale:
-                self._keep_snapshot(run, t.last_trace(self.row))
+                self._keep_snapshot(run, self._trace(run))
             elif self.viewing == "train":
                 self.emit(run.snapshot.not_live())
         self._emit_history_info()
@@ -423,11 +443,16 @@ class Lab:
         spec = run.trainer.task.spec
         x = trace.x[: trace.length]
         clip = str(trace.clip.config) if trace.clip is not None else str(run.trainer.clip)
-        return make_snapshot(
+        return self._labelled(make_snapshot(
             trace, run=run.id, step=run.trainer.step, source="train", head=spec.head, clip=clip, inputs=x,
             input_labels=run.input_labels(x), known_targets=trace.length, layer_shapes=run.layer_shapes(),
             n_out=run.trainer.model_cfg.n_out, live=self.running,
-        )  # fmt: skip
+        ))  # fmt: skip
+
+    def _labelled(self, snap: Snapshot) -> Snapshot:
+        """``snap`` with its run's comparison label (unchanged outside a comparison)."""
+        label = self.labels.get(snap.run, "")
+        return dataclasses.replace(snap, run_label=label) if label else snap
 
     # -- the probe ---------------------------------------------------------------------------------
     def _probe_action(self, action) -> None:
@@ -445,11 +470,11 @@ class Lab:
             t = run.trainer
             spec = t.task.spec
             trace = probe_trace(t.params, t.model_cfg, probe.ids, probe.position, t.runtime)
-            self.emit(make_snapshot(
+            self.emit(self._labelled(make_snapshot(
                 trace, run=run.id, step=t.step, source="probe", head=spec.head, clip=str(t.clip), inputs=probe.ids,
                 input_labels=run.input_labels(probe.ids), known_targets=probe.known_targets(spec.head),
                 layer_shapes=run.layer_shapes(), n_out=t.model_cfg.n_out, skipped=probe.skipped,
-            ))  # fmt: skip
+            )))  # fmt: skip
 
     # -- state and descriptions --------------------------------------------------------------------
     def set_state(self, state: str, message: str = "") -> None:

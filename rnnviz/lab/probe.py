@@ -120,7 +120,7 @@ def probe_trace(
     x = ids[None, :position]  # (1, T) ids or (1, T, I) values
     fp = forward(params, cfg, x, runtime=runtime)
     if cfg.head == "classify":
-        return build_trace(params, fp, None, None, None, {}, None, row=0, gradients=False)
+        return build_trace(params, fp, None, None, None, {}, None, row=0, gradients=False, mechanism=True)
     nxt = ids[1 : position + 1]
     complete = len(nxt) == position
     if not complete:  # a stand-in target for the last step: its loss is never shown (known_targets)
@@ -128,6 +128,7 @@ def probe_trace(
     y = nxt[None]  # (1, T) or (1, T, O)
     res = loss(fp, y)
     if not complete:
-        return build_trace(params, fp, y, res.per_step, None, {}, None, row=0, gradients=False)
+        return build_trace(params, fp, y, res.per_step, None, {}, None, row=0, gradients=False, mechanism=True)
     bw = backward(params, fp, res.dout, param_grads=False)
-    return build_trace(params, fp, y, res.per_step, [lg.dh for lg in bw.layers], {}, None, row=0, gradients=True)
+    dh = [lg.dh for lg in bw.layers]
+    return build_trace(params, fp, y, res.per_step, dh, {}, None, row=0, gradients=True, mechanism=True)

@@ -69,6 +69,10 @@ class Snapshot:
     target_values: np.ndarray | None  # regress: (T, O) the true next values; NaN where unknown
     skipped: tuple[str, ...] = ()  # probe: typed characters or words the model does not know (left out)
     live: bool = False  # made while training ran on (the next one follows, up to SNAPSHOT_RATE a second)
+    run_label: str = ""  # in a comparison, what tells the run apart ("clip=norm:1"); "" otherwise
+    # per layer, why the gradient vanishes or explodes (engine.trace.LayerMechanism); None on the live
+    # snapshots between two that carry it (it costs ~10-20 ms: Lab.MECHANISM_RATE)
+    mechanism: tuple | None = None
     history: HistoryPlace | None = None  # set when shown from the step history
 
     @property
@@ -181,6 +185,7 @@ def make_snapshot(
         inputs=np.array(inputs), input_labels=tuple(input_labels), layers=layers, losses=losses,
         top_ids=top_ids, top_probs=top_probs, target_ids=target_ids, target_probs=target_probs,
         outputs=outputs, target_values=target_values, skipped=tuple(skipped), live=live,
+        mechanism=trace.mechanism,
     )  # fmt: skip
 
 

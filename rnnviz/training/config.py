@@ -118,8 +118,9 @@ class TrainConfig:
         lo=-20.0, hi=20.0, decimals=2, panel=lambda c: get_cell(c.cell).FORGET_GATE is not None,
     )  # fmt: skip
     recurrent_init: str = setting(
-        "uniform", "W_hh init", "initial W_hh: uniform in +-1/sqrt(H) (PyTorch's default) or orthogonal",
-        flag="--recurrent-init", choices=("uniform", "orthogonal"), choice_labels=("uniform (PyTorch)", "orthogonal"),
+        "uniform", "W_hh init", "initial W_hh: uniform in +-1/sqrt(H) (PyTorch's default), orthogonal, or the identity",
+        flag="--recurrent-init", choices=("uniform", "orthogonal", "identity"),
+        choice_labels=("uniform (PyTorch)", "orthogonal", "identity"),
         panel=_always,
     )  # fmt: skip
     recurrent_gain: float = setting(

@@ -156,7 +156,9 @@ class Trainer:
         self.log.add_step(self.step, r.loss, grad_norm, report.clipped_norm, report.clipped)
         return report
 
-    def last_trace(self, row: int = 0, spectrum: bool = False, gradients: bool = True) -> Trace | None:
+    def last_trace(
+        self, row: int = 0, spectrum: bool = False, gradients: bool = True, mechanism: bool = False
+    ) -> Trace | None:
         """The instrumented view of the newest step, for batch row ``row`` (clamped to the batch); None
         before the first step, or when the step had no backward pass (its loss was not finite).
 
@@ -173,6 +175,7 @@ class Trainer:
             old_params, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
             row=row, spectrum=self._spectrum(old_params) if spectrum else None,
             gradients=gradients or not r.applied,  # a refused step's gradients explain why: always shown
+            mechanism=mechanism,
         )  # fmt: skip
 
     def fork(self, cfg: TrainConfig | None = None) -> Trainer:

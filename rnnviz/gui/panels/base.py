@@ -191,6 +191,11 @@ def history_text(step: int, newest: int) -> str:
 
 def source_text(snap, unit: str = "tokens") -> str:
     """What a sequence panel shows, in words: the same line on every panel for one snapshot."""
+    run = f"Run {snap.run} ({snap.run_label}) · " if snap.run_label else ""
+    return run + _source_words(snap, unit)
+
+
+def _source_words(snap, unit: str) -> str:
     if snap.source == "probe":
         return f"Probe: {snap.length} of {len(snap.input_labels)} {unit} read (weights of step {snap.step:,})"
     if snap.history is not None:

@@ -5,6 +5,10 @@ bounded over very long runs, a curve keeps at most ``training.log.MAX_POINTS`` p
 beyond that every other older point goes, the newest half stays at full resolution), and drawing
 downsamples to the screen. A loaded checkpoint brings its run's history (``RunLog``) and the curves
 continue from it.
+
+In compare mode (``set_compare``) each panel also draws run B, dashed, over run A, solid, in the
+same colours, with the legend naming what tells them apart ("A: clip=off", "B: clip=norm:1"); the
+curves of each run come only from that run's numbers (``StepScalars.run``).
 """
 
 from __future__ import annotations
@@ -77,22 +81,56 @@ class LossPanel(Panel):
         self.val = self.plot.plot(
             pen=pen("orange", 1), symbol="o", symbolSize=6, symbolBrush=(230, 120, 20), name="validation"
         )
+        # run B of a comparison: its moving average and validation, dashed (hidden until comparing)
+        self.b_smooth = self.plot.plot(pen=pen("blue", 2, dash=True))
+        self.b_val = self.plot.plot(
+            pen=pen("orange", 1, dash=True), symbol="t", symbolSize=7, symbolBrush=(230, 120, 20)
+        )
         self.layout_.addWidget(cache_axes(self.plot), 1)
-        self.history = Columns(("loss", "smooth"))
-        self.val_history = Columns(("loss",))
+        self.runs = {e.MAIN: LossSeries(), e.OTHER: LossSeries()}
+        self.labels: dict[str, str] = {}  # in compare mode, per run: "clip=off"
         self.y_range = StickyRange(self.plot, log=False)
         self.shown_step = ShownStep(self.plot)
-        self._ema = 0.0
-        self._ema_weight = 0.0  # 1 - SMOOTHING**n: corrects the average's start-up bias (as Adam does)
         self._dirty = False
+        self.set_compare(None)
+
+    @property
+    def history(self) -> Columns:
+        return self.runs[e.MAIN].steps
+
+    @property
+    def val_history(self) -> Columns:
+        return self.runs[e.MAIN].evals
+
+    @property
+    def comparing(self) -> bool:
+        return bool(self.labels)
+
+    def set_compare(self, info: e.CompareInfo | None) -> None:
+        """Show run B beside A (``info`` comparing), or A alone."""
+        self.labels = dict(zip(info.runs, info.labels, strict=True)) if info is not None and info.comparing else {}
+        for item in (self.b_smooth, self.b_val):
+            item.setVisible(self.comparing)
+        if not self.comparing:
+            self.runs[e.OTHER].clear()
+        a, b = (f"{r}: {self.labels[r]}, " if self.comparing else "" for r in (e.MAIN, e.OTHER))
+        names = [(self.raw, f"{a}train (each step)"), (self.smooth, f"{a}train (moving average)"),
+                 (self.val, f"{a}validation")]  # fmt: skip
+        if self.comparing:
+            names += [(self.b_smooth, f"{b}train (moving average)"), (self.b_val, f"{b}validation")]
+        self.legend.clear()
+        for item, name in names:
+            self.legend.addItem(item, name)
+        self._dirty = True
 
     def set_model(self, info: e.ModelInfo) -> None:
         self.shown_step.mark(None)
         unit = {"lm": "loss (nats per token)", "classify": "loss (nats per name)", "regress": "mean squared error"}
         self.plot.getPlotItem().setLabel("left", unit[info.head])
-        self.history.clear()
-        self.val_history.clear()
-        self._ema = self._ema_weight = 0.0
+        self.runs[info.run].clear()
+        if info.run != e.MAIN:
+            self._dirty = True
+            return
         self.y_range.reset()
         self.plot.setXRange(0, 100, padding=0.02)
         self.plot.setYRange(0, 5 if info.head != "regress" else 1, padding=0)
@@ -102,25 +140,23 @@ class LossPanel(Panel):
 
     def add_steps(self, steps: list[e.StepScalars]) -> None:
         for s in steps:
-            self._add(s.step, s.loss)
+            if s.run in self.runs:
+                self.runs[s.run].add(s.step, s.loss)
         self._dirty = self._dirty or bool(steps)
 
-    def _add(self, step: float, loss: float) -> None:
-        if math.isfinite(loss):
-            self._ema = SMOOTHING * self._ema + (1 - SMOOTHING) * loss
-            self._ema_weight = SMOOTHING * self._ema_weight + (1 - SMOOTHING)
-        smooth = self._ema / self._ema_weight if self._ema_weight else np.nan
-        self.history.append(step, loss=loss if math.isfinite(loss) else np.nan, smooth=smooth)
-
     def add_eval(self, ev: e.EvalResult) -> None:
-        self.val_history.append(ev.step, loss=ev.loss)
-        self._dirty = True
+        if ev.run in self.runs:
+            self.runs[ev.run].evals.append(ev.step, loss=ev.loss)
+            self._dirty = True
 
     def load_log(self, log: e.RunLog) -> None:
-        """A loaded run's history: its curves again, as they were when it was saved."""
+        """A loaded (or forked) run's history: its curves again, as they were when it was saved."""
+        series = self.runs.get(log.run)
+        if series is None:
+            return
         for step, loss in zip(log.step, log.loss, strict=True):
-            self._add(float(step), float(loss))
-        self.val_history.extend(log.eval_step, loss=log.eval_loss)
+            series.add(float(step), float(loss))
+        series.evals.extend(log.eval_step, loss=log.eval_loss)
         self._dirty = True
 
     def refresh(self) -> None:
@@ -137,20 +173,57 @@ class LossPanel(Panel):
         vx, vy = self.val_history["x"], self.val_history["loss"]
         keep = np.isfinite(vy)  # one NaN would hide the whole curve
         self.val.setData(vx[keep], vy[keep])
-        self.y_range.update(y, self.val_history["loss"])
+        ranged = [y, self.val_history["loss"]]
+        if self.comparing:
+            b = self.runs[e.OTHER]
+            bx, by = b.steps["x"], b.steps["smooth"]
+            keep = np.isfinite(by)
+            self.b_smooth.setData(bx[keep], by[keep])
+            vx, vy = b.evals["x"], b.evals["loss"]
+            keep = np.isfinite(vy)
+            self.b_val.setData(vx[keep], vy[keep])
+            ranged += [by, vy]
+            x = np.concatenate([x, bx])
+        self.y_range.update(*ranged)
         _set_x_range(self.plot, x)
 
     def data(self) -> dict[str, np.ndarray]:
-        return {
-            "step": self.history["x"],
-            "train_loss": self.history["loss"],
-            "train_loss_smoothed": self.history["smooth"],
-            "val_step": self.val_history["x"],
-            "val_loss": self.val_history["loss"],
-        }
+        out = {}
+        for run, series in self.runs.items():
+            if run != e.MAIN and not self.comparing:
+                continue
+            prefix = "" if not self.comparing else f"{run}_"
+            out.update({
+                f"{prefix}step": series.steps["x"], f"{prefix}train_loss": series.steps["loss"],
+                f"{prefix}train_loss_smoothed": series.steps["smooth"], f"{prefix}val_step": series.evals["x"],
+                f"{prefix}val_loss": series.evals["loss"],
+            })  # fmt: skip
+        return out
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
+
+
+class LossSeries:
+    """One run's loss curve: every step's loss, its moving average, and the validations."""
+
+    def __init__(self) -> None:
+        self.steps = Columns(("loss", "smooth"))
+        self.evals = Columns(("loss",))
+        self.clear()
+
+    def clear(self) -> None:
+        self.steps.clear()
+        self.evals.clear()
+        self._ema = 0.0
+        self._ema_weight = 0.0  # 1 - SMOOTHING**n: corrects the average's start-up bias (as Adam does)
+
+    def add(self, step: float, loss: float) -> None:
+        if math.isfinite(loss):
+            self._ema = SMOOTHING * self._ema + (1 - SMOOTHING) * loss
+            self._ema_weight = SMOOTHING * self._ema_weight + (1 - SMOOTHING)
+        smooth = self._ema / self._ema_weight if self._ema_weight else np.nan
+        self.steps.append(step, loss=loss if math.isfinite(loss) else np.nan, smooth=smooth)
 
 
 class NormHistoryPanel(Panel):
@@ -192,18 +265,49 @@ class NormHistoryPanel(Panel):
         self.plot.addItem(self.threshold)
         self.threshold.setZValue(-5)
         self.threshold.setVisible(False)
+        # run B of a comparison, dashed (hidden until comparing)
+        self.b_pre = self.plot.plot(pen=pen("blue", 2, dash=True))
+        self.b_post = self.plot.plot(pen=pen("orange", 2, dash=True))
+        self.b_post.setZValue(5)
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.summary = QLabel(" ")
         self.layout_.addWidget(self.summary)
         self.history = Columns(("pre", "post", "clipped"))
+        self.b_history = Columns(("pre", "post", "clipped"))
+        self.labels: dict[str, str] = {}
         self.y_range = StickyRange(self.plot, log=True)
         self.shown_step = ShownStep(self.plot)
         self._dirty = False
         self._threshold: float | None = None  # norm clipping: kept inside the y range
         self._clipped_total = 0
         self._steps_total = 0
+        self.set_compare(None)
+
+    @property
+    def comparing(self) -> bool:
+        return bool(self.labels)
+
+    def set_compare(self, info: e.CompareInfo | None) -> None:
+        """Show run B beside A (``info`` comparing), or A alone."""
+        self.labels = dict(zip(info.runs, info.labels, strict=True)) if info is not None and info.comparing else {}
+        for item in (self.b_pre, self.b_post):
+            item.setVisible(self.comparing)
+        if not self.comparing:
+            self.b_history.clear()
+        a, b = (f"{r}: {self.labels[r]}, " if self.comparing else "" for r in (e.MAIN, e.OTHER))
+        names = [(self.pre, f"{a}before clipping"), (self.post, f"{a}after clipping"), (self.events, "clipped step")]
+        if self.comparing:
+            names += [(self.b_pre, f"{b}before clipping"), (self.b_post, f"{b}after clipping")]
+        self.legend.clear()
+        for item, name in names:
+            self.legend.addItem(item, name)
+        self._dirty = True
 
     def set_model(self, info: e.ModelInfo) -> None:
+        if info.run != e.MAIN:
+            self.b_history.clear()
+            self._dirty = True
+            return
         self.shown_step.mark(None)
         self.history.clear()
         self.y_range.reset()
@@ -226,12 +330,19 @@ class NormHistoryPanel(Panel):
 
     def add_steps(self, steps: list[e.StepScalars]) -> None:
         for s in steps:
-            self.history.append(s.step, pre=s.grad_norm, post=s.clipped_norm, clipped=float(s.clipped))
-            self._clipped_total += s.clipped
-            self._steps_total += 1
+            if s.run == e.MAIN:
+                self.history.append(s.step, pre=s.grad_norm, post=s.clipped_norm, clipped=float(s.clipped))
+                self._clipped_total += s.clipped
+                self._steps_total += 1
+            elif s.run == e.OTHER:
+                self.b_history.append(s.step, pre=s.grad_norm, post=s.clipped_norm, clipped=float(s.clipped))
         self._dirty = self._dirty or bool(steps)
 
     def load_log(self, log: e.RunLog) -> None:
+        if log.run == e.OTHER:
+            self.b_history.extend(log.step, pre=log.grad_norm, post=log.clipped_norm, clipped=log.clipped)
+            self._dirty = True
+            return
         self.history.extend(log.step, pre=log.grad_norm, post=log.clipped_norm, clipped=log.clipped)
         self._clipped_total += int(np.sum(log.clipped > 0.5))
         self._steps_total += len(log.step)
@@ -246,20 +357,30 @@ class NormHistoryPanel(Panel):
         self.pre.setData(*finite_positive(x, h["pre"]))
         self.post.setData(*finite_positive(x, h["post"]))
         self.events.setData(*clip_markers(x, h["pre"], h["clipped"] > 0.5))
-        self.y_range.update(h["pre"], h["post"], np.array([] if self._threshold is None else [self._threshold]))
+        ranged = [h["pre"], h["post"], np.array([] if self._threshold is None else [self._threshold])]
+        if self.comparing:
+            b = self.b_history
+            self.b_pre.setData(*finite_positive(b["x"], b["pre"]))
+            self.b_post.setData(*finite_positive(b["x"], b["post"]))
+            ranged += [b["pre"], b["post"]]
+            x = np.concatenate([x, b["x"]])
+        self.y_range.update(*ranged)
         _set_x_range(self.plot, x)
         if self._steps_total:
             share = self._clipped_total / self._steps_total
             self.summary.setText(f"{self._clipped_total:,} of {self._steps_total:,} steps clipped ({share:.0%})")
 
     def data(self) -> dict[str, np.ndarray]:
-        h = self.history
-        return {
-            "step": h["x"],
-            "norm_before_clipping": h["pre"],
-            "norm_after_clipping": h["post"],
-            "clipped": h["clipped"],
-        }
+        out = {}
+        for run, h in ((e.MAIN, self.history), (e.OTHER, self.b_history)):
+            if run != e.MAIN and not self.comparing:
+                continue
+            prefix = "" if not self.comparing else f"{run}_"
+            out.update({
+                f"{prefix}step": h["x"], f"{prefix}norm_before_clipping": h["pre"],
+                f"{prefix}norm_after_clipping": h["post"], f"{prefix}clipped": h["clipped"],
+            })  # fmt: skip
+        return out
 
     def plot_items(self):
         return [self.plot.getPlotItem()]

@@ -1,0 +1,100 @@
+"""Compare mode in the window: fork on Compare, both runs on the curves and the status bar, a switch
+for the sequence panels, End compare keeps the chosen run, and a comparison from scratch."""
+
+import numpy as np
+
+from rnnviz.lab import commands as c
+from rnnviz.lab import events as m
+from rnnviz.lab.presets import EXPLODING_PRESET, apply_preset
+from rnnviz.training import TrainConfig
+
+
+def steps(qtbot, w, n):
+    for _ in range(n):
+        w.step_update()
+        qtbot.waitUntil(lambda k=w.step: w.step == k + 1 and w.state == m.PAUSED, timeout=10000)
+
+
+def legend(panel):
+    return [item.text for _, item in panel.legend.items]
+
+
+def test_compare_forks_with_clipping_toggled_and_shows_both_runs(qtbot, make):
+    w = make()
+    w.controller.send(c.Reset(apply_preset(EXPLODING_PRESET, TrainConfig()).replace(hidden=32, batch_size=4)))
+    qtbot.waitUntil(lambda: w.info.cell == "rnn" and w.state == m.IDLE, timeout=10000)
+    steps(qtbot, w, 2)
+    w.clip_control.threshold.setValue(0.01)  # the threshold B clips at (below every norm here)
+    w.toggle_compare()
+    qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
+    assert w.compare_info.labels == ("clip=off", "clip=norm:0.01") and w.compare_info.fork_step == 2
+    assert w.actions_["compare"].text() == "End compare" and w.run_box_action.isVisible()
+    steps(qtbot, w, 3)
+    qtbot.waitUntil(lambda: w.norm_panel.b_history.n >= 5, timeout=5000)  # B's past (forked) and its own steps
+    for panel in (w.loss_panel, w.norm_panel):
+        panel.refresh()
+    a, b = w.norm_panel.history, w.norm_panel.b_history
+    assert list(a["x"]) == [1, 2, 3, 4, 5] and list(b["x"]) == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(a["pre"][:2], b["pre"][:2])  # one past
+    assert np.all(b["post"][2:] <= 0.01 + 1e-9) and np.all(a["post"][2:] == a["pre"][2:])  # B clips, A does not
+    assert "A: clip=off, train (moving average)" in legend(w.loss_panel)
+    assert "B: clip=norm:0.01, before clipping" in legend(w.norm_panel)
+    assert "B: step 5" in w.status.loss_label.text() and w.status.loss_label.text().startswith("A: loss")
+    exported = w.norm_panel.data()
+    assert set(exported) >= {"A_step", "B_step", "A_norm_before_clipping", "B_norm_after_clipping"}
+
+    w.show_run("B")  # the switch: B's heatmap, bars and text
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.run == "B", timeout=5000)
+    assert w.heatmap.source.text().startswith("Run B (clip=norm:0.01)")
+
+    w.ask_keep = lambda info: "B"
+    w.toggle_compare()
+    qtbot.waitUntil(lambda: not w.comparing, timeout=10000)
+    qtbot.waitUntil(lambda: w.info.config["clip"] == "norm:0.01", timeout=10000)  # B is now the run
+    assert w.shown_run == "A" and legend(w.loss_panel)[0] == "train (each step)"
+    assert "B:" not in w.status.loss_label.text()
+
+
+def test_compare_from_scratch_trains_two_architectures_on_the_same_batches(qtbot, make):
+    w = make()
+    w.controller.send(c.Reset(TrainConfig(task="sine", hidden=6, cell="rnn")))
+    qtbot.waitUntil(lambda: w.info.config["task"] == "sine" and w.state == m.IDLE, timeout=10000)
+    w.ask_changes = lambda suggestion: {"cell": "gru"}
+    w.compare_from_scratch()
+    qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
+    assert w.infos["B"].cell == "gru" and w.info.cell == "rnn"
+    steps(qtbot, w, 2)
+    w.show_run("B")
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.run == "B", timeout=5000)
+    assert w.heatmap.source.text().startswith("Run B (cell=gru)")
+    np.testing.assert_array_equal(w._latest["A"].inputs, w._latest["B"].inputs)  # the same batch
+
+
+def test_a_setting_that_cannot_be_compared_is_refused_in_words(qtbot, make):
+    w = make()
+    w.ask_changes = lambda suggestion: {"seq_len": 5}
+    w.compare_from_scratch()
+    qtbot.waitUntil(lambda: "same batches" in w.message_bar.label.text(), timeout=10000)
+    assert not w.comparing
+
+
+def test_the_mechanism_panel_draws_the_snapshots_numbers_for_both_runs(qtbot, make):
+    w = make()
+    w.controller.send(c.Reset(TrainConfig(task="sine", hidden=6, cell="rnn", recurrent_init="orthogonal",
+                                          recurrent_gain=1.5)))  # fmt: skip
+    qtbot.waitUntil(lambda: w.info.config["task"] == "sine" and w.state == m.IDLE, timeout=10000)
+    w.ask_changes = lambda suggestion: {"cell": "lstm"}
+    w.compare_from_scratch()
+    qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
+    steps(qtbot, w, 2)
+    qtbot.waitUntil(lambda: set(w.mechanism.shown) == {"A", "B"}, timeout=5000)
+    for run, kinds in (("A", ("h",)), ("B", ("h", "c"))):
+        view = w.mechanism.shown[run].mechanism[0]
+        for kind in kinds:
+            curve = w.mechanism.curves[(run, 0, kind)]
+            np.testing.assert_array_equal(curve.xData, view.lags)
+            np.testing.assert_array_equal(curve.yData, view.dhT_dh if kind == "h" else view.dhT_dc)
+    a = w.mechanism.shown["A"].mechanism[0]
+    assert w.mechanism.regime.text().startswith(a.regime.upper()) and a.explanation in w.mechanism.regime.text()
+    assert "solid: A (cell=rnn)" in w.mechanism.styles.text() and "dashed: B (cell=lstm)" in w.mechanism.styles.text()
+    assert f"growth ×{a.growth:.3g}" in w.mechanism.caption.text()

@@ -1,0 +1,73 @@
+"""The mechanism view in snapshots: the engine's numbers for the shown row, at a bounded rate while
+training, always when paused or probing, and both runs in compare mode."""
+
+import numpy as np
+
+from rnnviz.engine import mechanism as mech
+from rnnviz.lab import commands as c
+from rnnviz.lab.lab import MECHANISM_INTERVAL
+from rnnviz.training import TrainConfig
+from tests.lab.test_lab import make_lab, snapshots
+
+SMALL = TrainConfig(hidden=12, seq_len=10, batch_size=4, dtype="float64", cell="lstm")
+
+
+def test_a_paused_snapshot_carries_the_engines_jacobian_norms_for_its_row():
+    lab, events = make_lab(SMALL)
+    lab.handle(c.SetRow(2))
+    lab.train_steps(3)
+    snap = snapshots(events)[-1]
+    assert snap.row == 2 and snap.mechanism is not None
+    params, result, _ = lab.main.trainer._last
+    (expected,) = mech.state_jacobian_norms(params, result.fp, 2)
+    (m,) = snap.mechanism
+    np.testing.assert_allclose(m.dhT_dh, expected.dhT_dh, rtol=1e-9)
+    np.testing.assert_allclose(m.dhT_dc, expected.dhT_dc, rtol=1e-9)  # LSTM: through the cell state too
+    np.testing.assert_array_equal(m.lags, np.arange(10, 0, -1))
+    assert m.growth == mech.growth_factor(expected.dhT_dh, expected.lags)
+    sigma = max(np.linalg.norm(params["layer0.W_hh"][:, k * 12 : (k + 1) * 12], 2) for k in range(4))
+    assert abs(m.sigma_max - sigma) < 1e-12
+    assert m.regime == mech.classify_regime(m.growth, m.sigma_max, m.saturated).name and m.explanation
+
+
+def test_while_training_at_most_two_views_a_second_and_the_probe_always_has_one():
+    lab, events = make_lab(SMALL)
+    now = [0.0]
+    lab.clock = lambda: now[0]  # 10 training steps a second, as the lab's clock sees them
+    lab.handle(c.Train())
+    for _ in range(40):  # 4 seconds
+        now[0] += 0.1
+        lab.tick()
+    live = [s for s in snapshots(events) if s.live]
+    with_view = [s.step for s in live if s.mechanism is not None]
+    assert len(live) == 40  # a snapshot every step (30 a second allowed) ...
+    assert 4 / MECHANISM_INTERVAL - 1 <= len(with_view) <= 4 / MECHANISM_INTERVAL + 1  # ... a view twice a second
+    assert all(b - a >= MECHANISM_INTERVAL / 0.1 - 1e-9 for a, b in zip(with_view, with_view[1:], strict=False))
+    lab.handle(c.ProbeForward())
+    lab.handle(c.ProbeForward())
+    probe = snapshots(events)[-1]
+    assert probe.source == "probe" and probe.mechanism is not None and len(probe.mechanism[0].dhT_dh) == 2
+
+
+def test_compare_mode_gives_both_runs_a_view():
+    lab, events = make_lab(SMALL.replace(cell="rnn"))
+    lab.handle(c.Compare({"cell": "gru"}, from_scratch=True))
+    lab.train_steps(2)
+    last = {s.run: s for s in snapshots(events)}
+    assert last["A"].mechanism is not None and last["B"].mechanism is not None
+    assert last["A"].mechanism[0].dhT_dc is None and last["B"].run_label == "cell=gru"
+
+
+def test_pausing_on_a_live_snapshot_without_the_view_shows_the_step_with_it():
+    lab, events = make_lab(SMALL)
+    now = [0.0]
+    lab.clock = lambda: now[0]
+    lab.handle(c.Train())
+    for _ in range(3):
+        now[0] += 0.1
+        lab.tick()
+    assert snapshots(events)[-1].mechanism is None  # the third step's came too soon after the first's
+    lab.handle(c.Pause())
+    final = snapshots(events)[-1]
+    assert final.step == 3 and not final.live and final.mechanism is not None
+    assert len(lab.main.history) == 3  # the step replaced in the history, not kept twice
