@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.compare_info: e.CompareInfo | None = None  # set while comparing A and B
         self.shown_run = e.MAIN  # whose snapshots the sequence panels show (a switch while comparing)
         self._latest: dict[str, Snapshot] = {}  # each run's newest snapshot (shown again on a switch)
+        self._spikes: list[e.SpikeFound] = []  # the spikes the last pause was for (Roll back undoes them)
         self.step = 0
         self.deliveries = 0  # drained mailbox batches with something in them (the GUI benchmark reads it)
 
@@ -148,6 +149,8 @@ class MainWindow(QMainWindow):
         self.text_strip.step_requested.connect(self._probe_command)
         self.settings_panel.reset_requested.connect(self.reset_model)
         self.settings_panel.lr_changed.connect(self.set_lr)
+        self.message_bar.roll_back_requested.connect(self.roll_back)
+        self.message_bar.continue_requested.connect(self.continue_after_spike)
 
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
@@ -268,6 +271,22 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_live(clip=str(clip))
         self.save_settings()
 
+    def set_spike_pause(self, on: bool) -> None:
+        self.controller.send(c.SetSpikePause(bool(on)))
+        self.settings_panel.set_live(spike_pause=bool(on))
+
+    def roll_back(self) -> None:
+        """Undo the spikes the lab last reported (one per run), then stay paused."""
+        for ev in self._spikes:
+            self.controller.send(c.RollBack(ev.step, run=ev.run))
+        self._spikes = []
+        self.message_bar.dismiss()
+
+    def continue_after_spike(self) -> None:
+        self._spikes = []
+        self.message_bar.dismiss()
+        self.toggle_training()
+
     def set_lr(self, lr: float) -> None:
         self.controller.send(c.SetLR(float(lr), run=self.shown_run))
         self.settings_panel.set_live(lr=float(lr))
@@ -381,6 +400,10 @@ class MainWindow(QMainWindow):
                 self.norm_panel.set_model(ev)
         elif isinstance(ev, e.CompareInfo):
             self._set_compare(ev)
+        elif isinstance(ev, e.SpikeFound):
+            self._spikes = [s for s in self._spikes if s.run != ev.run] + [ev]
+            self.loss_panel.mark_spike(ev)
+            self.norm_panel.mark_spike(ev)
         elif isinstance(ev, e.StateChanged):
             self._apply_state(ev.state)
         elif isinstance(ev, e.Problem):
@@ -427,6 +450,10 @@ class MainWindow(QMainWindow):
         self.settings_panel.show_config(cfg)
         self.clip_control.set_value(ClipConfig.parse(cfg.clip))
         self.norm_panel.set_clip(ClipConfig.parse(cfg.clip))
+        self.spike_box.blockSignals(True)
+        self.spike_box.setChecked(cfg.spike_pause)
+        self.spike_box.blockSignals(False)
+        self._spikes = []
         self.row_box.setMaximum(max(info.batch_rows - 1, 0))
         self.history_bar.clear()
         self.status.reset(info.step, info.step / info.batches_per_epoch if info.batches_per_epoch else 0.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QMessageBox, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QMessageBox, QSpinBox
 
 from rnnviz import __version__
 from rnnviz.gui.controls import ClipControl, release_focus_on_enter
@@ -80,6 +80,13 @@ def build_toolbar_and_menus(window) -> None:
     window.clip_control = ClipControl()
     window.clip_control.changed.connect(window.set_clip)
     tb.addWidget(window.clip_control)
+    window.spike_box = QCheckBox("Pause on spikes")
+    window.spike_box.setToolTip(
+        "Pause when a step's gradient norm or loss jumps far above its recent median (thresholds in the "
+        "settings), and offer to roll the weights back"
+    )
+    window.spike_box.toggled.connect(window.set_spike_pause)
+    tb.addWidget(release_focus_on_enter(window.spike_box))
     tb.addSeparator()
     tb.addWidget(QLabel(" Row: "))
     window.row_box = QSpinBox()

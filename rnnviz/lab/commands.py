@@ -122,5 +122,20 @@ class EndCompare(Command):
 
 
 @dataclass(frozen=True)
+class SetSpikePause(Command):
+    """Pause on spikes (every run), or not."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
+class RollBack(Command):
+    """Put back run ``run``'s weights from before step ``step`` (a spike); kept for the last few steps."""
+
+    step: int
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
 class Stop(Command):
     """End the lab's loop (the training process exits)."""

@@ -143,3 +143,15 @@ class RunStopped:
     run: str
     step: int
     message: str
+
+
+@dataclass(frozen=True)
+class SpikeFound:
+    """Run ``run``'s step ``step`` was a spike (``lab.spikes``): training paused; ``RollBack`` undoes it."""
+
+    run: str
+    step: int
+    what: str  # "gradient norm" or "loss"
+    value: float
+    median: float
+    message: str  # plain words, with what the user can do

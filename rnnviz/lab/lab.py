@@ -34,6 +34,7 @@ from rnnviz.lab.history import DEFAULT_BUDGET
 from rnnviz.lab.probe import Probe, probe_trace
 from rnnviz.lab.run import Run, model_info, step_scalars
 from rnnviz.lab.snapshot import HistoryPlace, Snapshot, make_snapshot
+from rnnviz.lab.spikes import find_spike
 from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
 from rnnviz.training.compare import comparison, fork
 from rnnviz.training.config import same_data
@@ -102,6 +103,8 @@ class Lab:
             c.LoadCheckpoint: lambda cmd: self.load_checkpoint(cmd.path),
             c.Compare: lambda cmd: self.compare(cmd.changes, cmd.from_scratch, cmd.config),
             c.EndCompare: lambda cmd: self.end_compare(cmd.keep),
+            c.SetSpikePause: lambda cmd: self.set_spike_pause(cmd.on),
+            c.RollBack: lambda cmd: self.roll_back(cmd.step, cmd.run),
         }  # fmt: skip
 
     # -- commands ----------------------------------------------------------------------------------
@@ -193,6 +196,24 @@ class Lab:
     def set_lr(self, lr: float, run: str = e.MAIN) -> None:
         if run in self.runs:
             self.runs[run].trainer.set_lr(lr)
+
+    def set_spike_pause(self, on: bool) -> None:
+        for run in self.runs.values():
+            t = run.trainer
+            t.cfg = t.cfg.replace(spike_pause=bool(on))
+
+    def roll_back(self, step: int, run: str = e.MAIN) -> None:
+        """Undo the spike at ``step`` of run ``run`` (paused only): back to the weights from before step
+        ``step - 1``. A spike shows in step s's numbers, which are computed with the weights update s - 1
+        made (a learning rate that was too large shows only then), so both updates are undone."""
+        if self.running or run not in self.runs:
+            return
+        r = self.runs[run]
+        target = max(int(step) - 1, 1)
+        if r.weights.restore(r.trainer, target):
+            self.emit(e.Notice(f"Run {run}: the weights from before step {target:,} are back; press Train to go on."))
+        else:
+            self.emit(e.Problem("spike", f"The weights from before step {target:,} are no longer kept."))
 
     def set_row(self, row: int) -> None:
         """Follow batch row ``row`` (clamped to the batch). Paused, the newest step is shown for it at once."""
@@ -347,19 +368,25 @@ class Lab:
         want = force_snapshot or self._snapshot_credit >= 1.0
         if want:
             self._snapshot_credit = max(self._snapshot_credit - 1.0, 0.0)
-        refused = []
+        refused, spikes = [], []
         batch = None  # one batch for every run: lockstep (drawn by the first run still training)
         for run in self.runs.values():
             if run.id in self.stopped:
                 continue
             if batch is None:
                 batch = run.trainer.next_batch()
+            watch = run.trainer.cfg.spike_pause
+            if watch:
+                run.weights.before_step(run.trainer)
             # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
             report = run.trainer.train_step(trace=False, spectrum=False, batch=batch)
             self.emit(step_scalars(run.id, report))
+            spike = find_spike(run.trainer, report) if watch else None
+            if spike is not None:
+                spikes.append((run, spike))
             if not report.applied:
                 refused.append((run, report))
-            elif want:
+            elif want and spike is None:
                 self._keep_snapshot(run, self._trace(run))
         for run, _ in refused:
             self._keep_snapshot(run, self._trace(run))  # shows why: gradients always
@@ -383,6 +410,16 @@ class Lab:
             ))  # fmt: skip
             self.set_state(e.PAUSED, "a step went NaN or infinite")
             self._emit_history_info()
+            return False
+        if spikes:
+            self.running = False
+            for run, spike in spikes:
+                name = f"Run {run.id} ({self.labels[run.id]})" if run.id in self.labels else ""
+                message = spike.describe(name)
+                self.emit(e.SpikeFound(run.id, spike.step, spike.what, spike.value, spike.median, message))
+                self.emit(e.Problem("spike", message))
+            self.set_state(e.PAUSED, "a spike")
+            self._show_newest_steps()
             return False
         if self.running and now - self._last_history_info >= HISTORY_INFO_INTERVAL:
             self._emit_history_info()

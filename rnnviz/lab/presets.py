@@ -81,6 +81,7 @@ PRESET_LIST: tuple[Preset, ...] = (
             clip="off",
             recurrent_init="orthogonal",
             recurrent_gain=1.5,
+            spike_pause=True,
         ),  # fmt: skip
         compare={"clip": "norm:1"},
     ),

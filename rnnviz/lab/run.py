@@ -8,6 +8,7 @@ from rnnviz.engine.cells import get_cell
 from rnnviz.lab import events as e
 from rnnviz.lab.history import SnapshotHistory
 from rnnviz.lab.snapshot import Snapshot
+from rnnviz.lab.spikes import WeightsRing
 from rnnviz.training import StepReport, Trainer
 
 
@@ -19,6 +20,7 @@ class Run:
         self.trainer = trainer
         self.history = SnapshotHistory(history_budget)
         self.snapshot: Snapshot | None = None
+        self.weights = WeightsRing()  # the weights before the newest few steps (Roll back after a spike)
         vocab = trainer.task.spec.vocab
         self.token_labels = vocab.labels() if vocab is not None else None  # visible label of each token id
 

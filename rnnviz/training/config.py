@@ -163,6 +163,20 @@ class TrainConfig:
     )  # fmt: skip
     # instrumentation: the W_hh spectrum costs milliseconds, so it is refreshed every so many steps
     spectral_every: int = setting(100, "Spectrum every", "steps between W_hh spectra", lo=1, hi=10**9)
+    # -- spikes: the app pauses on one when asked (the toolbar's "Pause on spikes"; see lab.spikes) ----
+    spike_pause: bool = setting(
+        False, "Pause on spikes", "the app pauses when a step's gradient norm or loss jumps far above its recent "
+        "median, and offers to roll the weights back", group="optimisation", live=True,
+    )  # fmt: skip
+    spike_norm: float = setting(
+        10.0, "Spike: norm x", "a spike: the gradient norm above this many times its median over the last 50 steps "
+        "(a clipped step counts with its clipped norm)", group="optimisation", lo=1.0, hi=1e9, decimals=1,
+        panel=_always,
+    )  # fmt: skip
+    spike_loss: float = setting(
+        3.0, "Spike: loss x", "a spike: the loss above this many times its median over the last 50 steps",
+        group="optimisation", lo=1.0, hi=1e9, decimals=1, panel=_always,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         for name, s in SETTINGS.items():
@@ -190,7 +204,7 @@ class TrainConfig:
 SETTINGS = settings_of(TrainConfig)
 # The fields build_task reads: two configurations that agree on these can share one task (no reload).
 DATA_FIELDS = tuple(name for name, s in SETTINGS.items() if s.data)
-LIVE_FIELDS = tuple(name for name, s in SETTINGS.items() if s.live)  # lr, clip: changed on a running model
+LIVE_FIELDS = tuple(name for name, s in SETTINGS.items() if s.live)  # lr, clip, spike_pause: on a running model
 
 
 def same_data(a: TrainConfig, b: TrainConfig) -> bool:

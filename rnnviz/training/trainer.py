@@ -31,7 +31,7 @@ from rnnviz.engine.runtime import Runtime
 from rnnviz.engine.spectral import BlockSpectrum, spectral_stats
 from rnnviz.engine.step import train_step
 from rnnviz.engine.trace import Trace, build_trace
-from rnnviz.training.config import TrainConfig, build_task, model_config, optim_config
+from rnnviz.training.config import LIVE_FIELDS, TrainConfig, build_task, model_config, optim_config
 from rnnviz.training.evaluation import EvalReport, evaluate_batches
 from rnnviz.training.log import TrainingLog
 
@@ -196,11 +196,27 @@ class Trainer:
         if self.state is not None:
             twin.state = [(h.copy(), None if c is None else c.copy()) for h, c in self.state]
         if cfg is not None:
-            if cfg.replace(lr=self.cfg.lr, clip=self.cfg.clip) != self.cfg:
+            if cfg.replace(**{f: getattr(self.cfg, f) for f in LIVE_FIELDS}) != self.cfg:
                 raise ValueError("a fork can change only the live settings (learning rate, clipping)")
+            twin.cfg = cfg
             twin.set_clip(ClipConfig.parse(cfg.clip))
             twin.set_lr(cfg.lr)
         return twin
+
+    def weights_state(self) -> tuple:
+        """What an update changes: weights, optimizer state and count, carried state (for Roll back;
+        see ``lab.spikes``). Shallow copies: updates replace these arrays, they never write into them."""
+        state = None if self.state is None else list(self.state)
+        return dict(self.params), dict(self.opt.state), self.opt.step, state
+
+    def restore_weights(self, saved: tuple) -> None:
+        """Undo the updates made since ``weights_state`` returned ``saved`` (the data stream goes on)."""
+        params, opt_state, opt_step, state = saved
+        self.params = dict(params)
+        self.opt.state = dict(opt_state)
+        self.opt.step = opt_step
+        self.state = None if state is None else list(state)
+        self._last = None  # the newest step's trace was made with other weights
 
     def clamp_row(self, row: int) -> int:
         """``row`` as a row of the newest step's batch (the last batch of an epoch may be smaller)."""

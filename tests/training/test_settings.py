@@ -25,7 +25,7 @@ def test_every_field_is_declared_and_every_flag_is_an_option_with_its_help():
         if s.flag:
             assert options[name].option_strings == [s.flag] and s.help in options[name].help
             assert tuple(options[name].choices or ()) == s.choices
-    assert set(LIVE_FIELDS) == {"lr", "clip"} and "seed" in DATA_FIELDS and "hidden" not in DATA_FIELDS
+    assert set(LIVE_FIELDS) == {"lr", "clip", "spike_pause"} and "seed" in DATA_FIELDS and "hidden" not in DATA_FIELDS
 
 
 def test_the_cli_builds_the_config_from_the_declarations():

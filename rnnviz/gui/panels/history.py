@@ -86,6 +86,8 @@ class LossPanel(Panel):
         self.b_val = self.plot.plot(
             pen=pen("orange", 1, dash=True), symbol="t", symbolSize=7, symbolBrush=(230, 120, 20)
         )
+        self.spikes = spike_marker(self.plot)
+        self.spike_steps: list[int] = []  # run A's (the main run's) spike steps
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.runs = {e.MAIN: LossSeries(), e.OTHER: LossSeries()}
         self.labels: dict[str, str] = {}  # in compare mode, per run: "clip=off"
@@ -118,6 +120,7 @@ class LossPanel(Panel):
                  (self.val, f"{a}validation")]  # fmt: skip
         if self.comparing:
             names += [(self.b_smooth, f"{b}train (moving average)"), (self.b_val, f"{b}validation")]
+        names.append((self.spikes, "spike"))
         self.legend.clear()
         for item, name in names:
             self.legend.addItem(item, name)
@@ -131,6 +134,7 @@ class LossPanel(Panel):
         if info.run != e.MAIN:
             self._dirty = True
             return
+        self.spike_steps.clear()
         self.y_range.reset()
         self.plot.setXRange(0, 100, padding=0.02)
         self.plot.setYRange(0, 5 if info.head != "regress" else 1, padding=0)
@@ -173,6 +177,7 @@ class LossPanel(Panel):
         vx, vy = self.val_history["x"], self.val_history["loss"]
         keep = np.isfinite(vy)  # one NaN would hide the whole curve
         self.val.setData(vx[keep], vy[keep])
+        self.spikes.setData(*spike_points(h["x"], h["loss"], self.spike_steps))
         ranged = [y, self.val_history["loss"]]
         if self.comparing:
             b = self.runs[e.OTHER]
@@ -186,6 +191,11 @@ class LossPanel(Panel):
             x = np.concatenate([x, bx])
         self.y_range.update(*ranged)
         _set_x_range(self.plot, x)
+
+    def mark_spike(self, ev: e.SpikeFound) -> None:
+        if ev.run == e.MAIN:
+            self.spike_steps.append(ev.step)
+            self._dirty = True
 
     def data(self) -> dict[str, np.ndarray]:
         out = {}
@@ -275,6 +285,8 @@ class NormHistoryPanel(Panel):
         self.history = Columns(("pre", "post", "clipped"))
         self.b_history = Columns(("pre", "post", "clipped"))
         self.labels: dict[str, str] = {}
+        self.spikes = spike_marker(self.plot)
+        self.spike_steps: list[int] = []
         self.y_range = StickyRange(self.plot, log=True)
         self.shown_step = ShownStep(self.plot)
         self._dirty = False
@@ -298,6 +310,7 @@ class NormHistoryPanel(Panel):
         names = [(self.pre, f"{a}before clipping"), (self.post, f"{a}after clipping"), (self.events, "clipped step")]
         if self.comparing:
             names += [(self.b_pre, f"{b}before clipping"), (self.b_post, f"{b}after clipping")]
+        names.append((self.spikes, "spike"))
         self.legend.clear()
         for item, name in names:
             self.legend.addItem(item, name)
@@ -309,6 +322,7 @@ class NormHistoryPanel(Panel):
             self._dirty = True
             return
         self.shown_step.mark(None)
+        self.spike_steps.clear()
         self.history.clear()
         self.y_range.reset()
         self.plot.setXRange(0, 100, padding=0.02)
@@ -357,6 +371,7 @@ class NormHistoryPanel(Panel):
         self.pre.setData(*finite_positive(x, h["pre"]))
         self.post.setData(*finite_positive(x, h["post"]))
         self.events.setData(*clip_markers(x, h["pre"], h["clipped"] > 0.5))
+        self.spikes.setData(*spike_points(x, h["pre"], self.spike_steps))
         ranged = [h["pre"], h["post"], np.array([] if self._threshold is None else [self._threshold])]
         if self.comparing:
             b = self.b_history
@@ -369,6 +384,11 @@ class NormHistoryPanel(Panel):
         if self._steps_total:
             share = self._clipped_total / self._steps_total
             self.summary.setText(f"{self._clipped_total:,} of {self._steps_total:,} steps clipped ({share:.0%})")
+
+    def mark_spike(self, ev: e.SpikeFound) -> None:
+        if ev.run == e.MAIN:
+            self.spike_steps.append(ev.step)
+            self._dirty = True
 
     def data(self) -> dict[str, np.ndarray]:
         out = {}
@@ -384,6 +404,23 @@ class NormHistoryPanel(Panel):
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
+
+
+def spike_points(x: np.ndarray, y: np.ndarray, steps: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Where to mark spikes: at each spike step, the curve's own value there (steps not on it: none)."""
+    if not steps or not len(x):
+        return np.empty(0), np.empty(0)
+    at = np.searchsorted(x, np.asarray(steps, float))
+    at = at[(at < len(x))]
+    at = at[np.isin(x[at], steps)]
+    return finite_positive(x[at], y[at])
+
+
+def spike_marker(plot: pg.PlotWidget):
+    """A red cross per spike (over the curves), named in the legend."""
+    item = plot.plot(pen=None, symbol="x", symbolSize=12, symbolPen=pen("red", 2), name="spike")
+    item.setZValue(10)
+    return item
 
 
 def clip_markers(x: np.ndarray, pre: np.ndarray, clipped: np.ndarray, limit: int = MAX_CLIP_MARKERS):

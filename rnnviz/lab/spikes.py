@@ -1,0 +1,87 @@
+"""Spikes: a step whose gradient norm or loss jumps far above its recent median (no Qt here).
+
+NaN and infinity are refused by the engine (the step is not applied); a spike is finite, so it is
+applied, and a run can be thrown far off by it (a loss of 100,000 nats at learning rate 100). The
+lab checks every step against the run's own log and, where the run asks for it
+(``TrainConfig.spike_pause``), pauses with the step marked and an offer to roll the weights back
+to those before the spike (:class:`WeightsRing`).
+
+Why the norm *after* clipping: a clipped run's update is bounded by its threshold whatever the raw
+gradient was, so its pre-clip spikes do no harm (in the exploding lesson, run B clips at norm 1 and
+its raw norms jump by 50x all the time; pausing on those would stop the comparison for nothing).
+Without clipping the two norms are the same number.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.training import StepReport, Trainer
+
+WINDOW = 50  # steps of the recent median
+WARMUP = 5  # steps before a spike can be called (no median of one or two numbers)
+KEEP = 4  # weights kept for Roll back: those before each of the newest KEEP steps
+
+
+@dataclass(frozen=True)
+class Spike:
+    step: int
+    what: str  # "gradient norm" or "loss"
+    value: float
+    median: float
+
+    def describe(self, run_name: str = "") -> str:
+        who = f"{run_name}: " if run_name else ""
+        times = self.value / self.median
+        return (
+            f"{who}Spike at step {self.step:,}: the {self.what} jumped to {self.value:,.4g}, {times:,.0f} times its "
+            f"median over the last steps ({self.median:,.3g}). A step that large throws the weights far from where "
+            "they were. Roll back undoes it (and the step before, whose weights it was computed with); Continue "
+            "trains on from here."
+        )
+
+
+def find_spike(trainer: Trainer, report: StepReport) -> Spike | None:
+    """The spike ``report`` is, judged against ``trainer``'s log before it, or None."""
+    steps = trainer.log.steps
+    n = steps.n - 1  # the log already holds this step
+    if n < WARMUP or not report.applied:
+        return None
+    lo = max(0, n - WINDOW)
+    cfg = trainer.cfg
+    norm_now = report.clipped_norm if report.clipped else report.grad_norm
+    norms = np.where(steps["clipped"][lo:n] > 0.5, steps["clipped_norm"][lo:n], steps["grad_norm"][lo:n])
+    for what, now, recent, factor in (
+        ("gradient norm", norm_now, norms, cfg.spike_norm),
+        ("loss", report.loss, steps["loss"][lo:n], cfg.spike_loss),
+    ):
+        median = float(np.nanmedian(recent)) if np.isfinite(recent).any() else float("nan")
+        if np.isfinite(now) and median > 0 and now > factor * median:
+            return Spike(report.step, what, float(now), median)
+    return None
+
+
+class WeightsRing:
+    """The weights (and optimizer and carried state) before each of the newest ``KEEP`` steps.
+
+    References, not copies: an update replaces the arrays of ``params`` and of the optimizer state and
+    never writes into them (``engine.optim``), so keeping the old dictionaries costs only the arrays
+    they keep alive (KEEP models' worth at most)."""
+
+    def __init__(self, keep: int = KEEP):
+        self._ring: deque[tuple[int, tuple]] = deque(maxlen=keep)
+
+    def before_step(self, trainer: Trainer) -> None:
+        """Remember ``trainer`` as it is before its next step."""
+        self._ring.append((trainer.step + 1, trainer.weights_state()))
+
+    def restore(self, trainer: Trainer, step: int) -> bool:
+        """Put back the weights ``trainer`` had before ``step``; False if they are no longer kept."""
+        for s, saved in self._ring:
+            if s == step:
+                trainer.restore_weights(saved)
+                return True
+        return False

@@ -1,0 +1,74 @@
+"""Spikes: a finite step far above the recent median pauses training (when asked) and can be undone."""
+
+import numpy as np
+
+from rnnviz.lab import commands as c
+from rnnviz.lab import events as e
+from rnnviz.lab.lab import Lab
+from rnnviz.lab.spikes import WARMUP
+from rnnviz.training import TrainConfig
+from tests.lab.test_lab import Clock, snapshots
+
+SINE = TrainConfig(task="sine", hidden=8, cell="rnn", optimizer="sgd", lr=0.01, clip="off", spike_pause=True)
+
+
+def lab_with(config):
+    events = []
+    lab = Lab(events.append, clock=Clock(1.0))
+    lab.reset(config)
+    return lab, events
+
+
+def train_then_jump(lab, lr_jump=50.0, calm=12, after=6):
+    """Calm steps, then a learning rate that throws the weights off: the loss of the next steps jumps."""
+    lab.train_steps(calm)
+    lab.handle(c.SetLR(lr_jump))
+    lab.handle(c.Train())
+    for _ in range(after):
+        lab.tick()
+        if not lab.running:
+            break
+
+
+def test_a_spike_pauses_training_names_it_and_marks_the_step():
+    lab, events = lab_with(SINE)
+    train_then_jump(lab)
+    found = [ev for ev in events if isinstance(ev, e.SpikeFound)]
+    assert len(found) == 1 and not lab.running and lab.state == e.PAUSED
+    spike = found[0]
+    assert spike.step > 12 and spike.value > 3 * spike.median and "Roll back" in spike.message
+    assert any(isinstance(ev, e.Problem) and ev.kind == "spike" for ev in events)
+    assert snapshots(events)[-1].step == spike.step and not snapshots(events)[-1].live  # the spike step, whole
+
+
+def test_roll_back_restores_the_weights_from_before_the_spike_exactly():
+    lab, events = lab_with(SINE)
+    lab.train_steps(12)
+    lab.handle(c.SetLR(50.0))
+    t = lab.main.trainer
+    kept = {}
+    lab.handle(c.Train())
+    while lab.running:
+        kept[t.step + 1] = {k: v.copy() for k, v in t.params.items()}  # before the step about to be made
+        lab.tick()
+    spike = next(ev for ev in events if isinstance(ev, e.SpikeFound))
+    lab.handle(c.RollBack(spike.step))
+    for name, before in kept[spike.step - 1].items():  # the update that made the spiking weights is undone too
+        np.testing.assert_array_equal(t.params[name], before)
+    assert any(isinstance(ev, e.Notice) and "are back" in ev.message for ev in events)
+    lab.handle(c.RollBack(1))  # long gone
+    assert events[-1].kind == "spike" and "no longer kept" in events[-1].message
+
+
+def test_without_spike_pause_the_same_run_trains_on():
+    lab, events = lab_with(SINE.replace(spike_pause=False))
+    train_then_jump(lab)
+    assert lab.running and not [ev for ev in events if isinstance(ev, e.SpikeFound)]
+    lab.handle(c.SetSpikePause(True))
+    assert lab.main.trainer.cfg.spike_pause
+
+
+def test_no_spike_is_called_before_the_warmup_nor_on_a_clipped_norm():
+    lab, events = lab_with(SINE.replace(clip="norm:0.001"))  # every step clipped: bounded updates
+    lab.train_steps(WARMUP + 20)
+    assert not [ev for ev in events if isinstance(ev, e.SpikeFound)]
