@@ -102,6 +102,8 @@ def exploding(seed: int, scale: float) -> dict:
             diverged = k
         if below is None and rb is not None and rb.applied and rb.loss < entropy:
             below = k
+        if None not in (diverged, below, b_exploding_until) and not still_exploding:
+            break  # everything measured
     holds = (
         first["ratio"] >= CLAIMS["exploding_ratio"] and first["regime"] == "exploding"
         and diverged is not None and below is not None

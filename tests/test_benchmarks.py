@@ -43,3 +43,19 @@ def test_gui_benchmark_smoke():
     assert set(result["refreshes_per_s"]) == {"heatmap", "text", "softmax", "gradients"}
     count, size, budget = result["history_steps_mb_budget"]
     assert count > 0 and 0 < size <= budget
+
+
+def test_compare_benchmark_smoke():
+    result = run(
+        BENCH / "compare.py",
+        "--rounds",
+        "1",
+        "--slice-seconds",
+        "0.2",
+        "--cases",
+        "exploding (vanilla RNN 128)",
+        "--json",
+    )
+    assert result["benchmark"] == "compare" and result["target_ratio"] == 2.2
+    (case,) = result["cases"].values()
+    assert case["single_ms"] > 0 and case["lockstep_ms"] > case["single_ms"] and case["vs_separate"] > 0

@@ -16,7 +16,7 @@ spec.loader.exec_module(lessons)
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_exploding_lesson_holds(seed):
-    r = lessons.exploding(seed, scale=0.3)  # 90 updates of A (clipping off) and B (norm 1) in lockstep
+    r = lessons.exploding(seed, scale=0.2)  # up to 60 updates of A (clipping off) and B (norm 1) in lockstep
     assert r["start_regime"] == "exploding" and r["start_ratio"] >= 100 and r["start_sigma_max"] > 1
     assert r["a_diverged_at"] is not None and r["b_below_entropy_at"] is not None, r
     assert r["holds"]

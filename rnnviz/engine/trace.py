@@ -43,7 +43,8 @@ class LayerMechanism:
 
 def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) -> tuple[LayerMechanism, ...]:
     """Every layer's :class:`LayerMechanism` for batch row ``row`` of ``fp`` (run with ``params``).
-    Costs ~10-20 ms for H = 128, T = 64 (the Jacobian products): callers make it a few times a second."""
+    Costs 15-30 ms for H = 128, T = 64 (the LSTM's two curves the most; see engine.mechanism): callers make
+    it about once a second."""
     from rnnviz.engine import mechanism as mech  # (engine.mechanism imports this module's neighbours)
 
     H = fp.cfg.hidden_size

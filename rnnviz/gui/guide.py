@@ -12,6 +12,9 @@ follow the newest step).</li>
 came next, and -log p is the loss it pays.</li>
 <li><b>Gradients through time</b>: how strongly the last step's loss reaches back to each earlier state
 (log scale). Falling to the left: vanishing gradients; rising: exploding.</li>
+<li><b>Why gradients vanish or explode</b>: how much a change of the state t steps back moves the last
+state, ||dh_T/dh_t||, against the lag (log scale), with the regime named in words: exploding (rising),
+vanishing (falling), saturated (a large W_hh, but the units pinned at +-1).</li>
 <li><b>Gradient norm per step</b>: the whole gradient before (blue) and after (orange) clipping.</li>
 <li><b>Loss</b>: training loss per step, its average, and validation.</li>
 </ul>
@@ -20,6 +23,11 @@ arrow feeds one token (Left steps back, Home starts over). Every number is compu
 weights.</p>
 <p><b>Go back in time</b>: paused, drag the History slider or press [ and ]: every panel shows a recent
 training step again, labelled "(history)"; Train goes on from the newest step.</p>
-<p><b>Compare clipping</b>: choose the preset "Exploding gradients", press Reset model and Train, then
-switch Clipping between off and by global norm: the old curves stay on the gradient plot, dimmed.</p>
+<p><b>Compare</b> (C): the run forks into A (as it is) and B (clipping toggled: off &lt;-&gt; by norm at the
+shown threshold), trained on the same batches; Model &gt; Compare from scratch changes any one setting
+(e.g. cell=lstm for the vanishing lesson). B is drawn dashed; the run box in the toolbar switches the
+heatmap, bars and text; pressing Compare again ends it, keeping the run you choose.</p>
+<p><b>Spikes</b>: with "Pause on spikes" ticked (the exploding lesson ticks it), a step whose gradient
+norm or loss jumps far above its recent median pauses training, marked with a red cross; Roll back
+puts the weights from before it back, Continue trains on.</p>
 """

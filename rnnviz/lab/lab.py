@@ -45,10 +45,11 @@ from rnnviz.training.config import same_data
 # ~28 ms step of the default model (mostly the one-row backward pass behind ||dL_T/dh_t||), so small
 # fast models are capped, and the default model gets one for every step up to 30 steps a second.
 SNAPSHOT_RATE = 30.0  # per second
-# The mechanism view (the Jacobian through time, engine.trace.mechanism_views) costs ~10-20 ms for the
-# default model: while running, at most this many snapshots a second carry it (the mechanism panel
-# says which step it shows); paused, stepping or probing, every snapshot does.
-MECHANISM_INTERVAL = 0.5  # seconds
+# The mechanism view (the Jacobian through time, engine.trace.mechanism_views) costs 15-30 ms for the
+# default model (an LSTM, both curves: ~30 ms, ~3% of a second of training): while running, one
+# snapshot a second per run carries it (the mechanism panel says which step it shows); paused,
+# stepping or probing, every snapshot does.
+MECHANISM_INTERVAL = 1.0  # seconds
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches of the default model per pass (a pass must not stall the loop) ...
 # ... and for other models as many as cost the same (batch x length x gates x H^2 multiply-adds per
@@ -459,7 +460,7 @@ class Lab:
                 continue
             shown = run.snapshot
             # stale: another step or row, or a live snapshot made without the mechanism view (made
-            # only twice a second while running; a paused step shows it whole)
+            # only once a second while running; a paused step shows it whole)
             stale = (
                 shown is None or (shown.step, shown.row) != (t.step, t.clamp_row(self.row)) or shown.mechanism is None
             )

@@ -82,7 +82,9 @@ class LossPanel(Panel):
             pen=pen("orange", 1), symbol="o", symbolSize=6, symbolBrush=(230, 120, 20), name="validation"
         )
         # run B of a comparison: its moving average and validation, dashed (hidden until comparing)
-        self.b_smooth = self.plot.plot(pen=pen("blue", 2, dash=True))
+        # 1 px: Qt strokes a wider dashed line of many points slowly (compare mode's p99 lateness went
+        # from 28 to 50 ms with 2 px dashes on the two history panels)
+        self.b_smooth = self.plot.plot(pen=pen("blue", 1, dash=True))
         self.b_val = self.plot.plot(
             pen=pen("orange", 1, dash=True), symbol="t", symbolSize=7, symbolBrush=(230, 120, 20)
         )
@@ -276,8 +278,8 @@ class NormHistoryPanel(Panel):
         self.threshold.setZValue(-5)
         self.threshold.setVisible(False)
         # run B of a comparison, dashed (hidden until comparing)
-        self.b_pre = self.plot.plot(pen=pen("blue", 2, dash=True))
-        self.b_post = self.plot.plot(pen=pen("orange", 2, dash=True))
+        self.b_pre = self.plot.plot(pen=pen("blue", 1, dash=True))  # 1 px dashes: see LossPanel
+        self.b_post = self.plot.plot(pen=pen("orange", 1, dash=True))
         self.b_post.setZValue(5)
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.summary = QLabel(" ")
