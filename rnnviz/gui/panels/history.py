@@ -112,12 +112,12 @@ class LossPanel(Panel):
 
     def set_compare(self, info: e.CompareInfo | None) -> None:
         """Show run B beside A (``info`` comparing), or A alone."""
-        self.labels = dict(zip(info.runs, info.labels, strict=True)) if info is not None and info.comparing else {}
+        self.labels = compare_labels(info)
         for item in (self.b_smooth, self.b_val):
             item.setVisible(self.comparing)
         if not self.comparing:
             self.runs[e.OTHER].clear()
-        a, b = (f"{r}: {self.labels[r]}, " if self.comparing else "" for r in (e.MAIN, e.OTHER))
+        a, b = legend_prefixes(self.labels)
         names = [(self.raw, f"{a}train (each step)"), (self.smooth, f"{a}train (moving average)"),
                  (self.val, f"{a}validation")]  # fmt: skip
         if self.comparing:
@@ -303,12 +303,12 @@ class NormHistoryPanel(Panel):
 
     def set_compare(self, info: e.CompareInfo | None) -> None:
         """Show run B beside A (``info`` comparing), or A alone."""
-        self.labels = dict(zip(info.runs, info.labels, strict=True)) if info is not None and info.comparing else {}
+        self.labels = compare_labels(info)
         for item in (self.b_pre, self.b_post):
             item.setVisible(self.comparing)
         if not self.comparing:
             self.b_history.clear()
-        a, b = (f"{r}: {self.labels[r]}, " if self.comparing else "" for r in (e.MAIN, e.OTHER))
+        a, b = legend_prefixes(self.labels)
         names = [(self.pre, f"{a}before clipping"), (self.post, f"{a}after clipping"), (self.events, "clipped step")]
         if self.comparing:
             names += [(self.b_pre, f"{b}before clipping"), (self.b_post, f"{b}after clipping")]
@@ -406,6 +406,16 @@ class NormHistoryPanel(Panel):
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
+
+
+def compare_labels(info: e.CompareInfo | None) -> dict[str, str]:
+    """Run id -> label while comparing ("A" -> "clip=off"); {} for one run."""
+    return dict(zip(info.runs, info.labels, strict=True)) if info is not None and info.comparing else {}
+
+
+def legend_prefixes(labels: dict[str, str]) -> tuple[str, str]:
+    """How the legends begin for A and for B: "A: clip=off, " while comparing, "" otherwise."""
+    return tuple(f"{r}: {labels[r]}, " if labels else "" for r in (e.MAIN, e.OTHER))
 
 
 def spike_points(x: np.ndarray, y: np.ndarray, steps: list[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.gui.panels.base import Panel, PlotCaption, cache_axes, finite_positive, log_plot, pen
+from rnnviz.gui.panels.history import compare_labels
 from rnnviz.lab import events as e
 
 LAYER_COLORS = ("purple", "green", "blue")  # layer 0, 1, 2 (a colour per quantity; runs differ by dash)
@@ -68,7 +69,7 @@ class MechanismPanel(Panel):
         self.regime.setText("Train a step or step the probe to measure the Jacobian.")
 
     def set_compare(self, info: e.CompareInfo | None) -> None:
-        self.labels = dict(zip(info.runs, info.labels, strict=True)) if info is not None and info.comparing else {}
+        self.labels = compare_labels(info)
         for run in [r for r in self.shown if r != e.MAIN and r not in self.labels]:
             del self.shown[run]
         self._redraw()
