@@ -4,7 +4,8 @@ import csv
 
 from rnnviz.lab.presets import PRESET_LIST
 from rnnviz.training.checkpointing import load_model
-from tests.cli.conftest import run_cli
+
+from .conftest import run_cli
 
 TINY = ("--task", "sine", "--hidden", "6", "--cell", "rnn", "--clip", "off")
 

@@ -6,7 +6,8 @@ from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
 from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig
-from tests.lab.test_lab import make_lab, snapshots
+
+from .test_lab import make_lab, snapshots
 
 SMALL = TrainConfig(hidden=12, seq_len=10, batch_size=4, dtype="float64", cell="rnn", clip="off")
 

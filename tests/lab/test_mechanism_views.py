@@ -7,7 +7,8 @@ from rnnviz.engine import mechanism as mech
 from rnnviz.lab import commands as c
 from rnnviz.lab.lab import MECHANISM_INTERVAL
 from rnnviz.training import TrainConfig
-from tests.lab.test_lab import make_lab, snapshots
+
+from .test_lab import make_lab, snapshots
 
 SMALL = TrainConfig(hidden=12, seq_len=10, batch_size=4, dtype="float64", cell="lstm")
 

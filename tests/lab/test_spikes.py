@@ -7,7 +7,8 @@ from rnnviz.lab import events as e
 from rnnviz.lab.lab import Lab
 from rnnviz.lab.spikes import WARMUP
 from rnnviz.training import TrainConfig
-from tests.lab.test_lab import Clock, snapshots
+
+from .test_lab import Clock, snapshots
 
 SINE = TrainConfig(task="sine", hidden=8, cell="rnn", optimizer="sgd", lr=0.01, clip="off", spike_pause=True)
 
