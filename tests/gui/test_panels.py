@@ -174,3 +174,15 @@ def test_other_tasks_train_and_step_in_the_app(qtbot, make, preset):
         assert "mean squared error" in w.softmax.summary.text() or w.softmax._data
     else:
         assert "most likely" in w.softmax.summary.text()
+
+
+def test_the_gradient_caption_names_no_regime_and_says_when_the_last_loss_is_about_zero():
+    import numpy as np
+
+    from rnnviz.gui.panels.gradients import describe_decay
+
+    for curve in (np.array([1e-9, 1e-3, 1.0]), np.array([1e3, 10.0, 1.0]), np.array([0.5, 0.7, 1.0])):
+        text = describe_decay(curve)
+        assert not any(word in text for word in ("(vanishing)", "(exploding)", "(stable)")), text
+        assert f"{curve[0] / curve[-1]:.2e}" in text
+    assert "about 0" in describe_decay(np.array([1e-12, 1e-8, 1e-6]))
