@@ -14,7 +14,7 @@ Claims (issue 9; the presets are in rnnviz/lab/presets.py):
 - vanishing: on the long-range task, the vanilla RNN's validation accuracy stays within 5 points of
   chance at every validation (every 100 updates) for 3,000 updates; the LSTM reaches 95% within 1,000
   (validated every 50), with the seconds it took headless.
-- saturation: a vanilla RNN with W_hh = 3 x a rotation: sigma_max(W_hh) > 1 and yet the regime is
+- saturation: a vanilla RNN with W_hh = 3 x the identity: sigma_max(W_hh) > 1 and yet the regime is
   "saturated" (most units pinned at +-1, the Jacobian product shrinking) at the start and after 300
   updates.
 

@@ -39,6 +39,10 @@ class LayerMechanism:
     gate_saturation: dict
     regime: str
     explanation: str
+    # the spectrum of W_hh: eigenvalues of each gate block (complex, (H,) each, in the cell's gate
+    # order) and their largest modulus over the blocks, the spectral radius rho
+    eigenvalues: tuple = ()
+    spectral_radius: float = float("nan")
 
 
 def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) -> tuple[LayerMechanism, ...]:
@@ -54,13 +58,17 @@ def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) ->
     for layer, (j, s) in enumerate(zip(jac, sat, strict=True)):
         W = params[f"layer{layer}.W_hh"].astype(np.float64)  # (H, G*H)
         blocks = [W[:, k * H : (k + 1) * H] for k in range(W.shape[1] // H)]
-        sigma = max(float(np.linalg.norm(b, 2)) if np.isfinite(b).all() else float("nan") for b in blocks)
+        finite = all(np.isfinite(b).all() for b in blocks)
+        sigma = max(float(np.linalg.norm(b, 2)) for b in blocks) if finite else float("nan")
+        eigenvalues = tuple(_readonly(np.linalg.eigvals(b)) for b in blocks) if finite else ()
+        rho = max(float(np.abs(v).max()) for v in eigenvalues) if eigenvalues else float("nan")
         growth = mech.growth_factor(j.dhT_dh, j.lags)
         regime = mech.classify_regime(growth, sigma, s.h)
         out.append(LayerMechanism(
             lags=_readonly(np.array(j.lags)), dhT_dh=_readonly(np.array(j.dhT_dh)),
             dhT_dc=None if j.dhT_dc is None else _readonly(np.array(j.dhT_dc)), growth=growth, sigma_max=sigma,
             saturated=s.h, gate_saturation=dict(s.gates), regime=regime.name, explanation=regime.explanation,
+            eigenvalues=eigenvalues, spectral_radius=rho,
         ))  # fmt: skip
     return tuple(out)
 

@@ -13,7 +13,15 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.gui.compare import ask_changes, ask_keep
@@ -57,6 +65,16 @@ ENABLED_IN = {
 }
 
 
+def scrolled(widget: QWidget) -> QScrollArea:
+    """``widget`` in a scroll area: a tall form must not decide the height of the window's middle row."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setMaximumWidth(widget.maximumWidth() + 20)
+    return area
+
+
 class MainWindow(QMainWindow):
     def __init__(self, config: TrainConfig, fallback: TrainConfig | None = None, settings: QSettings | None = None):
         super().__init__()
@@ -70,6 +88,7 @@ class MainWindow(QMainWindow):
         self.shown_run = e.MAIN  # whose snapshots the sequence panels show (a switch while comparing)
         self._latest: dict[str, Snapshot] = {}  # each run's newest snapshot (shown again on a switch)
         self._spikes: list[e.SpikeFound] = []  # the spikes the last pause was for (Roll back undoes them)
+        self._history_infos: dict[str, e.HistoryInfo] = {}  # per run: what its step history holds
         self.step = 0
         self.deliveries = 0  # drained mailbox batches with something in them (the GUI benchmark reads it)
 
@@ -126,7 +145,7 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         for key, title, widget, area in (
             ("text", "Text", self.text_strip, Qt.DockWidgetArea.TopDockWidgetArea),
-            ("settings", "Settings", self.settings_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("settings", "Settings", scrolled(self.settings_panel), Qt.DockWidgetArea.LeftDockWidgetArea),
             ("softmax", "Next token", self.softmax, Qt.DockWidgetArea.RightDockWidgetArea),
             ("gradients", "Gradients through time", self.gradients, Qt.DockWidgetArea.RightDockWidgetArea),
             ("mechanism", "Why gradients vanish or explode", self.mechanism, Qt.DockWidgetArea.RightDockWidgetArea),
@@ -142,6 +161,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["softmax"], self.docks["gradients"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["gradients"], self.docks["mechanism"])
         self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
+        # the curves below keep a readable height however tall the settings column grows
+        self.resizeDocks([self.docks["loss"], self.docks["norm"]], [260, 260], Qt.Orientation.Vertical)
         self._default_layout = self.saveState()
 
         self.heatmap.time_selected.connect(self.select_time)
@@ -207,7 +228,7 @@ class MainWindow(QMainWindow):
             self.history_bar.move(delta)
 
     def show_history(self, index: int) -> None:
-        self.controller.send(c.ShowHistory(index))
+        self.controller.send(c.ShowHistory(index, run=self.shown_run))
 
     def set_row(self, row: int) -> None:
         self.controller.send(c.SetRow(row))
@@ -225,6 +246,11 @@ class MainWindow(QMainWindow):
             keep = self.ask_keep(self.compare_info)
             if keep is not None:
                 self.controller.send(c.EndCompare(keep))
+            return
+        preset = BY_TITLE.get(self.settings_panel.preset.currentText())
+        if self.step == 0 and preset is not None and preset.compare:
+            # a lesson that is a comparison, not yet trained: its own comparison, from scratch
+            self.controller.send(c.Compare(dict(preset.compare), from_scratch=True))
             return
         clip = str(self.clip_control.value())
         self.controller.send(c.Compare({"clip": toggled_clip(clip, self.clip_control.threshold.value())}))
@@ -254,9 +280,14 @@ class MainWindow(QMainWindow):
         if run not in self.infos or run == self.shown_run:
             return
         self.shown_run = run
-        self.mechanism.main_run = run
-        self.mechanism.explain()
+        self.mechanism.set_main_run(run)
         self.frames.reset()
+        # the controls act on the shown run (SetClip / SetLR carry its id): show its values
+        shown = TrainConfig.from_dict(self.infos[run].config)
+        self.clip_control.set_value(ClipConfig.parse(shown.clip))
+        self.norm_panel.set_clip(ClipConfig.parse(self.infos[e.MAIN].config["clip"]))
+        if run in self._history_infos:
+            self.history_bar.set_info(self._history_infos[run], self._enabled("history_back"))
         for panel in (self.heatmap, self.softmax, self.gradients, self.text_strip):
             panel.set_model(self.infos[run])
         self.run_box.blockSignals(True)
@@ -267,6 +298,8 @@ class MainWindow(QMainWindow):
 
     def set_clip(self, clip: ClipConfig) -> None:
         self.controller.send(c.SetClip(clip, run=self.shown_run))
+        if self.shown_run != e.MAIN:  # B's clipping: A's settings (and what is remembered) stay
+            return
         self.norm_panel.set_clip(clip)
         self.settings_panel.set_live(clip=str(clip))
         self.save_settings()
@@ -288,7 +321,7 @@ class MainWindow(QMainWindow):
         self.toggle_training()
 
     def set_lr(self, lr: float) -> None:
-        self.controller.send(c.SetLR(float(lr), run=self.shown_run))
+        self.controller.send(c.SetLR(float(lr)))  # the settings panel is run A's
         self.settings_panel.set_live(lr=float(lr))
         self.save_settings()
 
@@ -415,7 +448,9 @@ class MainWindow(QMainWindow):
             self.loss_panel.load_log(ev)
             self.norm_panel.load_log(ev)
         elif isinstance(ev, e.HistoryInfo):
-            self.history_bar.set_info(ev, self._enabled("history_back"))
+            self._history_infos[ev.run] = ev
+            if ev.run == self.shown_run:  # the slider scrubs the run the panels show
+                self.history_bar.set_info(ev, self._enabled("history_back"))
         elif isinstance(ev, e.Notice):
             self.status.showMessage(ev.message, 6000)
 
@@ -435,7 +470,7 @@ class MainWindow(QMainWindow):
                 if run != e.MAIN:
                     del self.infos[run]
             self.shown_run = e.MAIN
-            self.mechanism.main_run = e.MAIN
+            self.mechanism.set_main_run(e.MAIN)
 
     def _new_model(self, info: e.ModelInfo) -> None:
         self.info = info
@@ -454,6 +489,7 @@ class MainWindow(QMainWindow):
         self.spike_box.setChecked(cfg.spike_pause)
         self.spike_box.blockSignals(False)
         self._spikes = []
+        self.message_bar.clear_kind("spike")
         self.row_box.setMaximum(max(info.batch_rows - 1, 0))
         self.history_bar.clear()
         self.status.reset(info.step, info.step / info.batches_per_epoch if info.batches_per_epoch else 0.0)
@@ -479,6 +515,8 @@ class MainWindow(QMainWindow):
         self.status.set_state(state)
         if state == e.RUNNING:
             self.message_bar.clear_kind("nonfinite")
+            self.message_bar.clear_kind("spike")  # training goes on: Roll back no longer applies
+            self._spikes = []
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -34,7 +34,7 @@ from rnnviz.lab.history import DEFAULT_BUDGET
 from rnnviz.lab.probe import Probe, probe_trace
 from rnnviz.lab.run import Run, model_info, step_scalars
 from rnnviz.lab.snapshot import HistoryPlace, Snapshot, make_snapshot
-from rnnviz.lab.spikes import find_spike
+from rnnviz.lab.spikes import SPIKE_QUIET, find_spike
 from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
 from rnnviz.training.compare import comparison, fork
 from rnnviz.training.config import same_data
@@ -169,6 +169,7 @@ class Lab:
             return
         self.running = False
         self.viewing = "train"
+        self.stopped.clear()  # a run stopped by a refused step tries again, as with Train
         if self._train_one(force_snapshot=True):
             self.set_state(e.PAUSED)
             self._emit_history_info()
@@ -236,7 +237,7 @@ class Lab:
         self.viewing = "train"
         if self.state == e.STEPPING:
             self.set_state(e.PAUSED)
-        self.emit(history[index].at_history(place, run))
+        self.emit(history[index].at_history(place, run, self.labels.get(run, "")))
 
     # -- models ------------------------------------------------------------------------------------
     def build_trainer(self, config: TrainConfig) -> Trainer:
@@ -297,8 +298,6 @@ class Lab:
         nothing changes."""
         if not self.ready:
             return
-        if self.comparing:
-            self.end_compare(e.MAIN)
         a = self.main.trainer
         try:
             if from_scratch:
@@ -310,6 +309,8 @@ class Lab:
         except ValueError as err:
             self.emit(e.Problem("compare", f"Cannot compare: {err}."))
             return
+        if self.comparing:  # only now: a refused comparison changes nothing
+            self.end_compare(e.MAIN)
         was_running = self.running and not from_scratch
         self.running = False
         self.labels = {
@@ -382,7 +383,8 @@ class Lab:
             # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
             report = run.trainer.train_step(trace=False, spectrum=False, batch=batch)
             self.emit(step_scalars(run.id, report))
-            spike = find_spike(run.trainer, report) if watch else None
+            quiet = run.trainer.step <= run.spike_quiet_until  # just after a spike: the median catches up
+            spike = find_spike(run.trainer, report) if watch and not quiet else None
             if spike is not None:
                 spikes.append((run, spike))
             if not report.applied:
@@ -415,6 +417,7 @@ class Lab:
         if spikes:
             self.running = False
             for run, spike in spikes:
+                run.spike_quiet_until = spike.step + SPIKE_QUIET
                 name = f"Run {run.id} ({self.labels[run.id]})" if run.id in self.labels else ""
                 message = spike.describe(name)
                 self.emit(e.SpikeFound(run.id, spike.step, spike.what, spike.value, spike.median, message))

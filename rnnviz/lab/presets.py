@@ -71,9 +71,10 @@ PRESET_LIST: tuple[Preset, ...] = (
         "a vanilla RNN whose gradients explode; compare clipping off (A) with clipping by norm (B)",
         "W_hh starts as 1.5 times a rotation, so each step back in time multiplies the gradient by about 1.09 and "
         "the gradient from 64 steps back is about a thousand times the last step's: see the mechanism panel. Press "
-        "Train with clipping off: within a few updates one huge step throws the weights away and the loss shoots "
-        "up. Press Compare to run B with the gradient clipped to norm 1 on the same batches: B learns (its loss "
-        "falls below the unigram entropy, the best guess without context) while A stays broken.",
+        "Compare before training: run A keeps clipping off, run B clips the gradient to norm 1, on the same "
+        "batches. Train: within a few updates one huge step of A throws its weights away (training pauses on the "
+        "spike: Continue) while B learns, its loss falling below the unigram entropy, the best guess without "
+        "context.",
         dict(CHAR_RNN, lr=1.0, clip="off", recurrent_init="orthogonal", recurrent_gain=1.5, spike_pause=True),
         compare={"clip": "norm:1"},
     ),
@@ -82,7 +83,8 @@ PRESET_LIST: tuple[Preset, ...] = (
         f"Vanishing gradients: remember a symbol {VANISHING_K} steps (RNN vs LSTM)",
         f"a vanilla RNN (A) against an LSTM (B) on remembering a symbol for {VANISHING_K} steps",
         f"Each sequence starts with a capital letter, then {VANISHING_K} random symbols; the network must say "
-        "which letter it saw, so chance is 25%. Press Compare: the vanilla RNN (A) stays at chance, because its "
+        "which letter it saw, so chance is 25%. Press Compare before training, then Train: the vanilla RNN (A) "
+        "stays at chance, because its "
         "Jacobian product shrinks with the lag (mechanism panel) and the error at the answer never reaches the "
         "letter. The LSTM (B) carries it in its cell state, whose forget gate starts near 1, and learns the task "
         "within a few hundred updates.",
@@ -196,7 +198,7 @@ def apply_preset(name: str, base: TrainConfig, corpus: str | None = None) -> Tra
     """``base`` with the preset's fields (``name``: key or title); the "Your text" preset keeps
     ``corpus`` (the loaded file), and so does a language-model preset that names no corpus."""
     preset = preset_named(name)
-    changes = dict(preset.settings)
+    changes = {"spike_pause": False, **preset.settings}  # a lesson's spike pause does not outlive it
     if preset.key == "your-text" or (changes.get("task") == "lm" and "corpus" not in changes):
         changes["corpus"] = corpus
     return base.replace(**changes)

@@ -21,6 +21,7 @@ class Run:
         self.history = SnapshotHistory(history_budget)
         self.snapshot: Snapshot | None = None
         self.weights = WeightsRing()  # the weights before the newest few steps (Roll back after a spike)
+        self.spike_quiet_until = 0  # no spike is called up to this step (just after one)
         vocab = trainer.task.spec.vocab
         self.token_labels = vocab.labels() if vocab is not None else None  # visible label of each token id
 

@@ -95,10 +95,13 @@ class Snapshot:
         """The same snapshot, no longer one of a running stream (training paused on it)."""
         return dataclasses.replace(self, live=False) if self.live else self
 
-    def at_history(self, place: HistoryPlace | None, run: str | None = None) -> Snapshot:
+    def at_history(self, place: HistoryPlace | None, run: str | None = None, run_label: str = "") -> Snapshot:
         """The same snapshot, labelled as shown from the history (arrays shared, not copied), as run
-        ``run``'s (a run kept after a comparison has the id "A" but may have been "B" then)."""
-        return dataclasses.replace(self, history=place, live=False, run=self.run if run is None else run)
+        ``run``'s with ``run_label`` now (a run kept after a comparison is "A", unlabelled, but may have
+        been "B (clip=norm:1)" then)."""
+        return dataclasses.replace(
+            self, history=place, live=False, run=self.run if run is None else run, run_label=run_label
+        )
 
 
 def top_k(probs: np.ndarray, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,9 @@ from rnnviz.training import StepReport, Trainer
 WINDOW = 50  # steps of the recent median
 WARMUP = 5  # steps before a spike can be called (no median of one or two numbers)
 KEEP = 4  # weights kept for Roll back: those before each of the newest KEEP steps
+# After a spike, this many steps are not judged: the 50-step median takes that long to catch up, and
+# meanwhile every step after a jump looked like another spike (Continue re-paused 14 times in a row).
+SPIKE_QUIET = WINDOW // 2
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,41 @@ def test_the_mechanism_panel_draws_the_snapshots_numbers_for_both_runs(qtbot, ma
     assert w.mechanism.regime.text().startswith(a.regime.upper()) and a.explanation in w.mechanism.regime.text()
     assert "solid: A (cell=rnn)" in w.mechanism.styles.text() and "dashed: B (cell=lstm)" in w.mechanism.styles.text()
     assert f"growth ×{a.growth:.3g}" in w.mechanism.caption.text()
+    xs, ys = w.mechanism.eig_points.getData()  # A's eigenvalues on the complex plane
+    np.testing.assert_array_equal(xs, np.concatenate(a.eigenvalues).real)
+    np.testing.assert_array_equal(ys, np.concatenate(a.eigenvalues).imag)
+    steps(qtbot, w, 1)  # paused steps each bring a view: rho and sigma_max over training grow by one point
+    qtbot.waitUntil(lambda: w.mechanism.spectrum_history.n == 3, timeout=5000)
+    h = w.mechanism.spectrum_history
+    assert list(h["x"]) == [1, 2, 3] and h["sigma"][-1] == w.mechanism.shown["A"].mechanism[0].sigma_max
+
+
+def test_compare_before_training_a_lesson_makes_the_lessons_own_comparison(qtbot, make):
+    from rnnviz.lab.presets import VANISHING_PRESET
+
+    w = make()
+    w.settings_panel.preset.setCurrentText(VANISHING_PRESET)
+    w.settings_panel.reset_button.click()
+    qtbot.waitUntil(lambda: w.info.config["task"] == "longrange" and w.state == m.IDLE, timeout=10000)
+    w.toggle_compare()
+    qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
+    assert w.infos["B"].cell == "lstm" and w.compare_info.labels == ("cell=rnn", "cell=lstm")
+
+
+def test_the_history_slider_scrubs_the_run_shown(qtbot, make):
+    w = make()
+    w.controller.send(c.Reset(TrainConfig(task="sine", hidden=6, cell="rnn")))
+    qtbot.waitUntil(lambda: w.info.config["task"] == "sine" and w.state == m.IDLE, timeout=10000)
+    steps(qtbot, w, 3)
+    w.clip_control.threshold.setValue(0.5)
+    w.toggle_compare()  # fork at step 3: B keeps its own history from there
+    qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
+    steps(qtbot, w, 2)
+    qtbot.waitUntil(lambda: w.history_bar.info is not None and w.history_bar.info.run == "A", timeout=5000)
+    assert w.history_bar.info.count == 5
+    w.show_run("B")
+    assert w.history_bar.info.run == "B" and w.history_bar.info.count == 3  # the fork step, then its own 2
+    assert str(w.clip_control.value()) == w.infos["B"].config["clip"]  # the controls show B's setting
+    w.move_in_history(-1)
+    qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.history is not None, timeout=5000)
+    assert w.snapshot.run == "B" and w.snapshot.step == 4

@@ -111,3 +111,30 @@ def test_a_reset_during_compare_ends_it():
     events.clear()
     lab.handle(c.Reset(SMALL))
     assert not lab.comparing and of(events, e.CompareInfo)[-1].runs == ("A",)
+
+
+def test_a_refused_comparison_leaves_the_current_one_as_it_was():
+    lab, events = make_lab(SMALL)
+    lab.handle(c.Compare({"lr": 0.5}, from_scratch=True))
+    b = lab.runs["B"].trainer
+    lab.handle(c.Compare({"seq_len": 5}, from_scratch=True))
+    assert lab.comparing and lab.runs["B"].trainer is b and of(events, e.Problem)
+
+
+def test_step_update_tries_a_stopped_run_again():
+    sine = TrainConfig(task="sine", hidden=8, optimizer="sgd", lr=1e30, clip="off")
+    lab, events = make_lab(sine)
+    lab.train_steps(30)
+    stuck = lab.main.trainer.step
+    lab.handle(c.SetLR(0.01))
+    lab.handle(c.StepUpdate())
+    assert lab.main.trainer.step == stuck + 1
+
+
+def test_history_shown_after_compare_ends_carries_no_comparison_label():
+    lab, events = make_lab(SMALL)
+    lab.handle(c.Compare({"lr": 0.5}, from_scratch=True))
+    lab.train_steps(2)
+    lab.handle(c.EndCompare(keep="A"))
+    lab.handle(c.ShowHistory(0))
+    assert snapshots(events)[-1].run_label == ""

@@ -72,3 +72,19 @@ def test_pausing_on_a_live_snapshot_without_the_view_shows_the_step_with_it():
     final = snapshots(events)[-1]
     assert final.step == 3 and not final.live and final.mechanism is not None
     assert len(lab.main.history) == 3  # the step replaced in the history, not kept twice
+
+
+def test_the_view_carries_the_spectrum_of_w_hh_as_engine_spectral_computes_it():
+    from rnnviz.engine.spectral import spectral_stats
+
+    lab, events = make_lab(SMALL)
+    lab.train_steps(2)
+    (m,) = snapshots(events)[-1].mechanism
+    params = lab.main.trainer._last[0]
+    stats = spectral_stats(params, lab.main.trainer.model_cfg)
+    assert len(m.eigenvalues) == 4  # one block per LSTM gate
+    for k, values in enumerate(m.eigenvalues):
+        block = params["layer0.W_hh"][:, k * 12 : (k + 1) * 12]
+        np.testing.assert_allclose(np.sort_complex(values), np.sort_complex(np.linalg.eigvals(block)), rtol=1e-9)
+    assert abs(m.spectral_radius - max(b.spectral_radius for b in stats)) < 1e-9
+    assert abs(m.sigma_max - max(b.sigma_max for b in stats)) < 1e-9

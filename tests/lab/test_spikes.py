@@ -73,3 +73,40 @@ def test_no_spike_is_called_before_the_warmup_nor_on_a_clipped_norm():
     lab, events = lab_with(SINE.replace(clip="norm:0.001"))  # every step clipped: bounded updates
     lab.train_steps(WARMUP + 20)
     assert not [ev for ev in events if isinstance(ev, e.SpikeFound)]
+
+
+def test_continue_after_a_spike_does_not_pause_again_at_once():
+    lab, events = lab_with(SINE)
+    train_then_jump(lab)
+    lab.handle(c.SetLR(0.01))
+    lab.handle(c.Train())
+    for _ in range(10):
+        lab.tick()
+    assert lab.running and len([ev for ev in events if isinstance(ev, e.SpikeFound)]) == 1
+
+
+def test_a_jump_of_the_raw_norm_alone_is_no_spike_when_clipping_bounds_the_step():
+    from rnnviz.lab.spikes import find_spike
+    from rnnviz.training import Trainer
+
+    t = Trainer(SINE.replace(clip="norm:0.01"))
+    for _ in range(WARMUP + 3):
+        t.train_step()
+    report = t.train_step()
+    assert report.clipped
+    raw = type(report)(**{**report.__dict__, "grad_norm": report.grad_norm * 1e6})  # a huge raw norm ...
+    t.log.steps.n -= 1
+    t.log.add_step(raw.step, raw.loss, raw.grad_norm, raw.clipped_norm, raw.clipped)
+    assert find_spike(t, raw) is None  # ... but the step taken was clipped
+    unclipped = Trainer(SINE)
+    for _ in range(WARMUP + 3):
+        unclipped.train_step()
+    r = unclipped.train_step()
+    jump = type(r)(**{**r.__dict__, "grad_norm": r.grad_norm * 1e6})
+    unclipped.log.steps.n -= 1
+    unclipped.log.add_step(jump.step, jump.loss, jump.grad_norm, jump.clipped_norm, jump.clipped)
+    assert find_spike(unclipped, jump).what == "gradient norm"
+    early = Trainer(SINE)
+    early.train_step()
+    r = early.train_step()
+    assert find_spike(early, type(r)(**{**r.__dict__, "grad_norm": r.grad_norm * 1e6})) is None  # warm-up

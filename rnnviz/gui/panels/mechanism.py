@@ -11,11 +11,13 @@ view is refreshed about once a second (it costs 15-30 ms); the caption says whic
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QLabel
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QTabWidget
 
 from rnnviz.gui.panels.base import Panel, PlotCaption, cache_axes, finite_positive, log_plot, pen
 from rnnviz.gui.panels.history import compare_labels
 from rnnviz.lab import events as e
+from rnnviz.training.log import Columns
 
 LAYER_COLORS = ("purple", "green", "blue")  # layer 0, 1, 2 (a colour per quantity; runs differ by dash)
 REGIME_WORDS = {"exploding": "EXPLODING", "vanishing": "VANISHING", "saturated": "SATURATED", "stable": "STABLE",
@@ -42,13 +44,37 @@ class MechanismPanel(Panel):
         # No legend box: it would sit on curves that fan out over the whole plot. The line styles are
         # named in a line under the plot (``styles``): solid A, dashed B; thin: through the cell state.
         self.caption = PlotCaption(self.plot)
-        self.layout_.addWidget(cache_axes(self.plot), 1)
+        # three views of one mechanism, as tabs (the dock is small: side by side they were unreadable)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(cache_axes(self.plot), "Jacobian through time")
+        self.layout_.addWidget(self.tabs, 1)
         self.styles = QLabel(" ")
         self.styles.setStyleSheet("color: #555")
         self.layout_.addWidget(self.styles)
         self.regime = QLabel(" ")
         self.regime.setWordWrap(True)
         self.layout_.addWidget(self.regime)
+        # the other tabs: the spectrum of W_hh now, and rho, sigma_max and saturation over training
+        self.eig_plot = pg.PlotWidget()
+        self.eig_plot.setAspectLocked(True)
+        eig = self.eig_plot.getPlotItem()
+        eig.setLabel("bottom", "Re λ(W_hh)")
+        eig.setLabel("left", "Im λ")
+        eig.setTitle("eigenvalues of W_hh, unit circle", size="8pt")
+        angle = np.linspace(0, 2 * np.pi, 200)
+        self.eig_plot.plot(np.cos(angle), np.sin(angle), pen=pen("grey", 1, dash=True))
+        self.eig_points = self.eig_plot.plot(pen=None, symbol="o", symbolSize=4, symbolPen=None,
+                                             symbolBrush=(148, 103, 189, 160))  # fmt: skip
+        self.over_time = pg.PlotWidget()
+        ot = self.over_time.getPlotItem()
+        ot.setLabel("bottom", "training step")
+        ot.setTitle("ρ (solid), σ_max (dashed), share of units saturated (dots)", size="8pt")
+        self.rho_curve = self.over_time.plot(pen=pen("purple", 2))
+        self.sigma_curve = self.over_time.plot(pen=pen("purple", 1, dash=True))
+        self.sat_curve = self.over_time.plot(pen=None, symbol="o", symbolSize=4, symbolBrush=(230, 120, 20))
+        self.tabs.addTab(cache_axes(self.eig_plot), "W_hh eigenvalues")
+        self.tabs.addTab(cache_axes(self.over_time), "Over training")
+        self.spectrum_history = Columns(("rho", "sigma", "saturated"))  # the shown run's, one row a view
         self.curves: dict[tuple[str, int, str], object] = {}  # (run, layer, "h" or "c") -> curve
         self.shown: dict[str, object] = {}  # run -> the newest snapshot with a mechanism view
         self.labels: dict[str, str] = {}  # compare mode: run -> "clip=off"
@@ -64,9 +90,19 @@ class MechanismPanel(Panel):
             self.plot.removeItem(curve)
         self.curves.clear()
         self.shown.clear()
+        self.spectrum_history.clear()
+        for item in (self.eig_points, self.rho_curve, self.sigma_curve, self.sat_curve):
+            item.setData([], [])
         self.styles.setText(" ")
         self.caption.setText(" ")
         self.regime.setText("Train a step or step the probe to measure the Jacobian.")
+
+    def set_main_run(self, run: str) -> None:
+        """Whose regime, spectrum and history the panel explains (the window's run switch)."""
+        if run != self.main_run:
+            self.main_run = run
+            self.spectrum_history.clear()
+            self._redraw()
 
     def set_compare(self, info: e.CompareInfo | None) -> None:
         self.labels = compare_labels(info)
@@ -79,6 +115,11 @@ class MechanismPanel(Panel):
         if snap is None or snap.mechanism is None:
             return
         self.shown[snap.run] = snap
+        m = snap.mechanism[0]
+        if snap.run == self.main_run and snap.source == "train" and snap.history is None:
+            h = self.spectrum_history
+            if not h.n or snap.step > h["x"][-1]:  # one point per step, in order (a pause re-sends it)
+                h.append(snap.step, rho=m.spectral_radius, sigma=m.sigma_max, saturated=m.saturated)
         self._redraw()
 
     def _curve(self, run: str, layer: int, kind: str):
@@ -116,6 +157,19 @@ class MechanismPanel(Panel):
             parts.append(" · ".join(f"{LAYER_COLORS[k % len(LAYER_COLORS)]}: layer {k + 1}" for k in range(layers)))
         self.styles.setText("   ".join(parts) or "||dh_T/dh_t|| of the shown row")
         self.explain()
+        self._draw_spectrum()
+
+    def _draw_spectrum(self) -> None:
+        snap = self.shown.get(self.main_run)
+        if snap is None:
+            return
+        values = np.concatenate([np.asarray(v) for v in snap.mechanism[0].eigenvalues] or [np.empty(0, complex)])
+        self.eig_points.setData(values.real, values.imag)
+        h = self.spectrum_history
+        x = h["x"]
+        self.rho_curve.setData(x, h["rho"])
+        self.sigma_curve.setData(x, h["sigma"])
+        self.sat_curve.setData(x, h["saturated"])
 
     def explain(self) -> None:
         run = self.main_run if self.main_run in self.shown else next(iter(self.shown), None)
@@ -138,7 +192,9 @@ class MechanismPanel(Panel):
         self.regime.setText("\n".join(lines))
 
     def data(self) -> dict[str, np.ndarray]:
-        out = {}
+        h = self.spectrum_history
+        out = {"spectrum_step": h["x"], "spectral_radius": h["rho"], "sigma_max": h["sigma"],
+               "saturated_share": h["saturated"]}  # fmt: skip
         for run, snap in self.shown.items():
             for layer, m in enumerate(snap.mechanism):
                 p = f"{run}_layer{layer}_"
@@ -149,4 +205,4 @@ class MechanismPanel(Panel):
         return out
 
     def plot_items(self):
-        return [self.plot.getPlotItem()]
+        return [self.plot.getPlotItem(), self.eig_plot.getPlotItem(), self.over_time.getPlotItem()]
