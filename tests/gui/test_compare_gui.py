@@ -128,8 +128,9 @@ def test_the_history_slider_scrubs_the_run_shown(qtbot, make):
     w.toggle_compare()  # fork at step 3: B keeps its own history from there
     qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
     steps(qtbot, w, 2)
-    qtbot.waitUntil(lambda: w.history_bar.info is not None and w.history_bar.info.run == "A", timeout=5000)
-    assert w.history_bar.info.count == 5
+    counts = lambda: {run: info.count for run, info in w._history_infos.items()}  # noqa: E731
+    qtbot.waitUntil(lambda: counts() == {"A": 5, "B": 3}, timeout=5000)  # (they follow the last step)
+    assert w.history_bar.info.run == "A" and w.history_bar.info.count == 5
     w.show_run("B")
     assert w.history_bar.info.run == "B" and w.history_bar.info.count == 3  # the fork step, then its own 2
     assert str(w.clip_control.value()) == w.infos["B"].config["clip"]  # the controls show B's setting
