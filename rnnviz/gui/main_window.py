@@ -431,6 +431,7 @@ class MainWindow(QMainWindow):
             else:  # run B of a comparison: its curves start over; the panels keep showing A
                 self.loss_panel.set_model(ev)
                 self.norm_panel.set_model(ev)
+                self.status.other_model(ev.step)
         elif isinstance(ev, e.CompareInfo):
             self._set_compare(ev)
         elif isinstance(ev, e.SpikeFound):

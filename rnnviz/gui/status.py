@@ -65,6 +65,12 @@ class TrainingStatusBar(QStatusBar):
         self._other = {"step": 0, "loss": float("nan"), "val": ""} if info is not None else None
         self.refresh()
 
+    def other_model(self, step: int) -> None:
+        """Run B's model (forked at ``step``, or new at 0): its step until its own numbers come."""
+        if self._other is not None:
+            self._other["step"] = step
+            self.refresh()
+
     def add_steps(self, scalars: list[m.StepScalars]) -> None:
         others = [s for s in scalars if s.run != m.MAIN]
         if others and self._other is not None:

@@ -342,6 +342,10 @@ class Lab:
         if not self.comparing or keep not in self.runs:
             return
         run = self.runs[keep]
+        # the runs share one batch stream: the kept run goes on (and is saved) at its position, even if
+        # a refused step stopped it while the other drew on
+        t = run.trainer
+        t.batches_used = max(r.trainer.batches_used for r in self.runs.values())
         run.id = e.MAIN
         self.runs = {e.MAIN: run}
         self.stopped.clear()

@@ -28,6 +28,7 @@ def test_compare_forks_with_clipping_toggled_and_shows_both_runs(qtbot, make):
     w.toggle_compare()
     qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
     assert w.compare_info.labels == ("clip=off", "clip=norm:0.01") and w.compare_info.fork_step == 2
+    qtbot.waitUntil(lambda: "B: step 2" in w.status.loss_label.text(), timeout=5000)  # B forked at A's step
     assert w.actions_["compare"].text() == "End compare" and w.run_box_action.isVisible()
     steps(qtbot, w, 3)
     qtbot.waitUntil(lambda: w.norm_panel.b_history.n >= 5, timeout=5000)  # B's past (forked) and its own steps

@@ -138,3 +138,13 @@ def test_history_shown_after_compare_ends_carries_no_comparison_label():
     lab.handle(c.EndCompare(keep="A"))
     lab.handle(c.ShowHistory(0))
     assert snapshots(events)[-1].run_label == ""
+
+
+def test_the_run_kept_after_compare_goes_on_at_the_streams_position():
+    sine = TrainConfig(task="sine", hidden=8, optimizer="sgd", lr=0.01, clip="off")
+    lab, events = make_lab(sine)
+    lab.handle(c.Compare({"lr": 1e30}, from_scratch=True))  # B goes NaN and stops; A draws on
+    lab.train_steps(20)
+    assert "B" in lab.stopped
+    lab.handle(c.EndCompare(keep="B"))
+    assert lab.main.trainer.batches_used == 20  # the batches A drew meanwhile count: the stream is there
