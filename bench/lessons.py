@@ -37,8 +37,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from rnnviz.engine.mechanism import classify_regime, growth_factor, saturation, state_jacobian_norms  # noqa: E402
-from rnnviz.engine.spectral import spectral_stats  # noqa: E402
+from rnnviz.engine.trace import mechanism_views  # noqa: E402
 from rnnviz.lab.presets import BY_KEY, apply_preset  # noqa: E402
 from rnnviz.training import TrainConfig, Trainer  # noqa: E402
 from rnnviz.training.compare import Lockstep, comparison  # noqa: E402
@@ -57,16 +56,11 @@ CLAIMS = {
 def mechanism(trainer: Trainer, row: int = 0) -> dict:
     """The mechanism of ``trainer``'s newest step (its weights before the update), as the panel shows it."""
     params, result, _ = trainer._last
-    fp = result.fp
-    jac = state_jacobian_norms(params, fp, row)[0]
-    growth = growth_factor(jac.dhT_dh, jac.lags)
-    sigma = max(b.sigma_max for b in spectral_stats(params, trainer.model_cfg) if b.layer == 0)
-    sat = saturation(fp, row)[0].h
-    regime = classify_regime(growth, sigma, sat)
-    T = len(jac.dhT_dh)
+    m = mechanism_views(params, result.fp, row)[0]  # layer 0: the panel's numbers, made the panel's way
+    T = len(m.dhT_dh)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = float(jac.dhT_dh[1] / jac.dhT_dh[T - 1]) if T > 2 else math.nan  # lag T-1 over lag 1
-    return {"ratio": ratio, "growth": growth, "sigma_max": sigma, "saturated": sat, "regime": regime.name}
+        ratio = float(m.dhT_dh[1] / m.dhT_dh[T - 1]) if T > 2 else math.nan  # lag T-1 over lag 1
+    return {"ratio": ratio, "growth": m.growth, "sigma_max": m.sigma_max, "saturated": m.saturated, "regime": m.regime}
 
 
 def unigram_entropy(task) -> float:

@@ -13,7 +13,7 @@ so callers compute this every few steps, not every step (see ``training.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class BlockSpectrum:
     gate: str  # the cell's gate name ("h" for the vanilla RNN)
     spectral_radius: float  # max |eigenvalue| of the H x H block
     sigma_max: float  # largest singular value
+    eigenvalues: np.ndarray | None = field(default=None, compare=False)  # (H,) complex; None if not finite
 
 
 def spectral_stats(params: dict[str, np.ndarray], cfg: ModelConfig) -> tuple[BlockSpectrum, ...]:
@@ -41,7 +42,9 @@ def spectral_stats(params: dict[str, np.ndarray], cfg: ModelConfig) -> tuple[Blo
             if not np.isfinite(block).all():
                 out.append(BlockSpectrum(layer, gate, float("nan"), float("nan")))
                 continue
-            rho = float(np.abs(np.linalg.eigvals(block)).max())
+            eigenvalues = np.linalg.eigvals(block)
+            eigenvalues.setflags(write=False)
+            rho = float(np.abs(eigenvalues).max())
             sigma = float(np.linalg.svd(block, compute_uv=False)[0])
-            out.append(BlockSpectrum(layer, gate, rho, sigma))
+            out.append(BlockSpectrum(layer, gate, rho, sigma, eigenvalues))
     return tuple(out)

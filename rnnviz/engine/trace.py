@@ -16,7 +16,7 @@ from rnnviz.engine.cells import get_cell
 from rnnviz.engine.clipping import ClipReport
 from rnnviz.engine.linalg import row_norms
 from rnnviz.engine.model import ForwardPass, backward_states, head_at_every_step
-from rnnviz.engine.spectral import BlockSpectrum
+from rnnviz.engine.spectral import BlockSpectrum, spectral_stats
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,16 @@ def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) ->
     it about once a second."""
     from rnnviz.engine import mechanism as mech  # (engine.mechanism imports this module's neighbours)
 
-    H = fp.cfg.hidden_size
     jac = mech.state_jacobian_norms(params, fp, row)
     sat = mech.saturation(fp, row)
+    spectrum = spectral_stats(params, fp.cfg)  # every gate block of every layer's W_hh
     out = []
     for layer, (j, s) in enumerate(zip(jac, sat, strict=True)):
-        W = params[f"layer{layer}.W_hh"].astype(np.float64)  # (H, G*H)
-        blocks = [W[:, k * H : (k + 1) * H] for k in range(W.shape[1] // H)]
-        finite = all(np.isfinite(b).all() for b in blocks)
-        sigma = max(float(np.linalg.norm(b, 2)) for b in blocks) if finite else float("nan")
-        eigenvalues = tuple(_readonly(np.linalg.eigvals(b)) for b in blocks) if finite else ()
-        rho = max(float(np.abs(v).max()) for v in eigenvalues) if eigenvalues else float("nan")
+        blocks = [b for b in spectrum if b.layer == layer]
+        finite = all(b.eigenvalues is not None for b in blocks)  # a block that is not finite: NaN for the layer
+        sigma = mech.recurrent_sigma_max(spectrum, layer) if finite else float("nan")
+        eigenvalues = tuple(b.eigenvalues for b in blocks) if finite else ()
+        rho = max(b.spectral_radius for b in blocks) if finite else float("nan")
         growth = mech.growth_factor(j.dhT_dh, j.lags)
         regime = mech.classify_regime(growth, sigma, s.h)
         out.append(LayerMechanism(

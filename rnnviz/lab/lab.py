@@ -384,7 +384,7 @@ class Lab:
             watch = run.trainer.cfg.spike_pause
             if watch:
                 run.weights.before_step(run.trainer)
-            # no W_hh spectrum: no panel shows it yet, and it costs ~1% of every step (see Trainer)
+            # no W_hh spectrum here: the mechanism view makes its own when it is due (see _trace)
             report = run.trainer.train_step(trace=False, spectrum=False, batch=batch)
             self.emit(step_scalars(run.id, report))
             quiet = run.trainer.step <= run.spike_quiet_until  # just after a spike: the median catches up

@@ -68,6 +68,8 @@ def test_compare_from_scratch_trains_two_architectures_on_the_same_batches(qtbot
     w.show_run("B")
     qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.run == "B", timeout=5000)
     assert w.heatmap.source.text().startswith("Run B (cell=gru)")
+    # B's newest step may arrive a delivery after A's: compare the same step
+    qtbot.waitUntil(lambda: {s.step for s in w._latest.values()} == {2}, timeout=5000)
     np.testing.assert_array_equal(w._latest["A"].inputs, w._latest["B"].inputs)  # the same batch
 
 

@@ -63,7 +63,31 @@ def _set_x_range(plot: pg.PlotWidget, x: np.ndarray) -> None:
         plot.setXRange(0, max(float(x[-1]), 10.0), padding=0.02)
 
 
-class LossPanel(Panel):
+class CompareOverlay:
+    """Run B drawn over run A on a curve panel (compare mode). A panel names its B items
+    (``b_items``), forgets B's numbers (``clear_b``) and lists its legend (``legend_names``, given the
+    prefixes "A: clip=off, " and "B: ...", or "" for one run)."""
+
+    labels: dict[str, str]
+
+    @property
+    def comparing(self) -> bool:
+        return bool(self.labels)
+
+    def set_compare(self, info: e.CompareInfo | None) -> None:
+        """Show run B beside A (``info`` comparing), or A alone."""
+        self.labels = compare_labels(info)
+        for item in self.b_items():
+            item.setVisible(self.comparing)
+        if not self.comparing:
+            self.clear_b()
+        self.legend.clear()
+        for item, name in self.legend_names(*legend_prefixes(self.labels)):
+            self.legend.addItem(item, name)
+        self._dirty = True
+
+
+class LossPanel(CompareOverlay, Panel):
     title = "Loss"
     help_text = (
         "The training loss at every step (grey), its moving average (blue) and the loss on held-out "
@@ -106,27 +130,18 @@ class LossPanel(Panel):
     def val_history(self) -> Columns:
         return self.runs[e.MAIN].evals
 
-    @property
-    def comparing(self) -> bool:
-        return bool(self.labels)
+    def b_items(self) -> tuple:
+        return self.b_smooth, self.b_val
 
-    def set_compare(self, info: e.CompareInfo | None) -> None:
-        """Show run B beside A (``info`` comparing), or A alone."""
-        self.labels = compare_labels(info)
-        for item in (self.b_smooth, self.b_val):
-            item.setVisible(self.comparing)
-        if not self.comparing:
-            self.runs[e.OTHER].clear()
-        a, b = legend_prefixes(self.labels)
+    def clear_b(self) -> None:
+        self.runs[e.OTHER].clear()
+
+    def legend_names(self, a: str, b: str) -> list:
         names = [(self.raw, f"{a}train (each step)"), (self.smooth, f"{a}train (moving average)"),
                  (self.val, f"{a}validation")]  # fmt: skip
         if self.comparing:
             names += [(self.b_smooth, f"{b}train (moving average)"), (self.b_val, f"{b}validation")]
-        names.append((self.spikes, "spike"))
-        self.legend.clear()
-        for item, name in names:
-            self.legend.addItem(item, name)
-        self._dirty = True
+        return [*names, (self.spikes, "spike")]
 
     def set_model(self, info: e.ModelInfo) -> None:
         self.shown_step.mark(None)
@@ -238,7 +253,7 @@ class LossSeries:
         self.steps.append(step, loss=loss if math.isfinite(loss) else np.nan, smooth=smooth)
 
 
-class NormHistoryPanel(Panel):
+class NormHistoryPanel(CompareOverlay, Panel):
     title = "Gradient norm"
     help_text = (
         "The size of the whole gradient at every training step (log scale): before clipping (blue) and "
@@ -297,26 +312,17 @@ class NormHistoryPanel(Panel):
         self._steps_total = 0
         self.set_compare(None)
 
-    @property
-    def comparing(self) -> bool:
-        return bool(self.labels)
+    def b_items(self) -> tuple:
+        return self.b_pre, self.b_post
 
-    def set_compare(self, info: e.CompareInfo | None) -> None:
-        """Show run B beside A (``info`` comparing), or A alone."""
-        self.labels = compare_labels(info)
-        for item in (self.b_pre, self.b_post):
-            item.setVisible(self.comparing)
-        if not self.comparing:
-            self.b_history.clear()
-        a, b = legend_prefixes(self.labels)
+    def clear_b(self) -> None:
+        self.b_history.clear()
+
+    def legend_names(self, a: str, b: str) -> list:
         names = [(self.pre, f"{a}before clipping"), (self.post, f"{a}after clipping"), (self.events, "clipped step")]
         if self.comparing:
             names += [(self.b_pre, f"{b}before clipping"), (self.b_post, f"{b}after clipping")]
-        names.append((self.spikes, "spike"))
-        self.legend.clear()
-        for item, name in names:
-            self.legend.addItem(item, name)
-        self._dirty = True
+        return [*names, (self.spikes, "spike")]
 
     def set_model(self, info: e.ModelInfo) -> None:
         if info.run != e.MAIN:
