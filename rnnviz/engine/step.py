@@ -69,8 +69,12 @@ def train_step(
     class_weights: np.ndarray | None = None,
     dropout_rng: np.random.Generator | None = None,
     runtime: Runtime = DEFAULT,
+    commit: bool = True,
 ) -> StepResult:
     """Forward, loss, BPTT, clipping and (if everything is finite) one optimizer update of ``params``.
+
+    ``commit=False`` computes everything but makes no update (``applied`` is then False with no
+    ``nonfinite``): what a step would show with these weights, after a Roll back for example.
 
     NumPy's overflow / invalid-value warnings are silenced inside: this function checks for
     non-finite numbers itself and reports them in plain words (``StepResult.nonfinite``).
@@ -78,10 +82,12 @@ def train_step(
     (see ``runtime`` and ``buffers``).
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, runtime)
+        return _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, runtime, commit)
 
 
-def _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, runtime) -> StepResult:
+def _train_step(
+    params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, runtime, commit
+) -> StepResult:
     fp = forward(params, cfg, x, state=state, lengths=lengths, dropout_rng=dropout_rng, runtime=runtime)
     lr_res = loss(fp, y, class_weights)
     lr_now = opt.lr_at(opt.step)
@@ -96,6 +102,8 @@ def _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dro
                 lr_res.loss, lr_res.per_step, fp, bw, norms, None, lr_now, False, NonFinite("gradient", parameter=name)
             )
     report = clip_gradients(bw.grads, clip, norms)
+    if not commit:
+        return StepResult(lr_res.loss, lr_res.per_step, fp, bw, norms, report, lr_now, False, None)
     proposal = opt.propose(params, bw.grads)
     for name, w in proposal.params.items():
         if not np.isfinite(w).all():

@@ -87,12 +87,15 @@ class MainWindow(QMainWindow):
         self.compare_info: e.CompareInfo | None = None  # set while comparing A and B
         self.shown_run = e.MAIN  # whose snapshots the sequence panels show (a switch while comparing)
         self._latest: dict[str, Snapshot] = {}  # each run's newest snapshot (shown again on a switch)
-        self._spikes: list[e.SpikeFound] = []  # the spikes the last pause was for (Roll back undoes them)
+        # per run, the step whose trouble (a spike, a NaN) the last pause offers to undo: Roll back
+        self._roll_backs: dict[str, int] = {}
         self._history_infos: dict[str, e.HistoryInfo] = {}  # per run: what its step history holds
         self.step = 0
         self.deliveries = 0  # drained mailbox batches with something in them (the GUI benchmark reads it)
 
         self._build_panels()
+        for panel in (self.heatmap, self.softmax):  # compare mode: exports hold both runs (the text has none)
+            panel.export_runs = self._runs_to_export
         self.frames = FrameScheduler(
             {"heatmap": self.heatmap, "text": self.text_strip, "softmax": self.softmax, "gradients": self.gradients},
             (self.loss_panel, self.norm_panel),
@@ -295,6 +298,7 @@ class MainWindow(QMainWindow):
         self.run_box.blockSignals(False)
         if run in self._latest:
             self.frames.frame(self._latest[run], running=self.state == e.RUNNING)
+            self._overlay_other_run()
 
     def set_clip(self, clip: ClipConfig) -> None:
         self.controller.send(c.SetClip(clip, run=self.shown_run))
@@ -309,14 +313,14 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_live(spike_pause=bool(on))
 
     def roll_back(self) -> None:
-        """Undo the spikes the lab last reported (one per run), then stay paused."""
-        for ev in self._spikes:
-            self.controller.send(c.RollBack(ev.step, run=ev.run))
-        self._spikes = []
+        """Undo what the lab last offered to undo (a spike or a NaN, per run), then stay paused."""
+        for run, step in self._roll_backs.items():
+            self.controller.send(c.RollBack(step, run=run))
+        self._roll_backs = {}
         self.message_bar.dismiss()
 
     def continue_after_spike(self) -> None:
-        self._spikes = []
+        self._roll_backs = {}
         self.message_bar.dismiss()
         self.toggle_training()
 
@@ -421,6 +425,19 @@ class MainWindow(QMainWindow):
             for panel in (self.loss_panel, self.norm_panel):  # the step shown from the history, on the curves
                 panel.shown_step.mark(snap.step if snap.history is not None else None)
         self.frames.frame(snap, running=self.state == e.RUNNING)
+        self._overlay_other_run()
+
+    def _runs_to_export(self) -> dict[str, Snapshot]:
+        """Compare mode: each run's snapshot of the step shown, or of its newest step ({} for one run)."""
+        if not self.comparing:
+            return {}
+        return {run: snap for run, snap in sorted(self._latest.items()) if run in self.compare_info.runs}
+
+    def _overlay_other_run(self) -> None:
+        """Compare mode: the other run's gradients through time of the step shown, dashed."""
+        for run, other in self._latest.items():
+            if run != self.shown_run:
+                self.gradients.show_other(other)
 
     def _on_event(self, ev) -> None:
         if isinstance(ev, e.ModelInfo):
@@ -435,12 +452,14 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, e.CompareInfo):
             self._set_compare(ev)
         elif isinstance(ev, e.SpikeFound):
-            self._spikes = [s for s in self._spikes if s.run != ev.run] + [ev]
             self.loss_panel.mark_spike(ev)
             self.norm_panel.mark_spike(ev)
         elif isinstance(ev, e.StateChanged):
             self._apply_state(ev.state)
         elif isinstance(ev, e.Problem):
+            if ev.roll_back is not None:
+                run, step = ev.roll_back
+                self._roll_backs[run] = step
             self.message_bar.show_problem(ev)
         elif isinstance(ev, e.EvalResult):
             self.loss_panel.add_eval(ev)
@@ -457,7 +476,7 @@ class MainWindow(QMainWindow):
 
     def _set_compare(self, info: e.CompareInfo) -> None:
         self.compare_info = info if info.comparing else None
-        for panel in (self.loss_panel, self.norm_panel, self.status, self.mechanism):
+        for panel in (self.loss_panel, self.norm_panel, self.status, self.mechanism, self.gradients):
             panel.set_compare(self.compare_info)
         self.actions_["compare"].setText("End compare" if self.comparing else "Compare")
         self.run_box.blockSignals(True)
@@ -489,7 +508,7 @@ class MainWindow(QMainWindow):
         self.spike_box.blockSignals(True)
         self.spike_box.setChecked(cfg.spike_pause)
         self.spike_box.blockSignals(False)
-        self._spikes = []
+        self._roll_backs = {}
         self.message_bar.clear_kind("spike")
         self.row_box.setMaximum(max(info.batch_rows - 1, 0))
         self.history_bar.clear()
@@ -517,7 +536,7 @@ class MainWindow(QMainWindow):
         if state == e.RUNNING:
             self.message_bar.clear_kind("nonfinite")
             self.message_bar.clear_kind("spike")  # training goes on: Roll back no longer applies
-            self._spikes = []
+            self._roll_backs = {}
 
     # -- closing ----------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

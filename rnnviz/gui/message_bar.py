@@ -30,7 +30,9 @@ class MessageBar(QFrame):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.roll_back_button = QPushButton("Roll back")
-        self.roll_back_button.setToolTip("Put back the weights from before the spike (training stays paused)")
+        self.roll_back_button.setToolTip(
+            "Put back the weights from before the trouble, a spike or the loss's climb to NaN (training stays paused)"
+        )
         self.continue_button = QPushButton("Continue")
         self.continue_button.setToolTip("Train on from the weights the spike left")
         self.details_button = QPushButton("Details...")
@@ -56,8 +58,9 @@ class MessageBar(QFrame):
         self.setStyleSheet(f"MessageBar {{{STYLES.get(problem.kind, STYLES['error'])}}}")
         self.label.setText(problem.message)
         self.details_button.setVisible(bool(problem.details))
-        for button in (self.roll_back_button, self.continue_button):
-            button.setVisible(problem.kind == "spike")
+        # a paused spike: undo it or train on; a NaN after a climb: undo it (Train is the way on)
+        self.roll_back_button.setVisible(problem.roll_back is not None)
+        self.continue_button.setVisible(problem.roll_back is not None and problem.kind == "spike")
         self.show()
 
     def clear_kind(self, kind: str) -> None:

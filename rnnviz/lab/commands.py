@@ -130,7 +130,8 @@ class SetSpikePause(Command):
 
 @dataclass(frozen=True)
 class RollBack(Command):
-    """Put back run ``run``'s weights from before step ``step`` (a spike); kept for the last few steps."""
+    """Undo the trouble at run ``run``'s step ``step`` (a spike, or a refused NaN step): put back the
+    weights from before it, or from before the newest calm step if that is older (``Lab.roll_back``)."""
 
     step: int
     run: str = MAIN

@@ -103,6 +103,7 @@ class Problem:
     kind: str
     message: str  # plain words
     details: str = ""  # e.g. the traceback
+    roll_back: tuple[str, int] | None = None  # (run, step): the lab offers ``RollBack(step, run)``
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ class RunStopped:
 
 @dataclass(frozen=True)
 class SpikeFound:
-    """Run ``run``'s step ``step`` was a spike (``lab.spikes``): training paused; ``RollBack`` undoes it."""
+    """Run ``run``'s step ``step`` was a spike (``lab.spikes``): marked on the curves; where the run
+    pauses on spikes (``paused``), training paused and ``RollBack`` undoes it."""
 
     run: str
     step: int
@@ -155,3 +157,4 @@ class SpikeFound:
     value: float
     median: float
     message: str  # plain words, with what the user can do
+    paused: bool = True

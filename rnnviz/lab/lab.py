@@ -205,17 +205,27 @@ class Lab:
             t.cfg = t.cfg.replace(spike_pause=bool(on))
 
     def roll_back(self, step: int, run: str = e.MAIN) -> None:
-        """Undo the spike at ``step`` of run ``run`` (paused only): back to the weights from before step
-        ``step - 1``. A spike shows in step s's numbers, which are computed with the weights update s - 1
-        made (a learning rate that was too large shows only then), so both updates are undone."""
+        """Undo the trouble at step ``step`` of run ``run`` (paused only), and show the step again.
+
+        A spike shows in step s's numbers, which are computed with the weights update s - 1 made (a
+        learning rate that was too large shows only then), so the weights from before step s - 1 come
+        back; or, if the loss was already climbing before that (or the step was a NaN after a long
+        climb), the weights from before the newest calm step (``GoodWeights``), which are older."""
         if self.running or run not in self.runs:
             return
         r = self.runs[run]
         target = max(int(step) - 1, 1)
-        if r.weights.restore(r.trainer, target):
-            self.emit(e.Notice(f"Run {run}: the weights from before step {target:,} are back; press Train to go on."))
-        else:
+        good = r.good.step
+        if good is not None and good < target:  # the loss was climbing before: the calm weights are older
+            r.good.restore(r.trainer)
+            target = good
+        elif not r.weights.restore(r.trainer, target):
             self.emit(e.Problem("spike", f"The weights from before step {target:,} are no longer kept."))
+            return
+        self.stopped.discard(run)  # a stopped run of a comparison can go on from there
+        self.emit(e.Notice(f"Run {run}: the weights from before step {target:,} are back; press Train to go on."))
+        self.viewing = "train"
+        self._keep_snapshot(r, self._trace(r))  # the same batch, seen with the weights put back
 
     def set_row(self, row: int) -> None:
         """Follow batch row ``row`` (clamped to the batch). Paused, the newest step is shown for it at once."""
@@ -376,24 +386,29 @@ class Lab:
             self._snapshot_credit = max(self._snapshot_credit - 1.0, 0.0)
         refused, spikes = [], []
         batch = None  # one batch for every run: lockstep (drawn by the first run still training)
+        lead = max(r.trainer.step for r in self.runs.values())
         for run in self.runs.values():
             if run.id in self.stopped:
                 continue
+            t = run.trainer
+            if t.step < lead:  # it was stopped in a comparison while the other trained on: its step k is
+                t.step = lead  # the k-th batch of the shared stream again, as the other run's is
+                t.batches_used = max(t.batches_used, max(r.trainer.batches_used for r in self.runs.values()))
             if batch is None:
                 batch = run.trainer.next_batch()
-            watch = run.trainer.cfg.spike_pause
-            if watch:
-                run.weights.before_step(run.trainer)
+            run.weights.before_step(run.trainer)  # references, not copies: cheap (see WeightsRing)
+            run.good.before_step(run.trainer)
             # no W_hh spectrum here: the mechanism view makes its own when it is due (see _trace)
             report = run.trainer.train_step(trace=False, spectrum=False, batch=batch)
             self.emit(step_scalars(run.id, report))
+            run.good.after_step(report, run.trainer.cfg.spike_loss)
             quiet = run.trainer.step <= run.spike_quiet_until  # just after a spike: the median catches up
-            spike = find_spike(run.trainer, report) if watch and not quiet else None
+            spike = find_spike(run.trainer, report) if not quiet else None
             if spike is not None:
                 spikes.append((run, spike))
             if not report.applied:
                 refused.append((run, report))
-            elif want and spike is None:
+            elif want and (spike is None or not run.trainer.cfg.spike_pause):
                 self._keep_snapshot(run, self._trace(run))
         for run, _ in refused:
             self._keep_snapshot(run, self._trace(run))  # shows why: gradients always
@@ -403,29 +418,37 @@ class Lab:
             for run, report in refused:
                 message = (
                     f"Run {run.id} ({self.labels.get(run.id, '')}) stopped at step {report.step:,}: {report.problem} "
-                    f"Its weights are those of its last good step; run {live[0].id} goes on."
+                    f"Its weights are those of its last applied step; run {live[0].id} goes on."
                 )
                 self.emit(e.RunStopped(run.id, report.step, message))
                 self.emit(e.Problem("nonfinite", message))
         elif refused:
             self.running = False
-            report = refused[0][1]
+            run, report = refused[0]
+            good = run.good
+            offer = (
+                f" Roll back puts back the weights from before step {good.step:,}, the last calm one (loss "
+                f"{good.loss:.4g}); then lower the learning rate or turn on gradient clipping and press Train."
+                if good.step is not None
+                else " Lower the learning rate or turn on gradient clipping, then press Train to continue."
+            )
             self.emit(e.Problem(
-                "nonfinite",
-                f"Training paused: {report.problem} The weights are those of the last good step. Lower the "
-                "learning rate or turn on gradient clipping, then press Train to continue.",
+                "nonfinite", f"Training paused: {report.problem} The weights are those of the last applied step."
+                + offer, roll_back=(run.id, report.step) if good.step is not None else None,
             ))  # fmt: skip
             self.set_state(e.PAUSED, "a step went NaN or infinite")
             self._emit_history_info()
             return False
-        if spikes:
+        paused = [(run, spike) for run, spike in spikes if run.trainer.cfg.spike_pause]
+        for run, spike in spikes:
+            run.spike_quiet_until = spike.step + SPIKE_QUIET
+            name = f"Run {run.id} ({self.labels[run.id]})" if run.id in self.labels else ""
+            watched = run.trainer.cfg.spike_pause
+            message = spike.describe(name, paused=watched)
+            self.emit(e.SpikeFound(run.id, spike.step, spike.what, spike.value, spike.median, message, watched))
+            self.emit(e.Problem("spike", message, roll_back=(run.id, spike.step) if watched else None))
+        if paused:
             self.running = False
-            for run, spike in spikes:
-                run.spike_quiet_until = spike.step + SPIKE_QUIET
-                name = f"Run {run.id} ({self.labels[run.id]})" if run.id in self.labels else ""
-                message = spike.describe(name)
-                self.emit(e.SpikeFound(run.id, spike.step, spike.what, spike.value, spike.median, message))
-                self.emit(e.Problem("spike", message))
             self.set_state(e.PAUSED, "a spike")
             self._show_newest_steps()
             return False

@@ -8,7 +8,7 @@ from rnnviz.engine.cells import get_cell
 from rnnviz.lab import events as e
 from rnnviz.lab.history import SnapshotHistory
 from rnnviz.lab.snapshot import Snapshot
-from rnnviz.lab.spikes import WeightsRing
+from rnnviz.lab.spikes import GoodWeights, WeightsRing
 from rnnviz.training import StepReport, Trainer
 
 
@@ -21,6 +21,7 @@ class Run:
         self.history = SnapshotHistory(history_budget)
         self.snapshot: Snapshot | None = None
         self.weights = WeightsRing()  # the weights before the newest few steps (Roll back after a spike)
+        self.good = GoodWeights()  # the weights before the newest calm step (Roll back after a NaN)
         self.spike_quiet_until = 0  # no spike is called up to this step (just after one)
         vocab = trainer.task.spec.vocab
         self.token_labels = vocab.labels() if vocab is not None else None  # visible label of each token id

@@ -22,7 +22,12 @@ import numpy as np
 from rnnviz.training import StepReport, Trainer
 
 WINDOW = 50  # steps of the recent median
-WARMUP = 5  # steps before a spike can be called (no median of one or two numbers)
+WARMUP = 5  # steps before a gradient-norm spike can be called (no median of one or two numbers)
+# A loss starts near its highest (guessing: ln V nats for a language model) and falls, so one earlier
+# loss is already a fair yardstick, and a run thrown off by its very first update is caught at once
+# (the sine wave at learning rate 100: 0.53, then 2,000,000); a gradient norm can grow or fall by a
+# lot in the first few steps of a healthy run.
+LOSS_WARMUP = 1
 KEEP = 4  # weights kept for Roll back: those before each of the newest KEEP steps
 # After a spike, this many steps are not judged: the 50-step median takes that long to catch up, and
 # meanwhile every step after a jump looked like another spike (Continue re-paused 14 times in a row).
@@ -36,14 +41,19 @@ class Spike:
     value: float
     median: float
 
-    def describe(self, run_name: str = "") -> str:
+    def describe(self, run_name: str = "", paused: bool = True) -> str:
         who = f"{run_name}: " if run_name else ""
         times = self.value / self.median
-        return (
+        what = (
             f"{who}Spike at step {self.step:,}: the {self.what} jumped to {self.value:,.4g}, {times:,.0f} times its "
             f"median over the last steps ({self.median:,.3g}). A step that large throws the weights far from where "
-            "they were. Roll back undoes it (and the step before, whose weights it was computed with); Continue "
-            "trains on from here."
+            "they were."
+        )
+        if not paused:
+            return what + " Training goes on; tick Pause on spikes to stop at the next one and roll it back."
+        return what + (
+            " Roll back undoes it (and the step before, whose weights it was computed with); Continue trains on "
+            "from here."
         )
 
 
@@ -51,20 +61,57 @@ def find_spike(trainer: Trainer, report: StepReport) -> Spike | None:
     """The spike ``report`` is, judged against ``trainer``'s log before it, or None."""
     steps = trainer.log.steps
     n = steps.n - 1  # the log already holds this step
-    if n < WARMUP or not report.applied:
+    if n < LOSS_WARMUP or not report.applied:
         return None
     lo = max(0, n - WINDOW)
     cfg = trainer.cfg
     norm_now = report.clipped_norm if report.clipped else report.grad_norm
     norms = np.where(steps["clipped"][lo:n] > 0.5, steps["clipped_norm"][lo:n], steps["grad_norm"][lo:n])
-    for what, now, recent, factor in (
-        ("gradient norm", norm_now, norms, cfg.spike_norm),
-        ("loss", report.loss, steps["loss"][lo:n], cfg.spike_loss),
-    ):
+    rules = [("loss", report.loss, steps["loss"][lo:n], cfg.spike_loss)]
+    if n >= WARMUP:
+        rules.insert(0, ("gradient norm", norm_now, norms, cfg.spike_norm))
+    for what, now, recent, factor in rules:
         median = float(np.nanmedian(recent)) if np.isfinite(recent).any() else float("nan")
         if np.isfinite(now) and median > 0 and now > factor * median:
             return Spike(report.step, what, float(now), median)
     return None
+
+
+class GoodWeights:
+    """The weights before the newest *calm* step: a rollback point that is actually good.
+
+    A step is calm when its loss is finite and at most ``spike_loss`` times the median of the calm
+    losses before it (the spike detector's loss rule, judged against calm steps only). Judged against
+    every step, as ``find_spike`` is, the median catches up with a run that blew up and stays up (the
+    sine wave at learning rate 100: 0.5, then 10^4-10^6 for hundreds of steps before a NaN), and the
+    weights kept before the NaN would be as diverged as the NaN's (|w| ~ 10^18). A step's loss is
+    computed with the weights from before its update, so those are the weights kept.
+    """
+
+    def __init__(self):
+        self._losses: deque[float] = deque(maxlen=WINDOW)
+        self._pending: tuple[int, tuple] | None = None
+        self.step: int | None = None  # the weights kept are those before this step
+        self.loss = float("nan")  # ... whose loss was this
+        self._saved: tuple | None = None
+
+    def before_step(self, trainer: Trainer) -> None:
+        self._pending = (trainer.step + 1, trainer.weights_state())
+
+    def after_step(self, report: StepReport, factor: float) -> None:
+        if self._pending is None or not np.isfinite(report.loss):
+            return
+        if self._losses and report.loss > factor * float(np.median(self._losses)):
+            return
+        self._losses.append(float(report.loss))
+        (self.step, self._saved), self.loss = self._pending, float(report.loss)
+        self._pending = None
+
+    def restore(self, trainer: Trainer) -> bool:
+        if self._saved is None:
+            return False
+        trainer.restore_weights(self._saved)
+        return True
 
 
 class WeightsRing:

@@ -103,6 +103,7 @@ class Trainer:
         # the weights it used, its StepResult and its targets. Holding it keeps one step's buffers out of
         # the pool, which then rotates two sets instead of one (no new allocations).
         self._last: tuple | None = None
+        self._last_batch: Batch | None = None  # the newest step's batch (``restore_weights`` shows it again)
         self.log = TrainingLog()  # every step's loss and norms, every validation (saved with checkpoints)
 
     # -- training -------------------------------------------------------------------------------
@@ -130,15 +131,10 @@ class Trainer:
         if batch is None:
             batch = self.next_batch()
         self.batches_used += 1
-        state = (
-            self.state if batch.carry and self.state is not None and self.state[0][0].shape[0] == batch.size else None
-        )
+        state = self._carried(batch)
         old_params = dict(self.params)  # the arrays the forward pass uses (updates replace, never mutate)
-        dropout_rng = self.rng if self.model_cfg.dropout > 0 else None
-        r = train_step(
-            self.params, self.model_cfg, self.opt, batch.x, batch.y, clip=self.clip, state=state,
-            lengths=batch.lengths, class_weights=self.class_weights, dropout_rng=dropout_rng, runtime=self.runtime,
-        )  # fmt: skip
+        r = self._step(batch, state)
+        self._last_batch = batch
         self.step += 1
         self.progress = batch.progress
         tokens = int(batch.lengths.sum()) if batch.lengths is not None else batch.size * batch.seq_len
@@ -155,6 +151,21 @@ class Trainer:
         )  # fmt: skip
         self.log.add_step(self.step, r.loss, grad_norm, report.clipped_norm, report.clipped)
         return report
+
+    def _carried(self, batch: Batch) -> State | None:
+        """The state carried into ``batch`` (truncated BPTT), when it continues the previous one."""
+        if batch.carry and self.state is not None and self.state[0][0].shape[0] == batch.size:
+            return self.state
+        return None
+
+    def _step(self, batch: Batch, state: State | None, commit: bool = True):
+        """The engine's step on ``batch``; ``commit=False`` updates nothing (no dropout either: a look)."""
+        dropout_rng = self.rng if self.model_cfg.dropout > 0 and commit else None
+        return train_step(
+            self.params, self.model_cfg, self.opt, batch.x, batch.y, clip=self.clip, state=state,
+            lengths=batch.lengths, class_weights=self.class_weights, dropout_rng=dropout_rng, runtime=self.runtime,
+            commit=commit,
+        )  # fmt: skip
 
     def last_trace(
         self, row: int = 0, spectrum: bool = False, gradients: bool = True, mechanism: bool = False
@@ -216,7 +227,10 @@ class Trainer:
         self.opt.state = dict(opt_state)
         self.opt.step = opt_step
         self.state = None if state is None else list(state)
-        self._last = None  # the newest step's trace was made with other weights
+        self._last = None  # the newest step's trace was made with other weights: look again, updating nothing
+        batch = self._last_batch
+        if batch is not None:
+            self._last = (dict(self.params), self._step(batch, self._carried(batch), commit=False), batch.y)
 
     def clamp_row(self, row: int) -> int:
         """``row`` as a row of the newest step's batch (the last batch of an epoch may be smaller)."""

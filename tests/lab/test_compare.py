@@ -148,3 +148,21 @@ def test_the_run_kept_after_compare_goes_on_at_the_streams_position():
     assert "B" in lab.stopped
     lab.handle(c.EndCompare(keep="B"))
     assert lab.main.trainer.batches_used == 20  # the batches A drew meanwhile count: the stream is there
+
+
+def test_a_stopped_run_that_goes_on_again_keeps_step_numbers_in_lockstep_with_the_other():
+    """Run A stopped at a NaN while B trained on: after a Roll back and Train, A's step k is the k-th
+    batch again (the batch B's step k trained on), not its own count of steps."""
+    sine = TrainConfig(task="sine", hidden=8, optimizer="sgd", lr=1e30, clip="off")
+    lab, events = make_lab(sine)
+    lab.handle(c.Compare({"lr": 0.01}, from_scratch=True))
+    lab.handle(c.Train())
+    for _ in range(10):
+        lab.tick()
+    a, b = lab.runs["A"].trainer, lab.runs["B"].trainer
+    assert a.step < b.step  # A stopped
+    lab.handle(c.Pause())
+    lab.handle(c.SetLR(0.01, run="A"))
+    lab.handle(c.RollBack(a.step, run="A"))
+    lab.handle(c.StepUpdate())
+    assert a.step == b.step and a.log.steps["x"][-1] == b.log.steps["x"][-1] == b.step

@@ -61,12 +61,63 @@ def test_roll_back_restores_the_weights_from_before_the_spike_exactly():
     assert events[-1].kind == "spike" and "no longer kept" in events[-1].message
 
 
-def test_without_spike_pause_the_same_run_trains_on():
+def test_without_spike_pause_the_spike_is_marked_and_the_run_trains_on():
     lab, events = lab_with(SINE.replace(spike_pause=False))
     train_then_jump(lab)
-    assert lab.running and not [ev for ev in events if isinstance(ev, e.SpikeFound)]
+    found = [ev for ev in events if isinstance(ev, e.SpikeFound)]
+    assert lab.running and len(found) == 1 and not found[0].paused  # marked on the curves, not stopped
+    problem = next(ev for ev in events if isinstance(ev, e.Problem))
+    assert problem.kind == "spike" and not problem.roll_back and "Training goes on" in problem.message
     lab.handle(c.SetSpikePause(True))
     assert lab.main.trainer.cfg.spike_pause
+
+
+def test_a_run_thrown_off_by_its_first_update_is_caught_at_its_second_step():
+    """The loss rule needs one earlier loss (a loss starts near its highest); the norm rule a warm-up."""
+    lab, events = lab_with(SINE.replace(lr=100.0))  # the sine preset at 100: 0.5, then about 10^6
+    lab.handle(c.Train())
+    for _ in range(5):
+        lab.tick()
+    spike = next(ev for ev in events if isinstance(ev, e.SpikeFound))
+    assert spike.step == 2 and spike.what == "loss" and not lab.running
+
+
+def test_after_a_long_climb_to_nan_roll_back_restores_the_last_calm_weights_and_training_goes_on():
+    """Issue 10.7: the weights of the step before a NaN are as diverged as the NaN's; the calm ones are older."""
+    lab, events = lab_with(SINE.replace(lr=20.0, spike_pause=False))
+    t = lab.main.trainer
+    before = {}
+    lab.handle(c.Train())
+    for _ in range(3000):
+        before[t.step + 1] = dict(t.params)  # updates replace the arrays: references are the weights
+        lab.tick()
+        if not lab.running:
+            break
+    problem = [ev for ev in events if isinstance(ev, e.Problem)][-1]
+    assert problem.kind == "nonfinite" and problem.roll_back and "Roll back" in problem.message
+    good = lab.main.good
+    assert good.step is not None and good.step < t.step - 5  # far back: the loss climbed for a while
+    assert max(float(np.abs(w).max()) for w in t.params.values()) > 1e3  # where the NaN left it
+    n = len(snapshots(events))
+    lab.handle(c.RollBack(t.step))
+    for name, w in before[good.step].items():
+        np.testing.assert_array_equal(t.params[name], w)
+    assert len(snapshots(events)) == n + 1  # the panels show the weights put back
+    lab.handle(c.SetLR(0.01))
+    lab.train_steps(20)
+    assert lab.main.trainer.log.steps["loss"][-1] < 10 * good.loss  # it goes on from the calm weights
+
+
+def test_roll_back_shows_the_spiking_batch_again_with_the_weights_put_back():
+    lab, events = lab_with(SINE)
+    train_then_jump(lab)
+    spike = next(ev for ev in events if isinstance(ev, e.SpikeFound))
+    shown = snapshots(events)[-1]
+    lab.handle(c.RollBack(spike.step))
+    again = snapshots(events)[-1]
+    assert again is not shown and again.step == spike.step and again.mechanism is not None
+    np.testing.assert_array_equal(again.inputs, shown.inputs)  # the same batch ...
+    assert np.nanmean(again.losses) < np.nanmean(shown.losses) / 3  # ... seen with the calm weights
 
 
 def test_no_spike_is_called_before_the_warmup_nor_on_a_clipped_norm():

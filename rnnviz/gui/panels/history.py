@@ -69,10 +69,16 @@ class CompareOverlay:
     prefixes "A: clip=off, " and "B: ...", or "" for one run)."""
 
     labels: dict[str, str]
+    spike_steps: dict[str, list[int]]  # per run, the steps the lab called spikes (a red cross on each)
 
     @property
     def comparing(self) -> bool:
         return bool(self.labels)
+
+    def mark_spike(self, ev: e.SpikeFound) -> None:
+        if ev.run in self.spike_steps:
+            self.spike_steps[ev.run].append(ev.step)
+            self._dirty = True
 
     def set_compare(self, info: e.CompareInfo | None) -> None:
         """Show run B beside A (``info`` comparing), or A alone."""
@@ -113,7 +119,8 @@ class LossPanel(CompareOverlay, Panel):
             pen=pen("orange", 1, dash=True), symbol="t", symbolSize=7, symbolBrush=(230, 120, 20)
         )
         self.spikes = spike_marker(self.plot)
-        self.spike_steps: list[int] = []  # run A's (the main run's) spike steps
+        self.b_spikes = spike_marker(self.plot)  # on B's moving average
+        self.spike_steps = {e.MAIN: [], e.OTHER: []}
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.runs = {e.MAIN: LossSeries(), e.OTHER: LossSeries()}
         self.labels: dict[str, str] = {}  # in compare mode, per run: "clip=off"
@@ -131,10 +138,11 @@ class LossPanel(CompareOverlay, Panel):
         return self.runs[e.MAIN].evals
 
     def b_items(self) -> tuple:
-        return self.b_smooth, self.b_val
+        return self.b_smooth, self.b_val, self.b_spikes
 
     def clear_b(self) -> None:
         self.runs[e.OTHER].clear()
+        self.spike_steps[e.OTHER].clear()
 
     def legend_names(self, a: str, b: str) -> list:
         names = [(self.raw, f"{a}train (each step)"), (self.smooth, f"{a}train (moving average)"),
@@ -148,10 +156,10 @@ class LossPanel(CompareOverlay, Panel):
         unit = {"lm": "loss (nats per token)", "classify": "loss (nats per name)", "regress": "mean squared error"}
         self.plot.getPlotItem().setLabel("left", unit[info.head])
         self.runs[info.run].clear()
+        self.spike_steps[info.run].clear()
         if info.run != e.MAIN:
             self._dirty = True
             return
-        self.spike_steps.clear()
         self.y_range.reset()
         self.plot.setXRange(0, 100, padding=0.02)
         self.plot.setYRange(0, 5 if info.head != "regress" else 1, padding=0)
@@ -194,13 +202,14 @@ class LossPanel(CompareOverlay, Panel):
         vx, vy = self.val_history["x"], self.val_history["loss"]
         keep = np.isfinite(vy)  # one NaN would hide the whole curve
         self.val.setData(vx[keep], vy[keep])
-        self.spikes.setData(*spike_points(h["x"], h["loss"], self.spike_steps))
+        self.spikes.setData(*spike_points(h["x"], h["loss"], self.spike_steps[e.MAIN]))
         ranged = [y, self.val_history["loss"]]
         if self.comparing:
             b = self.runs[e.OTHER]
             bx, by = b.steps["x"], b.steps["smooth"]
             keep = np.isfinite(by)
             self.b_smooth.setData(bx[keep], by[keep])
+            self.b_spikes.setData(*spike_points(bx, by, self.spike_steps[e.OTHER]))
             vx, vy = b.evals["x"], b.evals["loss"]
             keep = np.isfinite(vy)
             self.b_val.setData(vx[keep], vy[keep])
@@ -208,11 +217,6 @@ class LossPanel(CompareOverlay, Panel):
             x = np.concatenate([x, bx])
         self.y_range.update(*ranged)
         _set_x_range(self.plot, x)
-
-    def mark_spike(self, ev: e.SpikeFound) -> None:
-        if ev.run == e.MAIN:
-            self.spike_steps.append(ev.step)
-            self._dirty = True
 
     def data(self) -> dict[str, np.ndarray]:
         out = {}
@@ -303,7 +307,8 @@ class NormHistoryPanel(CompareOverlay, Panel):
         self.b_history = Columns(("pre", "post", "clipped"))
         self.labels: dict[str, str] = {}
         self.spikes = spike_marker(self.plot)
-        self.spike_steps: list[int] = []
+        self.b_spikes = spike_marker(self.plot)
+        self.spike_steps = {e.MAIN: [], e.OTHER: []}
         self.y_range = StickyRange(self.plot, log=True)
         self.shown_step = ShownStep(self.plot)
         self._dirty = False
@@ -313,10 +318,11 @@ class NormHistoryPanel(CompareOverlay, Panel):
         self.set_compare(None)
 
     def b_items(self) -> tuple:
-        return self.b_pre, self.b_post
+        return self.b_pre, self.b_post, self.b_spikes
 
     def clear_b(self) -> None:
         self.b_history.clear()
+        self.spike_steps[e.OTHER].clear()
 
     def legend_names(self, a: str, b: str) -> list:
         names = [(self.pre, f"{a}before clipping"), (self.post, f"{a}after clipping"), (self.events, "clipped step")]
@@ -325,12 +331,12 @@ class NormHistoryPanel(CompareOverlay, Panel):
         return [*names, (self.spikes, "spike")]
 
     def set_model(self, info: e.ModelInfo) -> None:
+        self.spike_steps[info.run].clear()
         if info.run != e.MAIN:
             self.b_history.clear()
             self._dirty = True
             return
         self.shown_step.mark(None)
-        self.spike_steps.clear()
         self.history.clear()
         self.y_range.reset()
         self.plot.setXRange(0, 100, padding=0.02)
@@ -379,12 +385,13 @@ class NormHistoryPanel(CompareOverlay, Panel):
         self.pre.setData(*finite_positive(x, h["pre"]))
         self.post.setData(*finite_positive(x, h["post"]))
         self.events.setData(*clip_markers(x, h["pre"], h["clipped"] > 0.5))
-        self.spikes.setData(*spike_points(x, h["pre"], self.spike_steps))
+        self.spikes.setData(*spike_points(x, h["pre"], self.spike_steps[e.MAIN]))
         ranged = [h["pre"], h["post"], np.array([] if self._threshold is None else [self._threshold])]
         if self.comparing:
             b = self.b_history
             self.b_pre.setData(*finite_positive(b["x"], b["pre"]))
             self.b_post.setData(*finite_positive(b["x"], b["post"]))
+            self.b_spikes.setData(*spike_points(b["x"], b["pre"], self.spike_steps[e.OTHER]))
             ranged += [b["pre"], b["post"]]
             x = np.concatenate([x, b["x"]])
         self.y_range.update(*ranged)
@@ -392,11 +399,6 @@ class NormHistoryPanel(CompareOverlay, Panel):
         if self._steps_total:
             share = self._clipped_total / self._steps_total
             self.summary.setText(f"{self._clipped_total:,} of {self._steps_total:,} steps clipped ({share:.0%})")
-
-    def mark_spike(self, ev: e.SpikeFound) -> None:
-        if ev.run == e.MAIN:
-            self.spike_steps.append(ev.step)
-            self._dirty = True
 
     def data(self) -> dict[str, np.ndarray]:
         out = {}
