@@ -140,3 +140,53 @@ def test_the_history_slider_scrubs_the_run_shown(qtbot, make):
     w.move_in_history(-1)
     qtbot.waitUntil(lambda: w.snapshot is not None and w.snapshot.history is not None, timeout=5000)
     assert w.snapshot.run == "B" and w.snapshot.step == 4
+
+
+def test_in_compare_mode_the_sequence_panels_export_both_runs_and_gradients_overlay_b(qtbot, make, tmp_path):
+    """Issue 9: exports (pictures and numbers) include both runs; gradients through time overlays B dashed."""
+    import csv
+
+    w = make()
+    w.controller.send(c.Reset(TrainConfig(task="sine", hidden=6, cell="rnn", seq_len=12)))
+    qtbot.waitUntil(lambda: w.info.config["task"] == "sine" and w.state == m.IDLE, timeout=10000)
+    w.ask_changes = lambda suggestion: {"cell": "lstm"}  # another architecture: other numbers, other gates
+    w.compare_from_scratch()
+    qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
+    steps(qtbot, w, 2)
+    qtbot.waitUntil(lambda: {s.step for s in w._latest.values()} == {2} and w.snapshot.step == 2, timeout=5000)
+    w._overlay_other_run()
+    a, b = w._latest["A"], w._latest["B"]
+    # gradients through time: B's curves of the same step, dashed, and in its numbers
+    xs, ys = w.gradients.other_last.getData()
+    drawn = 10.0 ** np.asarray(ys)  # a log axis: pyqtgraph keeps log10 of the values
+    np.testing.assert_allclose(drawn, np.asarray(b.layers[0].dlast_norm)[np.asarray(xs, int) - 1], rtol=1e-5)
+    assert any("run B (cell=lstm), dashed" in t for t in legend(w.gradients))
+    g = w.gradients.data()
+    np.testing.assert_array_equal(g["A_dL_T_dh_t"], a.layers[0].dlast_norm)
+    np.testing.assert_array_equal(g["B_dL_T_dh_t"], b.layers[0].dlast_norm)
+
+    arrays = w.heatmap.data()
+    w.heatmap.export(tmp_path / "h.npz")
+    with np.load(tmp_path / "h.npz") as saved:
+        saved = dict(saved)
+    np.testing.assert_array_equal(saved["A_values_units_by_time"], a.layers[0].hs[1 : a.length + 1].T)
+    np.testing.assert_array_equal(saved["B_values_units_by_time"], b.layers[0].hs[1 : b.length + 1].T)
+    shown_again = w.heatmap.data()["values_units_by_time"]
+    np.testing.assert_array_equal(shown_again, arrays["values_units_by_time"])
+    w.heatmap.export(tmp_path / "h.csv")
+    rows = list(csv.reader((tmp_path / "h.csv").read_text(encoding="utf-8").splitlines()))
+    assert rows[0][:2] == ["run", "unit \\ step"] and {r[0] for r in rows[1:]} == {"A", "B"}
+    assert len(rows) == 1 + 2 * 6  # one header, 6 units per run
+    for panel in (w.heatmap, w.softmax):  # the text strip has no export (copy the probe field)
+        panel.export(tmp_path / f"{panel.title}.png")
+        from PySide6.QtGui import QImage
+
+        img = QImage(str(tmp_path / f"{panel.title}.png"))
+        assert img.width() == 2 * panel.figure().width(), panel  # A and B side by side
+        panel.export(tmp_path / f"{panel.title}.svg")
+        assert "Run B (cell=lstm), step 2" in (tmp_path / f"{panel.title}.svg").read_text(encoding="utf-8")
+        panel.export(tmp_path / f"{panel.title}.npz")
+        with np.load(tmp_path / f"{panel.title}.npz") as saved:
+            keys = set(saved)
+        assert any(k.startswith("A_") for k in keys) and any(k.startswith("B_") for k in keys), panel
+    assert w.snapshot.run == "A" and w.heatmap.snapshot is w.snapshot  # the panels show what they showed

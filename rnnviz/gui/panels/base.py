@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import html
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -258,9 +259,13 @@ class Panel(QWidget):
         """The arrays behind what is drawn, by name (for NPZ / CSV export)."""
         return {}
 
+    def csv_rows(self) -> list[list]:
+        """The numbers as a table a spreadsheet reads, header row first (panels with a matrix lay it out
+        themselves)."""
+        return csv_rows(self.data())
+
     def write_csv(self, path: Path) -> None:
-        """The numbers as a table a spreadsheet reads (panels with a matrix lay it out themselves)."""
-        write_csv(path, self.data())
+        write_rows(path, self.csv_rows())
 
     def export_dialog(self, kind: str) -> None:
         filters = {
@@ -313,7 +318,16 @@ def write_svg(widget: QWidget, path: Path, title: str = "rnnviz") -> None:
         painter.end()
 
 
+def write_rows(path: Path, rows: list[list]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+
+
 def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    write_rows(path, csv_rows(arrays))
+
+
+def csv_rows(arrays: dict[str, np.ndarray]) -> list[list]:
     """Columns side by side (1-D arrays) or one column per index of a 2-D array's last axis."""
     columns: list[tuple[str, np.ndarray]] = []
     for name, a in arrays.items():
@@ -324,11 +338,8 @@ def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:
             flat = a.reshape(a.shape[0], -1)
             columns += [(f"{name}[{j}]", flat[:, j]) for j in range(flat.shape[1])]
     n = max((len(c) for _, c in columns), default=0)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow([name for name, _ in columns])
-        for i in range(n):
-            w.writerow(["" if i >= len(c) else _cell(c[i]) for _, c in columns])
+    header = [name for name, _ in columns]
+    return [header, *(["" if i >= len(c) else _cell(c[i]) for _, c in columns] for i in range(n))]
 
 
 def _cell(v) -> str:
@@ -348,6 +359,15 @@ class SequencePanel(Panel):
         super().__init__(parent)
         self.snapshot: Snapshot | None = None  # the one drawn (redrawn when a selector changes)
         self.selected_t: int | None = None  # the step selected (0-based), None: the last one read
+        # compare mode: each run's newest snapshot ({"A": ..., "B": ...}; the window sets it). The panel
+        # shows one run at a time (the run box); its exports hold every run (``export_each_run``).
+        self.export_runs: Callable[[], dict[str, Snapshot]] = dict
+
+    def export(self, path: str | Path) -> None:
+        runs = self.export_runs()
+        if len(runs) < 2 or self.snapshot is None:
+            return super().export(path)
+        export_each_run(self, Path(path), runs)
 
     def show(self, snap: Snapshot) -> None:
         raise NotImplementedError
@@ -356,3 +376,63 @@ class SequencePanel(Panel):
         self.selected_t = t
         if self.snapshot is not None:
             self.show(self.snapshot)
+
+
+def run_caption(run: str, snap: Snapshot) -> str:
+    label = f" ({snap.run_label})" if snap.run_label else ""
+    return f"Run {run}{label}, step {snap.step:,}"
+
+
+def export_each_run(panel: SequencePanel, path: Path, runs: dict[str, Snapshot]) -> None:
+    """Write ``panel`` once per run into one file: pictures side by side, each captioned with its run;
+    NPZ arrays named ``A_...`` and ``B_...``; CSV rows with a first column naming the run. The panel
+    draws each run's snapshot in turn and then the one it showed before."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("png", "svg", "npz", "csv"):
+        raise ValueError(f"unknown export format {path.suffix!r}: use .png, .svg, .npz or .csv")
+    shown = panel.snapshot
+    try:
+        if kind in ("png", "svg"):
+            _pictures_side_by_side(panel, path, runs, kind)
+            return
+        arrays, rows = {}, []
+        for run, snap in runs.items():
+            panel.show(snap)
+            arrays.update({f"{run}_{name}": v for name, v in panel.data().items()})
+            header, *body = panel.csv_rows()
+            if not rows or rows[0][1:] != header:  # a run whose columns differ gets its own header row
+                rows.append(["run", *header])
+            rows += [[run, *r] for r in body]
+        if kind == "npz":
+            np.savez(path, **arrays)
+        else:
+            write_rows(path, rows)
+    finally:
+        panel.show(shown)
+
+
+def _pictures_side_by_side(panel: SequencePanel, path: Path, runs: dict[str, Snapshot], kind: str) -> None:
+    figure = panel.figure()
+    w, h = figure.width(), figure.height()
+    caption_h = 22
+    size = QSize(w * len(runs), h + caption_h)
+    if kind == "svg":
+        device = QSvgGenerator()
+        device.setFileName(str(path))
+        device.setSize(size)
+        device.setViewBox(QRect(0, 0, size.width(), size.height()))
+        device.setTitle(panel.title)
+    else:
+        device = QImage(size, QImage.Format.Format_ARGB32)
+        device.fill(Qt.GlobalColor.white)
+    painter = QPainter(device)
+    try:
+        for k, (run, snap) in enumerate(runs.items()):
+            panel.show(snap)
+            painter.setPen(Qt.GlobalColor.black)
+            painter.drawText(QRect(k * w, 0, w, caption_h), Qt.AlignmentFlag.AlignCenter, run_caption(run, snap))
+            QWidget.render(figure, painter, QPoint(k * w, caption_h))
+    finally:
+        painter.end()
+    if kind == "png" and not device.save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")

@@ -8,8 +8,9 @@ Two curves per training step, for the displayed batch row and layer, on a log ax
 - ||dL/dh_t|| (thin): the whole BPTT gradient reaching h_t (every later step's loss adds to it).
 
 When the clipping setting changes, the last curves drawn under the old setting stay on the plot,
-dimmed and labelled, so the two settings can be compared on one picture. The step selected in the
-heatmap is marked with a vertical line.
+dimmed and labelled, so the two settings can be compared on one picture. In compare mode the other
+run's curves of the same step are drawn dashed over the shown run's (``show_other``). The step
+selected in the heatmap is marked with a vertical line.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from rnnviz.gui.panels.base import (
     place_hint,
     source_text,
 )
-from rnnviz.lab.events import ModelInfo
+from rnnviz.gui.panels.history import compare_labels
+from rnnviz.lab.events import CompareInfo, ModelInfo
 from rnnviz.lab.snapshot import Snapshot
 
 PIN_COLORS = ("purple", "green", "grey")
@@ -88,6 +90,12 @@ class GradientFlowPanel(SequencePanel):
         self.legend = item.addLegend(offset=(5, 5), labelTextSize="8pt", **LEGEND_STYLE)
         self.last_curve = self.plot.plot(pen=pen("blue", 2), name="||dL_T/dh_t||  the last step's loss")
         self.full_curve = self.plot.plot(pen=pen("orange", 1), name="||dL/dh_t||  all losses from step t on")
+        # compare mode: the other run's curves of the same step, dashed in the same colours
+        self.other_last = self.plot.plot(pen=pen("blue", 1, dash=True))
+        self.other_full = self.plot.plot(pen=pen("orange", 1, dash=True))
+        self.labels: dict[str, str] = {}  # compare mode: run -> "clip=off"; {} for one run
+        self._other: tuple | None = None  # (run, t, last, full) as drawn
+        self._other_snap: Snapshot | None = None  # the other run's snapshot they were drawn from
         self.pinned: dict[str, tuple] = {}  # clip label -> (x, last, full) of its newest curves
         self.pinned_items: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self.layout_.addWidget(cache_axes(self.plot), 1)
@@ -115,6 +123,7 @@ class GradientFlowPanel(SequencePanel):
         self.clear_pins()
         self.last_curve.setData([], [])
         self.full_curve.setData([], [])
+        self._draw_other(None)
         self.current_clip = None
         self._current = self._live = None
         self.snapshot = None
@@ -129,6 +138,46 @@ class GradientFlowPanel(SequencePanel):
         regress = info.head == "regress"
         self.note.setText("For the sine task, L_T is the squared error at the last step." if regress else " ")
         self.set_source(info.title)
+
+    def set_compare(self, info: CompareInfo | None) -> None:
+        """Compare mode (``info`` comparing): the other run's curves can be drawn; else A alone."""
+        self.labels = compare_labels(info)
+        self.legend.removeItem(self.other_last)
+        self._draw_other(None)
+
+    def show_other(self, snap: Snapshot) -> None:
+        """The other run's curves, dashed, when ``snap`` is the same step, row and source as the one shown
+        (in lockstep both runs' snapshots of a step arrive together); else none (a step of the history,
+        the probe: there is no such curve of the other run)."""
+        shown = self.snapshot
+        if self._other_snap is snap and self._other is not None:
+            return  # drawn already (the window offers it again with every delivery)
+        self._other_snap = snap
+        same = (
+            bool(self.labels) and shown is not None and snap.run != shown.run and snap.has_gradients
+            and (snap.step, snap.row, snap.source, snap.length) == (shown.step, shown.row, shown.source, shown.length)
+        )  # fmt: skip
+        if not same:
+            self._draw_other(None)
+            return
+        layer = min(max(self.layer_box.currentIndex(), 0), len(snap.layers) - 1)
+        lv = snap.layers[layer]
+        x = np.arange(1, snap.length + 1, dtype=float)
+        self._draw_other((snap.run, x, np.asarray(lv.dlast_norm, float), np.asarray(lv.dh_norm, float)))
+
+    def _draw_other(self, other: tuple | None) -> None:
+        self._other = other
+        if other is None:
+            self.other_last.setData([], [])
+            self.other_full.setData([], [])
+            self.legend.removeItem(self.other_last)
+            return
+        run, x, last, full = other
+        self.other_last.setData(*finite_positive(x, last))
+        self.other_full.setData(*finite_positive(x, full))
+        self.legend.removeItem(self.other_last)
+        self.legend.addItem(self.other_last, f"run {run} ({self.labels.get(run, '')}), dashed")
+        self.y_range.update(last, full)
 
     def clear_pins(self) -> None:
         for a, b in self.pinned_items.values():
@@ -149,6 +198,8 @@ class GradientFlowPanel(SequencePanel):
             self.selected_line.setPos(t + 1)
 
     def show(self, snap: Snapshot) -> None:
+        if self._other is not None and (self.snapshot is None or snap.step != self.snapshot.step):
+            self._draw_other(None)  # another step: the other run's curves of it come with its snapshot
         self.snapshot = snap
         self.set_source(f"{source_text(snap)}, clipping {snap.clip}")
         self._draw_selected()
@@ -217,6 +268,10 @@ class GradientFlowPanel(SequencePanel):
         if self._current is not None:
             x, last, full = self._current
             out = {"t": x, "dL_T_dh_t": last, "dL_dh_t": full}
+        if self._other is not None and self.snapshot is not None:  # compare mode: both runs, by id
+            run, _, last, full = self._other
+            out = {"t": out["t"], **{f"{self.snapshot.run}_{k}": v for k, v in out.items() if k != "t"}} if out else {}
+            out.update({f"{run}_dL_T_dh_t": last, f"{run}_dL_dh_t": full})
         for clip, (_, last, full) in self.pinned.items():
             out[f"pinned_{clip}_dL_T_dh_t"] = last
             out[f"pinned_{clip}_dL_dh_t"] = full

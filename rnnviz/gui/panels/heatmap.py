@@ -9,7 +9,6 @@ passes it on: text highlight, bars, a line on the gradient plot).
 
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np
@@ -225,14 +224,11 @@ class HeatmapPanel(SequencePanel):
             "tokens": np.array(self._labels[: self._matrix.shape[1]], dtype=str),
         }
 
-    def write_csv(self, path) -> None:
+    def csv_rows(self) -> list[list]:
         """A spreadsheet's layout: a header row of the tokens (one column per step), one row per unit."""
         H, T = self._matrix.shape
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["unit \\ step", *(f"{t + 1}: {label}" for t, label in enumerate(self._labels[:T]))])
-            for unit in range(H):
-                w.writerow([unit, *(repr(float(v)) for v in self._matrix[unit])])
+        header = ["unit \\ step", *(f"{t + 1}: {label}" for t, label in enumerate(self._labels[:T]))]
+        return [header, *([unit, *(repr(float(v)) for v in self._matrix[unit])] for unit in range(H))]
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
