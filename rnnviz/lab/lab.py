@@ -446,7 +446,10 @@ class Lab:
             watched = run.trainer.cfg.spike_pause
             message = spike.describe(name, paused=watched)
             self.emit(e.SpikeFound(run.id, spike.step, spike.what, spike.value, spike.median, message, watched))
-            self.emit(e.Problem("spike", message, roll_back=(run.id, spike.step) if watched else None))
+            if watched:
+                self.emit(e.Problem("spike", message, roll_back=(run.id, spike.step)))
+            else:  # training goes on: a passing word in the status bar (the cross on the curves stays)
+                self.emit(e.Notice(message))
         if paused:
             self.running = False
             self.set_state(e.PAUSED, "a spike")
