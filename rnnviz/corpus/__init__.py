@@ -13,11 +13,15 @@ from rnnviz.corpus.metrics import accuracy, class_weights, confusion_matrix, maj
 from rnnviz.corpus.names import NAMES_SAMPLING, NamesDataset, NamesTask, load_names, stratified_split
 from rnnviz.corpus.synthetic import LongRangeTask, SineTask
 from rnnviz.corpus.vocab import (
+    DEFAULT_CHAR_VOCAB_SIZE,
     DEFAULT_WORD_VOCAB_SIZE,
+    UNICODE_SIZE,
     UNK,
+    Coverage,
     Vocab,
     build_vocab,
     encode_corpus,
+    encode_with_coverage,
     id_dtype,
     token_label,
 )
@@ -25,6 +29,7 @@ from rnnviz.corpus.words import split_words
 
 __all__ = [
     "BUNDLED_CORPORA",
+    "DEFAULT_CHAR_VOCAB_SIZE",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_WORD_VOCAB_SIZE",
     "HEADS",
@@ -33,9 +38,11 @@ __all__ = [
     "LM_MODES",
     "NAMES_SAMPLING",
     "TOY_SENTENCE",
+    "UNICODE_SIZE",
     "UNK",
     "Batch",
     "CorpusError",
+    "Coverage",
     "LMCorpus",
     "LoadedText",
     "LongRangeTask",
@@ -54,6 +61,7 @@ __all__ = [
     "confusion_matrix",
     "decode_bytes",
     "encode_corpus",
+    "encode_with_coverage",
     "fold_to_ascii",
     "id_dtype",
     "load_names",

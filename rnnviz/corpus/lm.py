@@ -26,7 +26,7 @@ import numpy as np
 from rnnviz.corpus.batch import Batch, TaskSpec
 from rnnviz.corpus.errors import CorpusError
 from rnnviz.corpus.loading import DEFAULT_MAX_BYTES, load_text
-from rnnviz.corpus.vocab import Vocab, encode_corpus
+from rnnviz.corpus.vocab import Vocab, encode_with_coverage
 
 LM_MODES = ("contiguous", "random")
 
@@ -110,12 +110,15 @@ class LMCorpus:
     ) -> LMCorpus:
         """Load, tokenise and split a text file; ``options`` are those of the constructor.
 
-        Loading notes (encoding, line endings) come first in ``notes``.
+        Loading notes (encoding, line endings) come first in ``notes``, then how much of the text the
+        vocabulary covers (``max_vocab``: its cap, None for the level's default).
         """
         loaded = load_text(path, max_bytes=max_bytes)
-        vocab, ids = encode_corpus(loaded.text, level, lower=lower, max_size=max_vocab, min_freq=min_freq)
+        vocab, ids, coverage = encode_with_coverage(
+            loaded.text, level, lower=lower, max_size=max_vocab, min_freq=min_freq
+        )
         options.setdefault("source", loaded.name)
-        return cls(ids, vocab, notes=loaded.notes, **options)
+        return cls(ids, vocab, notes=(*loaded.notes, coverage.describe()), **options)
 
     @property
     def batches_per_epoch(self) -> int:

@@ -2,9 +2,10 @@
 
 Two levels:
 
-- ``"char"``: one token per character, in code-point order (so ``"\\n"`` and ``" "`` come first).
-  Built from a text it has no ``<unk>``; it gets one only when ``max_size`` or ``min_freq`` leaves
-  characters out.
+- ``"char"``: one token per character, in code-point order (so ``"\\n"`` and ``" "`` come first),
+  capped at :data:`DEFAULT_CHAR_VOCAB_SIZE` by default (the most frequent characters; a CJK or emoji
+  text has thousands, and each one is a column of the softmax). Built from a text it has no
+  ``<unk>``; it gets one only when the cap or ``min_freq`` leaves characters out.
 - ``"word"``: words, punctuation marks and ``"\\n"`` (see :mod:`rnnviz.corpus.words`). Always has
   ``<unk>`` at id 0, then tokens from most to least frequent (ties: code-point order of the token),
   capped at :data:`DEFAULT_WORD_VOCAB_SIZE` by default so that a 100 MB corpus cannot ask for a
@@ -40,6 +41,11 @@ UNK = "<unk>"
 LEVELS = ("char", "word")
 ERROR_POLICIES = ("unk", "skip", "raise")
 DEFAULT_WORD_VOCAB_SIZE = 10_000
+DEFAULT_CHAR_VOCAB_SIZE = 500  # Western texts use ~100 characters; a CJK text thousands
+UNICODE_SIZE = 0x110000  # code points in Unicode: a character cap this large leaves every character in
+# Loading calls an unknown-token rate at least this high "a lot": the network cannot tell apart the
+# tokens it reads as <unk>, so it learns little from them.
+HIGH_UNKNOWN_RATE = 0.1
 VOCAB_FORMAT = "rnnviz-vocab"
 VOCAB_VERSION = 1
 
@@ -260,17 +266,14 @@ def build_vocab(
 ) -> Vocab:
     """The vocabulary of ``text``.
 
-    ``max_size`` counts ``<unk>``; None means the level's default (characters: no cap, words:
-    :data:`DEFAULT_WORD_VOCAB_SIZE`). Tokens seen fewer than ``min_freq`` times are left out.
+    ``max_size`` counts ``<unk>``; None means the level's default (characters:
+    :data:`DEFAULT_CHAR_VOCAB_SIZE`, words: :data:`DEFAULT_WORD_VOCAB_SIZE`). Tokens seen fewer than
+    ``min_freq`` times are left out.
     Which tokens survive a cap: most frequent first, ties by code point order.
     """
     _check_options(level, max_size, min_freq)
     if level == "char":
-        counts = count_code_points(text, lower=lower, fold_ascii=fold_ascii)
-        present = np.flatnonzero(counts)
-        return _vocab_from_counts(
-            level, [chr(c) for c in present.tolist()], counts[present], lower, max_size, min_freq, fold_ascii
-        )
+        return _char_vocab(text, lower, max_size, min_freq, fold_ascii)[0]
     types, _, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=False)
     return _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
 
@@ -288,20 +291,88 @@ def encode_corpus(
 
     Tokens left out of a capped vocabulary become ``<unk>``. Word level tokenises the text once.
     """
+    vocab, ids, _ = encode_with_coverage(
+        text, level, lower=lower, max_size=max_size, min_freq=min_freq, fold_ascii=fold_ascii
+    )
+    return vocab, ids
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a text its vocabulary covers: the text holds ``n_types`` different tokens, ``n_kept``
+    of them are in the vocabulary, and ``n_unknown`` of its ``n_tokens`` tokens are read as ``<unk>``."""
+
+    level: str
+    n_types: int
+    n_kept: int
+    n_tokens: int
+    n_unknown: int
+
+    @property
+    def unknown_rate(self) -> float:
+        """The share of the text's tokens read as ``<unk>``."""
+        return self.n_unknown / self.n_tokens if self.n_tokens else 0.0
+
+    def describe(self) -> str:
+        """One sentence for the user, e.g. "Vocabulary: the 499 most frequent of 3,000 different
+        characters, covering 96.1% of the text; the other 3.9% is read as <unk>."."""
+        unit = "characters" if self.level == "char" else "tokens (words, punctuation marks, line breaks)"
+        if not self.n_unknown:
+            return f"Vocabulary: all {self.n_types:,} different {unit} of the text."
+        covered = _percent(1.0 - self.unknown_rate)
+        text = (
+            f"Vocabulary: the {self.n_kept:,} most frequent of {self.n_types:,} different {unit}, covering "
+            f"{covered} of the text; the other {_percent(self.unknown_rate)} is read as {UNK}."
+        )
+        if self.unknown_rate >= HIGH_UNKNOWN_RATE:
+            text += f" That is a lot: the network cannot tell apart what it reads as {UNK}; allow a larger vocabulary."
+        return text
+
+
+def _percent(share: float) -> str:
+    """``0.961 -> "96.1%"``, never rounding a share that is not 0 or 1 to "0.0%" or "100.0%"."""
+    if 0.0 < share < 0.0005:
+        return "under 0.1%"
+    if 0.9995 <= share < 1.0:
+        return "over 99.9%"
+    return f"{share:.1%}"
+
+
+def encode_with_coverage(
+    text: str,
+    level: str = "char",
+    *,
+    lower: bool = False,
+    max_size: int | None = None,
+    min_freq: int = 1,
+    fold_ascii: bool = False,
+) -> tuple[Vocab, np.ndarray, Coverage]:
+    """:func:`encode_corpus`, and how much of ``text`` the vocabulary covers: ``(vocab, ids, coverage)``."""
     _check_options(level, max_size, min_freq)
     if level == "char":
-        vocab = build_vocab(text, "char", lower=lower, max_size=max_size, min_freq=min_freq, fold_ascii=fold_ascii)
-        return vocab, vocab.encode(text)
-    types, chunks, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=True)
-    vocab = _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
-    to_id = np.asarray([vocab.index.get(t, -1) for t in types], dtype=np.int32)
-    to_id[to_id < 0] = vocab.unk_id  # a word vocabulary always has <unk>
-    ids = np.empty(int(counts.sum()), dtype=vocab.dtype)
-    start = 0
-    for chunk in chunks:
-        ids[start : start + len(chunk)] = to_id[chunk]
-        start += len(chunk)
-    return vocab, ids
+        vocab, n_types = _char_vocab(text, lower, max_size, min_freq, fold_ascii)
+        ids = vocab.encode(text)
+    else:
+        types, chunks, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=True)
+        vocab, n_types = _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii), len(types)
+        to_id = np.asarray([vocab.index.get(t, -1) for t in types], dtype=np.int32)
+        to_id[to_id < 0] = vocab.unk_id  # a word vocabulary always has <unk>
+        ids = np.empty(int(counts.sum()), dtype=vocab.dtype)
+        start = 0
+        for chunk in chunks:
+            ids[start : start + len(chunk)] = to_id[chunk]
+            start += len(chunk)
+    has_unk = vocab.unk_id is not None
+    n_unknown = int(np.count_nonzero(ids == vocab.unk_id)) if has_unk else 0
+    return vocab, ids, Coverage(level, n_types, vocab.size - has_unk, len(ids), n_unknown)
+
+
+def _char_vocab(text: str, lower: bool, max_size: int | None, min_freq: int, fold_ascii: bool) -> tuple[Vocab, int]:
+    """The character vocabulary of ``text`` and how many different characters the text holds."""
+    counts = count_code_points(text, lower=lower, fold_ascii=fold_ascii)
+    present = np.flatnonzero(counts)
+    chars = [chr(c) for c in present.tolist()]
+    return _vocab_from_counts("char", chars, counts[present], lower, max_size, min_freq, fold_ascii), len(chars)
 
 
 def _check_options(level: str, max_size: int | None, min_freq: int) -> None:
@@ -343,10 +414,11 @@ def _vocab_from_counts(
         raise CorpusError("empty", "The text is empty: there is nothing to build a vocabulary from.")
     ranked = sorted(zip(counts.tolist(), candidates, strict=True), key=lambda pair: (-pair[0], pair[1]))
     kept = [tok for count, tok in ranked if count >= min_freq]
-    cap = max_size if max_size is not None else (DEFAULT_WORD_VOCAB_SIZE if level == "word" else None)
-    needs_unk = level == "word" or len(kept) < len(ranked) or (cap is not None and len(kept) > cap)
-    if cap is not None:
-        kept = kept[: cap - 1 if needs_unk else cap]
+    cap = (
+        max_size if max_size is not None else (DEFAULT_WORD_VOCAB_SIZE if level == "word" else DEFAULT_CHAR_VOCAB_SIZE)
+    )
+    needs_unk = level == "word" or len(kept) < len(ranked) or len(kept) > cap
+    kept = kept[: cap - 1 if needs_unk else cap]
     if level == "char":
         kept.sort()  # code-point order: "\n" and " " first, then punctuation, digits, letters
     tokens = ([UNK] if needs_unk else []) + kept

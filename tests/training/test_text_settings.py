@@ -1,0 +1,58 @@
+"""The text settings (character cap, Unicode form, size limit): declared once, on the command line and
+in checkpoints, and a run saved before a setting existed still resumes as it was trained."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnviz.corpus import UNICODE_SIZE
+from rnnviz.engine import checkpoint
+from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
+from rnnviz.training.config import SETTINGS
+
+
+def many_characters_file(tmp_path, n: int = 600):
+    """A text file of ``n`` different characters (CJK), each several times."""
+    text = "".join(chr(0x4E00 + (i * 7) % n) for i in range(20 * n))
+    path = tmp_path / "cjk.txt"
+    path.write_text("\n".join(text[i : i + 50] for i in range(0, len(text), 50)) + "\n", encoding="utf-8")
+    return path
+
+
+def small_lm(path, **changes) -> TrainConfig:
+    return TrainConfig(corpus=str(path), hidden=8, seq_len=16, batch_size=4, **changes)
+
+
+def strip_settings(path, *names: str) -> None:
+    """Make ``path`` look like a checkpoint saved before the settings ``names`` existed."""
+    arrays, meta = checkpoint.load(path)
+    for name in names:
+        del meta["train_config"][name]
+    meta.pop("format"), meta.pop("version")
+    checkpoint.save(path, arrays, meta)
+
+
+def test_the_character_cap_is_a_declared_setting_with_its_flag(tmp_path):
+    from rnnviz.cli import build_parser
+    from rnnviz.cli_train import config_from_args
+
+    args = build_parser().parse_args(["train", str(tmp_path / "x.txt"), "--max-chars", "300"])
+    assert config_from_args(args).max_chars == 300 and SETTINGS["max_chars"].flag == "--max-chars"
+    with pytest.raises(ValueError, match="character cap"):
+        TrainConfig(max_chars=1)
+
+
+def test_a_new_run_caps_its_characters(tmp_path):
+    t = Trainer(small_lm(many_characters_file(tmp_path), max_chars=100))
+    assert t.task.spec.vocab.size == 100 and t.task.spec.vocab.unk_id is not None
+
+
+def test_a_run_saved_before_the_character_cap_resumes_with_every_character(tmp_path):
+    path = many_characters_file(tmp_path)
+    t = Trainer(small_lm(path, max_chars=UNICODE_SIZE))  # how runs were built before the cap
+    t.train_step()
+    save_trainer(t, tmp_path / "old.npz")
+    strip_settings(tmp_path / "old.npz", "max_chars")
+    back = load_trainer(tmp_path / "old.npz")
+    assert back.task.spec.vocab == t.task.spec.vocab and back.task.spec.vocab.size == 601
+    back.train_step()
