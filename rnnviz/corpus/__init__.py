@@ -5,7 +5,7 @@ The names below are the public API; the engine, the trainer, the CLI and the GUI
 
 from rnnviz.corpus.batch import HEADS, INPUT_KINDS, Batch, Task, TaskSpec
 from rnnviz.corpus.bundled import BUNDLED_CORPORA, bundled_corpus, bundled_data_dir, bundled_names_dir
-from rnnviz.corpus.chunks import fold_to_ascii
+from rnnviz.corpus.chunks import UNICODE_FORMS, TextForm, fold_to_ascii
 from rnnviz.corpus.errors import KINDS, CorpusError
 from rnnviz.corpus.lm import LM_MODES, TOY_SENTENCE, LMCorpus, toy_batch, toy_task, toy_vocab
 from rnnviz.corpus.loading import DEFAULT_MAX_BYTES, LoadedText, decode_bytes, load_text
@@ -38,6 +38,7 @@ __all__ = [
     "LM_MODES",
     "NAMES_SAMPLING",
     "TOY_SENTENCE",
+    "UNICODE_FORMS",
     "UNICODE_SIZE",
     "UNK",
     "Batch",
@@ -51,6 +52,7 @@ __all__ = [
     "SineTask",
     "Task",
     "TaskSpec",
+    "TextForm",
     "Vocab",
     "accuracy",
     "build_vocab",

@@ -33,19 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.corpus.chunks import code_points, count_code_points, iter_pieces
+from rnnviz.corpus.chunks import UNICODE_FORMS, TextForm, code_points, count_code_points, iter_pieces
+from rnnviz.corpus.coverage import UNK, Coverage
 from rnnviz.corpus.errors import CorpusError
 from rnnviz.corpus.words import WordTypes, join_words
 
-UNK = "<unk>"
 LEVELS = ("char", "word")
 ERROR_POLICIES = ("unk", "skip", "raise")
 DEFAULT_WORD_VOCAB_SIZE = 10_000
 DEFAULT_CHAR_VOCAB_SIZE = 500  # Western texts use ~100 characters; a CJK text thousands
 UNICODE_SIZE = 0x110000  # code points in Unicode: a character cap this large leaves every character in
-# Loading calls an unknown-token rate at least this high "a lot": the network cannot tell apart the
-# tokens it reads as <unk>, so it learns little from them.
-HIGH_UNKNOWN_RATE = 0.1
 VOCAB_FORMAT = "rnnviz-vocab"
 VOCAB_VERSION = 1
 
@@ -81,8 +78,9 @@ def token_label(token: str) -> str:
 class Vocab:
     """An immutable token <-> id table. ``tokens[i]`` is the token with id ``i``.
 
-    ``lower`` and ``fold_ascii`` (accents removed, see :func:`rnnviz.corpus.chunks.fold_to_ascii`)
-    are applied to any text before it is encoded, so a probe sentence is treated like the corpus.
+    ``unicode_form`` (``"NFC"`` or ``"none"``, see :data:`rnnviz.corpus.chunks.UNICODE_FORMS`), ``lower``
+    and ``fold_ascii`` (accents removed, see :func:`rnnviz.corpus.chunks.fold_to_ascii`) are applied to
+    any text before it is encoded (``form``), so a probe sentence is treated like the corpus.
     ``unk_id`` is the id of ``<unk>``, or None when the vocabulary has none.
     """
 
@@ -91,6 +89,7 @@ class Vocab:
     lower: bool = False
     unk_id: int | None = None
     fold_ascii: bool = False
+    unicode_form: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tokens", tuple(self.tokens))
@@ -111,7 +110,14 @@ class Vocab:
             return f"{UNK} is a token but unk_id is not set"
         if self.level == "char" and any(len(t) != 1 for t in self.tokens if t != UNK):
             return "a character vocabulary holds a token longer than one character"
+        if self.unicode_form not in UNICODE_FORMS:
+            return f"unicode_form must be one of {UNICODE_FORMS}, not {self.unicode_form!r}"
         return None
+
+    @property
+    def form(self) -> TextForm:
+        """What is done to any text before it is encoded."""
+        return TextForm(self.lower, self.fold_ascii, self.unicode_form)
 
     @property
     def size(self) -> int:
@@ -177,14 +183,14 @@ class Vocab:
 
     def _char_chunks(self, text: str) -> Iterator[_Mapped]:
         lut = self._char_lut
-        for piece in iter_pieces(text, lower=self.lower, fold_ascii=self.fold_ascii):
+        for piece in iter_pieces(text, self.form):
             cps = code_points(piece)  # (n,) uint8 or uint32
             yield np.take(lut, cps, mode="clip"), lambda bad, cps=cps: {chr(c) for c in np.unique(cps[bad]).tolist()}
 
     def _word_chunks(self, text: str) -> Iterator[_Mapped]:
         types = WordTypes()
         to_id = np.zeros(0, dtype=np.int32)  # provisional type id -> vocabulary id or -1
-        for piece in iter_pieces(text, lower=self.lower, fold_ascii=self.fold_ascii, at_whitespace=True):
+        for piece in iter_pieces(text, self.form, at_whitespace=True):
             type_ids = types.type_ids(piece)
             if len(types.types) > len(to_id):
                 new = [self.index.get(t, -1) for t in types.types[len(to_id) :]]
@@ -227,12 +233,14 @@ class Vocab:
             "tokens": list(self.tokens),
             "lower": self.lower,
             "fold_ascii": self.fold_ascii,
+            "unicode_form": self.unicode_form,
             "unk_id": self.unk_id,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Vocab:
-        """Inverse of :meth:`to_dict`; a malformed or newer dict raises ``CorpusError("invalid_vocab")``."""
+        """Inverse of :meth:`to_dict`; a malformed or newer dict raises ``CorpusError("invalid_vocab")``.
+        A vocabulary saved before ``unicode_form`` existed read its text as it was ("none")."""
         if not isinstance(d, dict) or d.get("format") != VOCAB_FORMAT:
             raise CorpusError("invalid_vocab", "This is not a saved rnnviz vocabulary.")
         version = d.get("version")
@@ -243,13 +251,17 @@ class Vocab:
             )
         tokens, unk_id = d.get("tokens"), d.get("unk_id")
         flags = (d.get("lower", False), d.get("fold_ascii", False))
+        unicode_form = d.get("unicode_form", "none")
         if (
             not isinstance(tokens, list)
             or not (unk_id is None or type(unk_id) is int)
             or not all(type(f) is bool for f in flags)
         ):
             raise CorpusError("invalid_vocab", "This saved vocabulary is damaged (a field has the wrong type).")
-        return cls(level=d.get("level"), tokens=tuple(tokens), lower=flags[0], unk_id=unk_id, fold_ascii=flags[1])
+        return cls(
+            level=d.get("level"), tokens=tuple(tokens), lower=flags[0], unk_id=unk_id, fold_ascii=flags[1],
+            unicode_form=unicode_form,
+        )  # fmt: skip
 
 
 # --- building vocabularies --------------------------------------------------------------------------
@@ -263,19 +275,21 @@ def build_vocab(
     max_size: int | None = None,
     min_freq: int = 1,
     fold_ascii: bool = False,
+    unicode_form: str = "none",
 ) -> Vocab:
     """The vocabulary of ``text``.
 
     ``max_size`` counts ``<unk>``; None means the level's default (characters:
     :data:`DEFAULT_CHAR_VOCAB_SIZE`, words: :data:`DEFAULT_WORD_VOCAB_SIZE`). Tokens seen fewer than
-    ``min_freq`` times are left out.
+    ``min_freq`` times are left out. ``unicode_form``, ``lower`` and ``fold_ascii``: see :class:`Vocab`.
     Which tokens survive a cap: most frequent first, ties by code point order.
     """
     _check_options(level, max_size, min_freq)
+    form = TextForm(lower, fold_ascii, unicode_form)
     if level == "char":
-        return _char_vocab(text, lower, max_size, min_freq, fold_ascii)[0]
-    types, _, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=False)
-    return _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
+        return _char_vocab(text, form, max_size, min_freq)[0]
+    types, _, counts = _scan_words(text, form, keep_ids=False)
+    return _vocab_from_counts(level, types, counts, form, max_size, min_freq)
 
 
 def encode_corpus(
@@ -286,56 +300,17 @@ def encode_corpus(
     max_size: int | None = None,
     min_freq: int = 1,
     fold_ascii: bool = False,
+    unicode_form: str = "none",
 ) -> tuple[Vocab, np.ndarray]:
     """Build the vocabulary of ``text`` and encode it: ``(vocab, ids)``, ids ``(n,)``.
 
     Tokens left out of a capped vocabulary become ``<unk>``. Word level tokenises the text once.
     """
     vocab, ids, _ = encode_with_coverage(
-        text, level, lower=lower, max_size=max_size, min_freq=min_freq, fold_ascii=fold_ascii
-    )
+        text, level, lower=lower, max_size=max_size, min_freq=min_freq, fold_ascii=fold_ascii,
+        unicode_form=unicode_form,
+    )  # fmt: skip
     return vocab, ids
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How much of a text its vocabulary covers: the text holds ``n_types`` different tokens, ``n_kept``
-    of them are in the vocabulary, and ``n_unknown`` of its ``n_tokens`` tokens are read as ``<unk>``."""
-
-    level: str
-    n_types: int
-    n_kept: int
-    n_tokens: int
-    n_unknown: int
-
-    @property
-    def unknown_rate(self) -> float:
-        """The share of the text's tokens read as ``<unk>``."""
-        return self.n_unknown / self.n_tokens if self.n_tokens else 0.0
-
-    def describe(self) -> str:
-        """One sentence for the user, e.g. "Vocabulary: the 499 most frequent of 3,000 different
-        characters, covering 96.1% of the text; the other 3.9% is read as <unk>."."""
-        unit = "characters" if self.level == "char" else "tokens (words, punctuation marks, line breaks)"
-        if not self.n_unknown:
-            return f"Vocabulary: all {self.n_types:,} different {unit} of the text."
-        covered = _percent(1.0 - self.unknown_rate)
-        text = (
-            f"Vocabulary: the {self.n_kept:,} most frequent of {self.n_types:,} different {unit}, covering "
-            f"{covered} of the text; the other {_percent(self.unknown_rate)} is read as {UNK}."
-        )
-        if self.unknown_rate >= HIGH_UNKNOWN_RATE:
-            text += f" That is a lot: the network cannot tell apart what it reads as {UNK}; allow a larger vocabulary."
-        return text
-
-
-def _percent(share: float) -> str:
-    """``0.961 -> "96.1%"``, never rounding a share that is not 0 or 1 to "0.0%" or "100.0%"."""
-    if 0.0 < share < 0.0005:
-        return "under 0.1%"
-    if 0.9995 <= share < 1.0:
-        return "over 99.9%"
-    return f"{share:.1%}"
 
 
 def encode_with_coverage(
@@ -346,15 +321,17 @@ def encode_with_coverage(
     max_size: int | None = None,
     min_freq: int = 1,
     fold_ascii: bool = False,
+    unicode_form: str = "none",
 ) -> tuple[Vocab, np.ndarray, Coverage]:
     """:func:`encode_corpus`, and how much of ``text`` the vocabulary covers: ``(vocab, ids, coverage)``."""
     _check_options(level, max_size, min_freq)
+    form = TextForm(lower, fold_ascii, unicode_form)
     if level == "char":
-        vocab, n_types = _char_vocab(text, lower, max_size, min_freq, fold_ascii)
+        vocab, n_types = _char_vocab(text, form, max_size, min_freq)
         ids = vocab.encode(text)
     else:
-        types, chunks, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=True)
-        vocab, n_types = _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii), len(types)
+        types, chunks, counts = _scan_words(text, form, keep_ids=True)
+        vocab, n_types = _vocab_from_counts(level, types, counts, form, max_size, min_freq), len(types)
         to_id = np.asarray([vocab.index.get(t, -1) for t in types], dtype=np.int32)
         to_id[to_id < 0] = vocab.unk_id  # a word vocabulary always has <unk>
         ids = np.empty(int(counts.sum()), dtype=vocab.dtype)
@@ -367,12 +344,12 @@ def encode_with_coverage(
     return vocab, ids, Coverage(level, n_types, vocab.size - has_unk, len(ids), n_unknown)
 
 
-def _char_vocab(text: str, lower: bool, max_size: int | None, min_freq: int, fold_ascii: bool) -> tuple[Vocab, int]:
+def _char_vocab(text: str, form: TextForm, max_size: int | None, min_freq: int) -> tuple[Vocab, int]:
     """The character vocabulary of ``text`` and how many different characters the text holds."""
-    counts = count_code_points(text, lower=lower, fold_ascii=fold_ascii)
+    counts = count_code_points(text, form)
     present = np.flatnonzero(counts)
     chars = [chr(c) for c in present.tolist()]
-    return _vocab_from_counts("char", chars, counts[present], lower, max_size, min_freq, fold_ascii), len(chars)
+    return _vocab_from_counts("char", chars, counts[present], form, max_size, min_freq), len(chars)
 
 
 def _check_options(level: str, max_size: int | None, min_freq: int) -> None:
@@ -384,14 +361,12 @@ def _check_options(level: str, max_size: int | None, min_freq: int) -> None:
         raise ValueError(f"min_freq must be at least 1, not {min_freq}")
 
 
-def _scan_words(
-    text: str, *, lower: bool, fold_ascii: bool, keep_ids: bool
-) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+def _scan_words(text: str, form: TextForm, *, keep_ids: bool) -> tuple[list[str], list[np.ndarray], np.ndarray]:
     """Tokenise once: ``(types, per-piece arrays of type ids (if keep_ids), counts per type)``."""
     types = WordTypes()
     chunks: list[np.ndarray] = []
     counts = np.zeros(0, dtype=np.int64)
-    for piece in iter_pieces(text, lower=lower, fold_ascii=fold_ascii, at_whitespace=True):
+    for piece in iter_pieces(text, form, at_whitespace=True):
         type_ids = types.type_ids(piece)
         piece_counts = np.bincount(type_ids, minlength=len(types.types))
         counts = np.concatenate([counts, np.zeros(len(piece_counts) - len(counts), np.int64)])
@@ -405,10 +380,9 @@ def _vocab_from_counts(
     level: str,
     candidates: list[str],
     counts: np.ndarray,
-    lower: bool,
+    form: TextForm,
     max_size: int | None,
     min_freq: int,
-    fold_ascii: bool,
 ) -> Vocab:
     if not candidates:
         raise CorpusError("empty", "The text is empty: there is nothing to build a vocabulary from.")
@@ -422,4 +396,7 @@ def _vocab_from_counts(
     if level == "char":
         kept.sort()  # code-point order: "\n" and " " first, then punctuation, digits, letters
     tokens = ([UNK] if needs_unk else []) + kept
-    return Vocab(level=level, tokens=tuple(tokens), lower=lower, unk_id=0 if needs_unk else None, fold_ascii=fold_ascii)
+    return Vocab(
+        level=level, tokens=tuple(tokens), lower=form.lower, unk_id=0 if needs_unk else None,
+        fold_ascii=form.fold_ascii, unicode_form=form.unicode_form,
+    )  # fmt: skip

@@ -16,6 +16,7 @@ import numpy as np
 from rnnviz.corpus import (
     DEFAULT_CHAR_VOCAB_SIZE,
     DEFAULT_WORD_VOCAB_SIZE,
+    UNICODE_FORMS,
     UNICODE_SIZE,
     LMCorpus,
     LongRangeTask,
@@ -91,6 +92,14 @@ class TrainConfig:
         f"included, the rest read as <unk> ({UNICODE_SIZE} keeps every one)", flag="--max-chars", group="task",
         lo=2, hi=UNICODE_SIZE, panel=lambda c: c.task == "lm" and c.level == "char", data=True,
         absent=UNICODE_SIZE,
+    )  # fmt: skip
+    # NFC and NFD spell "é" as one character or two: without normalising, one text can hold both and
+    # the network sees two different tokens. Runs saved before this setting kept the text as it was.
+    unicode_form: str = setting(
+        "NFC", "Unicode", "lm: NFC joins a letter and its combining accents into one character (é typed two "
+        "ways is one token); none keeps the text's characters as they are", flag="--unicode", group="task",
+        choices=UNICODE_FORMS, choice_labels=("NFC (é is one character)", "as in the file"),
+        panel=_task_is("lm"), data=True, absent="none",
     )  # fmt: skip
     lm_mode: str = setting(
         "contiguous", "Sequences", "lm: contiguous streams carrying the state (truncated BPTT) or random windows",
@@ -249,7 +258,7 @@ def build_task(cfg: TrainConfig, rng: np.random.Generator) -> Task:
     if cfg.task == "lm":
         path = Path(cfg.corpus) if cfg.corpus else bundled_corpus()
         return LMCorpus.from_file(
-            path, level=cfg.level, lower=cfg.lower, max_vocab=vocab_cap(cfg),
+            path, level=cfg.level, lower=cfg.lower, max_vocab=vocab_cap(cfg), unicode_form=cfg.unicode_form,
             seq_len=cfg.seq_len, batch_size=cfg.batch_size, val_fraction=cfg.val_fraction, mode=cfg.lm_mode,
         )  # fmt: skip
     if cfg.task == "classify":

@@ -19,12 +19,13 @@ def test_remembered_settings_from_before_a_new_setting_get_its_default(settings)
     assert config.hidden == 64 and config.max_chars == TrainConfig().max_chars
 
 
-def test_the_character_cap_is_in_the_panel_for_a_character_model_only(qtbot):
+def test_the_text_settings_are_in_the_panel_for_a_language_model_only(qtbot):
     panel = SettingsPanel()
     qtbot.addWidget(panel)
     panel.show()
     visible = lambda name: panel.form.isRowVisible(panel.fields[name].widget)  # noqa: E731
     panel.show_config(apply_preset("shakespeare", TrainConfig()))
-    assert visible("max_chars")
+    assert visible("max_chars") and visible("unicode_form")
+    assert panel.fields["unicode_form"].value() == "NFC"  # the default: é is one character
     panel.show_config(apply_preset("sine", TrainConfig()))
-    assert not visible("max_chars")
+    assert not visible("max_chars") and not visible("unicode_form")

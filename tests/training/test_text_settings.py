@@ -3,6 +3,8 @@ in checkpoints, and a run saved before a setting existed still resumes as it was
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from rnnviz.corpus import UNICODE_SIZE
@@ -55,4 +57,35 @@ def test_a_run_saved_before_the_character_cap_resumes_with_every_character(tmp_p
     strip_settings(tmp_path / "old.npz", "max_chars")
     back = load_trainer(tmp_path / "old.npz")
     assert back.task.spec.vocab == t.task.spec.vocab and back.task.spec.vocab.size == 601
+    back.train_step()
+
+
+def nfd_file(tmp_path):
+    path = tmp_path / "nfd.txt"
+    path.write_text(unicodedata.normalize("NFD", "café déjà résumé naïve\n") * 40, encoding="utf-8")
+    return path
+
+
+def test_a_run_normalises_to_nfc_by_default_and_its_checkpoint_records_it(tmp_path):
+    t = Trainer(small_lm(nfd_file(tmp_path)))
+    assert t.cfg.unicode_form == "NFC" and "\u0301" not in t.task.spec.vocab.tokens
+    t.train_step()
+    save_trainer(t, tmp_path / "run.npz")
+    _, meta = checkpoint.load(tmp_path / "run.npz")
+    assert meta["train_config"]["unicode_form"] == "NFC" and meta["vocab"]["unicode_form"] == "NFC"
+    assert load_trainer(tmp_path / "run.npz").task.spec.vocab.unicode_form == "NFC"
+
+
+def test_a_run_saved_before_normalisation_resumes_with_its_text_as_it_was(tmp_path):
+    path = nfd_file(tmp_path)
+    t = Trainer(small_lm(path, unicode_form="none"))  # how every run read its text before
+    t.train_step()
+    save_trainer(t, tmp_path / "old.npz")
+    strip_settings(tmp_path / "old.npz", "unicode_form")
+    arrays, meta = checkpoint.load(tmp_path / "old.npz")
+    del meta["vocab"]["unicode_form"]
+    meta.pop("format"), meta.pop("version")
+    checkpoint.save(tmp_path / "old.npz", arrays, meta)
+    back = load_trainer(tmp_path / "old.npz")
+    assert back.cfg.unicode_form == "none" and "\u0301" in back.task.spec.vocab.tokens
     back.train_step()
