@@ -107,6 +107,7 @@ class LMCorpus:
         max_vocab: int | None = None,
         min_freq: int = 1,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        use_start: bool = False,
         unicode_form: str = "none",
         **options,
     ) -> LMCorpus:
@@ -114,9 +115,10 @@ class LMCorpus:
 
         Loading notes (encoding, line endings, Unicode normalisation) come first in ``notes``, then how
         much of the text the vocabulary covers (``max_vocab``: its cap, None for the level's default).
-        ``unicode_form``: see :class:`~rnnviz.corpus.vocab.Vocab` (the app and the CLI use "NFC").
+        ``unicode_form``: see :class:`~rnnviz.corpus.vocab.Vocab` (the app and the CLI use "NFC");
+        ``max_bytes`` and ``use_start``: see :func:`~rnnviz.corpus.loading.load_text`.
         """
-        loaded = load_text(path, max_bytes=max_bytes)
+        loaded = load_text(path, max_bytes=max_bytes, use_start=use_start)
         vocab, ids, coverage = encode_with_coverage(
             loaded.text, level, lower=lower, max_size=max_vocab, min_freq=min_freq, unicode_form=unicode_form
         )

@@ -3,7 +3,8 @@
 Order of checks (each failure is a :class:`CorpusError` with the kind in brackets):
 
 1. the path exists [missing], is not a folder [directory], is a regular file [unreadable];
-2. its size (from ``stat``, before reading a byte) is within ``max_bytes`` [too_large];
+2. its size (from ``stat``, before reading a byte) is within ``max_bytes`` [too_large], unless
+   ``use_start``: then only its first ``max_bytes`` are read, up to the last line break in them;
 3. it can be read [unreadable] and is not zero bytes [empty];
 4. a known binary format (PNG, JPEG, GIF, PDF, ZIP/.docx, gzip, old .doc) [binary];
 5. a byte-order mark: UTF-32 or UTF-16 (decoded strictly [bad_encoding]) or UTF-8 (stripped);
@@ -95,15 +96,28 @@ class LoadedText:
         return self.path.name
 
 
-def load_text(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedText:
+def load_text(
+    path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES, use_start: bool = False
+) -> LoadedText:
     """Read and decode a text file; raise :class:`CorpusError` with a plain message if it is refused.
 
-    ``max_bytes`` is checked against the size on disk before anything is read.
+    ``max_bytes`` is checked against the size on disk before anything is read. With ``use_start`` a
+    larger file is not refused: its first ``max_bytes`` are read and cut after their last line break
+    (so no line and no character is cut in two), and a note says how much was used.
     """
     path = Path(path).expanduser()
-    n_bytes = _check_file(path, max_bytes)
-    data = _read_bytes(path, max_bytes)
+    n_bytes = _check_file(path, None if use_start else max_bytes)
+    data = _read_bytes(path, max_bytes, use_start)
+    start_only = use_start and n_bytes > max_bytes
+    if start_only:
+        data = _cut_after_last_line_break(data)
     text, encoding, notes = decode_bytes(data, name=path.name, path=path)
+    if start_only:
+        notes = (
+            f"used only the start of the file, {human_size(len(data))} of {human_size(n_bytes)} (up to the last "
+            f"line break within the size limit of {human_size(max_bytes)})",
+            *notes,
+        )
     return LoadedText(path=path, text=text, encoding=encoding, n_bytes=max(n_bytes, len(data)), notes=notes)
 
 
@@ -239,8 +253,8 @@ def _count(n: int, what: str) -> str:
     return f"{n:,} {what}" if n == 1 else f"{n:,} {what}s"
 
 
-def _check_file(path: Path, max_bytes: int) -> int:
-    """Existence, type and size, from ``stat`` alone. Returns the size in bytes."""
+def _check_file(path: Path, max_bytes: int | None) -> int:
+    """Existence, type and size (None: any size), from ``stat`` alone. Returns the size in bytes."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -269,15 +283,16 @@ def _check_file(path: Path, max_bytes: int) -> int:
             f"{path.name} is not a regular file (it is a device, a pipe or a socket). {_PICK}",
             path=path,
         )
-    if info.st_size > max_bytes:
+    if max_bytes is not None and info.st_size > max_bytes:
         raise CorpusError("too_large", _too_large_message(path.name, info.st_size, max_bytes), path=path)
     return info.st_size
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes:
+def _read_bytes(path: Path, max_bytes: int, use_start: bool = False) -> bytes:
+    """The file's bytes; with ``use_start`` only its first ``max_bytes``."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(max_bytes if use_start else -1)
     except PermissionError:
         raise CorpusError(
             "unreadable",
@@ -287,7 +302,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         ) from None
     except OSError as err:
         raise CorpusError("unreadable", f"Cannot read {path.name}: {err.strerror or err}.", path=path) from None
-    if len(data) > max_bytes:  # the file grew between stat and read
+    if len(data) > max_bytes:  # the file grew between stat and read (with use_start it cannot be longer)
         raise CorpusError("too_large", _too_large_message(path.name, len(data), max_bytes), path=path)
     return data
 
@@ -295,8 +310,26 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
 def _too_large_message(name: str, size: int, max_bytes: int) -> str:
     return (
         f"{name} is {human_size(size)}, more than the limit of {human_size(max_bytes)}. "
-        "Use a smaller file, for example the first part of this one, or raise the limit."
+        "Raise the size limit, use only the start of this file, or choose a smaller file."
     )
+
+
+def _cut_after_last_line_break(data: bytes) -> bytes:
+    """The start of a file's first bytes, up to and including their last line break (all of them if
+    there is none): a line, and a character of any encoding, is never cut in two. UTF-16/32 (with
+    their byte-order mark) write a line break as a 2- or 4-byte code unit, looked for on its boundary."""
+    for bom, encoding, _ in _BOMS:
+        if data.startswith(bom):
+            newline = "\n".encode(f"{encoding}-{'le' if bom[0] == 0xFF else 'be'}")  # (FF FE...: little-endian)
+            unit = len(newline)
+            end = len(data) - len(data) % unit
+            while (found := data.rfind(newline, len(bom), end)) >= 0:
+                if found % unit == 0:
+                    return data[: found + unit]
+                end = found + unit - 1  # a match across two code units: look further back
+            return data[:end]
+    found = data.rfind(b"\n")  # in UTF-8 and Windows-1252 the byte 0x0A is always a line break
+    return data[: found + 1] if found >= 0 else data
 
 
 def _refuse_binary_bytes(data: bytes, name: str, path: Path | None) -> None:

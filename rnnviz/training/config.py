@@ -15,9 +15,11 @@ import numpy as np
 
 from rnnviz.corpus import (
     DEFAULT_CHAR_VOCAB_SIZE,
+    DEFAULT_MAX_BYTES,
     DEFAULT_WORD_VOCAB_SIZE,
     UNICODE_FORMS,
     UNICODE_SIZE,
+    CorpusError,
     LMCorpus,
     LongRangeTask,
     NamesTask,
@@ -41,6 +43,9 @@ TASK_TITLES = {
     "longrange": "Remember a symbol for k steps (vanishing gradients)",
     "toy": "The toy sentence 'the king sits on throne'",
 }
+
+
+MB = 2**20  # the size limit's unit (what file managers call a megabyte)
 
 
 def _task_is(*tasks: str):
@@ -100,6 +105,17 @@ class TrainConfig:
         "ways is one token); none keeps the text's characters as they are", flag="--unicode", group="task",
         choices=UNICODE_FORMS, choice_labels=("NFC (é is one character)", "as in the file"),
         panel=_task_is("lm"), data=True, absent="none",
+    )  # fmt: skip
+    # A text file's size limit: memory use is a few times the file size (rnnviz.corpus.loading)
+    max_mb: int = setting(
+        DEFAULT_MAX_BYTES // MB, "Size limit (MB)", "lm: text files larger than this are refused (or only their "
+        "start is used, see the next setting); reading one takes a few times its size in memory",
+        flag="--max-mb", group="task", lo=1, hi=1_000_000, panel=_task_is("lm"), data=True,
+    )  # fmt: skip
+    use_start: bool = setting(
+        False, "Large files: use the start", "lm: a text file above the size limit is not refused: its first "
+        "size-limit megabytes are used, up to the last line break in them", flag="--use-start", group="task",
+        panel=_task_is("lm"), data=True,
     )  # fmt: skip
     lm_mode: str = setting(
         "contiguous", "Sequences", "lm: contiguous streams carrying the state (truncated BPTT) or random windows",
@@ -257,10 +273,16 @@ def build_task(cfg: TrainConfig, rng: np.random.Generator) -> Task:
     """
     if cfg.task == "lm":
         path = Path(cfg.corpus) if cfg.corpus else bundled_corpus()
-        return LMCorpus.from_file(
-            path, level=cfg.level, lower=cfg.lower, max_vocab=vocab_cap(cfg), unicode_form=cfg.unicode_form,
-            seq_len=cfg.seq_len, batch_size=cfg.batch_size, val_fraction=cfg.val_fraction, mode=cfg.lm_mode,
-        )  # fmt: skip
+        try:
+            return LMCorpus.from_file(
+                path, level=cfg.level, lower=cfg.lower, max_vocab=vocab_cap(cfg), unicode_form=cfg.unicode_form,
+                max_bytes=cfg.max_mb * MB, use_start=cfg.use_start, seq_len=cfg.seq_len, batch_size=cfg.batch_size,
+                val_fraction=cfg.val_fraction, mode=cfg.lm_mode,
+            )  # fmt: skip
+        except CorpusError as err:
+            if err.kind != "too_large":
+                raise
+            raise CorpusError("too_large", f"{err} {_how_to_load_larger()}", path=err.path) from None
     if cfg.task == "classify":
         return NamesTask.from_folder(
             cfg.corpus, rng, val_fraction=cfg.val_fraction, batch_size=cfg.batch_size, sampling=cfg.sampling
@@ -270,6 +292,15 @@ def build_task(cfg: TrainConfig, rng: np.random.Generator) -> Task:
     if cfg.task == "longrange":
         return LongRangeTask(k=cfg.k, batch_size=cfg.batch_size)
     return toy_task()
+
+
+def _how_to_load_larger() -> str:
+    """Where the size limit and "use the start" are, in the app and on the command line (their declarations)."""
+    limit, start = SETTINGS["max_mb"], SETTINGS["use_start"]
+    return (
+        f"In the app: the settings '{limit.label}' and '{start.label}', then open the file again; on the "
+        f"command line: {limit.flag} N or {start.flag}."
+    )
 
 
 def vocab_cap(cfg: TrainConfig) -> int | None:

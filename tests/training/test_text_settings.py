@@ -89,3 +89,37 @@ def test_a_run_saved_before_normalisation_resumes_with_its_text_as_it_was(tmp_pa
     back = load_trainer(tmp_path / "old.npz")
     assert back.cfg.unicode_form == "none" and "\u0301" in back.task.spec.vocab.tokens
     back.train_step()
+
+
+def big_file(tmp_path, mb: float = 1.5):
+    path = tmp_path / "big.txt"
+    line = "All the world's a stage, and all the men and women merely players.\n"
+    path.write_text(line * int(mb * 2**20 / len(line)), encoding="utf-8")
+    return path
+
+
+def test_a_file_above_the_size_limit_is_refused_naming_the_settings_that_let_it_in(tmp_path):
+    from rnnviz.corpus import CorpusError
+
+    with pytest.raises(CorpusError) as caught:
+        Trainer(small_lm(big_file(tmp_path), max_mb=1))
+    message = str(caught.value)
+    for name in ("max_mb", "use_start"):
+        assert SETTINGS[name].label in message and SETTINGS[name].flag in message
+
+
+def test_the_size_limit_can_be_raised_or_the_start_used(tmp_path):
+    path = big_file(tmp_path)
+    whole = Trainer(small_lm(path, max_mb=2))
+    start = Trainer(small_lm(path, max_mb=1, use_start=True))
+    assert len(start.task.ids) <= 2**20 < len(whole.task.ids)
+    assert any("only the start" in note for note in start.task.notes)
+
+
+def test_the_size_limit_and_the_start_are_options_of_the_command_line(tmp_path):
+    from rnnviz.cli import build_parser
+    from rnnviz.cli_train import config_from_args
+
+    args = build_parser().parse_args(["train", "x.txt", "--max-mb", "500", "--use-start"])
+    cfg = config_from_args(args)
+    assert (cfg.max_mb, cfg.use_start) == (500, True)
