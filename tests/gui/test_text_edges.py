@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rnnviz.gui.app import initial_config
 from rnnviz.gui.controls import SettingsPanel
+from rnnviz.gui.panels.heatmap import HeatmapPanel
+from rnnviz.gui.panels.history import LossPanel
 from rnnviz.lab import events as m
 from rnnviz.lab.presets import apply_preset
 from rnnviz.training import TrainConfig
@@ -49,3 +53,68 @@ def test_a_file_above_the_size_limit_can_be_let_in_from_the_settings(qtbot, make
     w.load_corpus(str(big))
     qtbot.waitUntil(lambda: "big.txt" in w.info.title and w.state == m.IDLE, timeout=20000)
     assert w.settings_panel.current.max_mb == 2
+
+
+# -- exports that cannot be written: one clear message each, no Qt warning (a Qt warning fails the test) --
+
+
+def shown_panel(qtbot, cls):
+    panel = cls()
+    qtbot.addWidget(panel)
+    panel.resize(500, 300)
+    panel.setVisible(True)  # (a sequence panel's show() draws a snapshot)
+    return panel
+
+
+@pytest.fixture
+def export_to(monkeypatch):
+    """``export_to(panel, kind, path)``: the panel's Export menu entry with ``path`` chosen in the file
+    dialog; returns the messages the user was shown."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    def run(panel, kind, path):
+        shown = []
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+        monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+        panel.export_dialog(kind)
+        return shown
+
+    return run
+
+
+EXPORT_KINDS = ["png", "svg", "npz", "csv"]
+
+
+@pytest.mark.parametrize("kind", EXPORT_KINDS)
+def test_an_export_into_a_folder_that_does_not_exist_says_so_once(qtbot, export_to, tmp_path, kind):
+    missing = tmp_path / "no-such-folder"
+    shown = export_to(shown_panel(qtbot, LossPanel), kind, missing / f"loss.{kind}")
+    assert len(shown) == 1 and "Could not export" in shown[0] and f"the folder {missing} does not exist" in shown[0]
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_an_export_into_a_file_posing_as_a_folder_or_a_place_without_permission_says_so(
+    qtbot, export_to, tmp_path, kind, monkeypatch
+):
+    heatmap = shown_panel(qtbot, HeatmapPanel)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    shown = export_to(heatmap, kind, a_file / f"heatmap.{kind}")
+    assert len(shown) == 1 and "is a file, not a folder" in shown[0]
+
+    def refuse(self, data):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr("pathlib.Path.write_bytes", refuse)
+    shown = export_to(heatmap, kind, tmp_path / f"heatmap.{kind}")
+    assert len(shown) == 1 and shown[0].endswith(": permission denied") and "Errno" not in shown[0]
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_a_picture_of_a_panel_with_no_size_blames_the_size_not_the_path(qtbot, export_to, tmp_path, kind):
+    panel = shown_panel(qtbot, LossPanel)
+    panel.figure().resize(0, 0)  # as a collapsed dock leaves it
+    path = tmp_path / f"loss.{kind}"
+    shown = export_to(panel, kind, path)
+    assert len(shown) == 1 and "no size on screen" in shown[0] and not path.exists()

@@ -1,19 +1,22 @@
 """What every panel shares: a header naming what is shown (the source), a help tooltip, and export.
 
 Export: every panel can save a picture (PNG; SVG for the plots) and the numbers behind it (``.npz``
-and ``.csv``), from its header's "Export" button or the File menu.
+and ``.csv``), from its header's "Export" button or the File menu. A picture is drawn in memory and
+written by Python, so Qt never opens the file: whatever goes wrong (no such folder, no permission, a
+panel with no size on screen) is one :class:`ExportError` in plain words, shown in one message.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import io
 import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -274,35 +277,81 @@ class Panel(QWidget):
         if path:
             try:
                 self.export(path)
-            except (OSError, ValueError) as e:  # a folder that cannot be written: say so, nothing else breaks
+            except ExportError as e:  # said once, in plain words; nothing else breaks
                 QMessageBox.warning(self, "rnnviz", f"Could not export the {self.title} panel to {path}: {e}")
 
     def export(self, path: str | Path) -> None:
-        """Write the panel to ``path``; the format follows the extension (.png, .svg, .npz, .csv)."""
+        """Write the panel to ``path``; the format follows the extension (.png, .svg, .npz, .csv).
+        Raises :class:`ExportError` saying why it cannot (the file is then not written)."""
         path = Path(path)
         kind = path.suffix.lower().lstrip(".")
-        if kind == "png":
-            if not self.figure().grab().save(str(path), "PNG"):
-                raise OSError(f"could not write {path}")
-        elif kind == "svg":
-            write_svg(self.figure(), path, self.title)
-        elif kind == "npz":
-            np.savez(path, **self.data())
-        elif kind == "csv":
-            self.write_csv(path)
-        else:
-            raise ValueError(f"unknown export format {path.suffix!r}: use .png, .svg, .npz or .csv")
+        if kind not in ("png", "svg", "npz", "csv"):
+            raise ExportError(
+                f"{path.suffix or 'no extension'} is not a format it can write: use .png, .svg, .npz or .csv"
+            )
+        check_folder(path)
+        try:
+            if kind == "png":
+                path.write_bytes(png_bytes(self.figure(), self.title))
+            elif kind == "svg":
+                path.write_bytes(svg_bytes(self.figure(), self.title))
+            elif kind == "npz":
+                buffer = io.BytesIO()
+                np.savez(buffer, **self.data())
+                path.write_bytes(buffer.getvalue())
+            else:
+                self.write_csv(path)
+        except OSError as e:  # no permission, a full disk...: the system's words, without "[Errno 13]"
+            raise ExportError(f"{e.strerror or e}".rstrip(".").lower()) from None
 
 
-def write_svg(widget: QWidget, path: Path, title: str = "rnnviz") -> None:
-    """The widget as a vector picture: lines and text stay sharp at any size (images are embedded).
+class ExportError(Exception):
+    """An export that cannot be written; ``str()`` says why in plain words (no path: the message names it)."""
+
+
+def check_folder(path: Path) -> None:
+    """Refuse a path whose folder does not exist or is not a folder, before anything is drawn."""
+    folder = path.parent
+    if not folder.exists():
+        raise ExportError(f"the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ExportError(f"{folder} is a file, not a folder")
+
+
+def _drawable(widget: QWidget, title: str) -> QSize:
+    """The widget's size on screen; a panel with none (a collapsed or never shown dock) has nothing to draw."""
+    size = widget.size()
+    if size.width() < 1 or size.height() < 1:
+        raise ExportError(
+            f"the {title} panel has no size on screen ({size.width()} x {size.height()} pixels), so there is no "
+            "picture to draw: show it (View menu) or make it larger, then export again"
+        )
+    return size
+
+
+def png_bytes(widget: QWidget, title: str = "rnnviz") -> bytes:
+    """The widget as a PNG picture, in memory."""
+    _drawable(widget, title)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not widget.grab().save(buffer, "PNG"):
+        raise ExportError("the picture could not be encoded as PNG")
+    return bytes(buffer.data())
+
+
+def svg_bytes(widget: QWidget, title: str = "rnnviz") -> bytes:
+    """The widget as a vector picture, in memory: lines and text stay sharp at any size (images are
+    embedded).
 
     Qt renders the widget into an SVG paint device; pyqtgraph's own SVG exporter fails on some items
-    (colour bars) with current Qt versions.
+    (colour bars) with current Qt versions. The device is a buffer: given a file name, Qt itself
+    opened the file and a folder it could not write gave four Qt warnings and no file, silently.
     """
+    size = _drawable(widget, title)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     generator = QSvgGenerator()
-    generator.setFileName(str(path))
-    size = widget.size()
+    generator.setOutputDevice(buffer)
     generator.setSize(QSize(size.width(), size.height()))
     generator.setViewBox(QRect(0, 0, size.width(), size.height()))
     generator.setTitle(title)
@@ -311,6 +360,7 @@ def write_svg(widget: QWidget, path: Path, title: str = "rnnviz") -> None:
         QWidget.render(widget, painter, QPoint(0, 0))  # a plot is a QGraphicsView, whose render() differs
     finally:
         painter.end()
+    return bytes(buffer.data())
 
 
 def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:
