@@ -11,11 +11,12 @@ from rnnviz.gui.app import initial_config
 from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel
+from rnnviz.lab import commands as c
 from rnnviz.lab import events as m
 from rnnviz.lab.presets import apply_preset
 from rnnviz.training import TrainConfig
 
-from .conftest import wait_state
+from .conftest import small, wait_state
 
 
 def test_remembered_settings_from_before_a_new_setting_get_its_default(settings):
@@ -118,3 +119,42 @@ def test_a_picture_of_a_panel_with_no_size_blames_the_size_not_the_path(qtbot, e
     path = tmp_path / f"loss.{kind}"
     shown = export_to(panel, kind, path)
     assert len(shown) == 1 and "no size on screen" in shown[0] and not path.exists()
+
+
+# -- Space pressed twice faster than the training process answers ------------------------------------
+
+
+def test_the_toggle_follows_what_the_app_asked_not_a_state_that_lags_behind():
+    from rnnviz.gui.controller import RunIntent
+
+    intent = RunIntent()
+    intent.asked(c.Train())
+    intent.asked(c.Pause())  # the second press, before the lab said it runs
+    intent.heard(m.RUNNING)  # ... the answer to the first press arrives late: the app asked for a pause since
+    assert not intent.running
+    intent.heard(m.PAUSED)
+    intent.asked(c.Train())
+    intent.heard(m.RUNNING)
+    assert intent.running
+    intent.heard(m.PAUSED)  # the lab paused by itself (a NaN step, a spike): the next press trains again
+    assert not intent.running
+    intent.asked(c.Train())
+    intent.asked(c.StepUpdate())  # any command that stops training
+    intent.heard(m.RUNNING)
+    assert not intent.running
+
+
+@pytest.mark.parametrize("presses", [2, 3, 4])
+def test_space_pressed_quickly_several_times_ends_as_the_presses_say(qtbot, make, presses):
+    w = make()
+    w.controller.send(c.Reset(small(w.settings_panel.config())))
+    qtbot.waitUntil(lambda: w.info.hidden == 32 and w.state == m.IDLE, timeout=10000)
+    for _ in range(presses):
+        w.actions_["train"].trigger()  # Space, with no time for the training process to answer
+    if presses % 2:
+        qtbot.waitUntil(lambda: w.state == m.RUNNING and w.step >= 2, timeout=10000)
+        w.actions_["train"].trigger()
+    wait_state(qtbot, w, m.PAUSED)
+    step = w.step
+    w.step_update()  # after everything sent before it: it finds the run paused, one step on
+    qtbot.waitUntil(lambda: w.step == step + 1 and w.state == m.PAUSED, timeout=10000)
