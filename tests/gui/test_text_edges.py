@@ -158,3 +158,30 @@ def test_space_pressed_quickly_several_times_ends_as_the_presses_say(qtbot, make
     step = w.step
     w.step_update()  # after everything sent before it: it finds the run paused, one step on
     qtbot.waitUntil(lambda: w.step == step + 1 and w.state == m.PAUSED, timeout=10000)
+
+
+# -- a load that fails while training ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("what", ["text", "checkpoint"])
+def test_a_file_that_cannot_be_used_while_training_lets_training_go_on(qtbot, make, tmp_path, what):
+    w = make()
+    w.controller.send(c.Reset(small(w.settings_panel.config())))
+    qtbot.waitUntil(lambda: w.info.hidden == 32 and w.state == m.IDLE, timeout=10000)
+    info = w.info
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.step >= 2, timeout=10000)
+    if what == "text":
+        bad = tmp_path / "picture.png"
+        bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+        w.load_corpus(str(bad))
+    else:
+        bad = tmp_path / "notes.npz"
+        bad.write_text("not a checkpoint")
+        w.load_checkpoint(str(bad))
+    qtbot.waitUntil(lambda: w.message_bar.isVisible() and w.message_bar.problem.kind == "load_failed", timeout=10000)
+    step = w.step
+    qtbot.waitUntil(lambda: w.state == m.RUNNING and w.step > step + 2, timeout=10000)
+    assert w.info is info  # the same run, going on
+    w.toggle_training()  # and Space pauses it
+    wait_state(qtbot, w, m.PAUSED)
