@@ -185,3 +185,54 @@ def test_a_file_that_cannot_be_used_while_training_lets_training_go_on(qtbot, ma
     assert w.info is info  # the same run, going on
     w.toggle_training()  # and Space pauses it
     wait_state(qtbot, w, m.PAUSED)
+
+
+# -- a diverged run's numbers on the panels: left out, without "All-NaN slice" warnings ------------------
+
+
+def diverged_probe_snapshots():
+    """Probe snapshots of a sine model with an infinite weight (outputs NaN), from the lab itself."""
+    from rnnviz.lab import Lab
+    from rnnviz.lab.snapshot import Snapshot
+
+    events = []
+    lab = Lab(events.append)
+    lab.reset(TrainConfig(task="sine", hidden=8, seq_len=12, batch_size=4))
+    lab.train_steps(2)
+    lab.main.trainer.params["layer0.W_hh"][0, 0] = float("inf")
+    for _ in range(4):
+        lab.handle(c.ProbeForward())
+    info = [ev for ev in events if isinstance(ev, m.ModelInfo)][-1]
+    return info, [ev for ev in events if isinstance(ev, Snapshot) and ev.source == "probe"]
+
+
+def test_panels_leave_out_what_is_not_finite_without_warnings(qtbot):
+    import dataclasses
+
+    import numpy as np
+
+    from rnnviz.gui.panels.mechanism import MechanismPanel
+    from rnnviz.gui.panels.softmax import SoftmaxPanel
+
+    info, snaps = diverged_probe_snapshots()
+    assert not np.isfinite(snaps[-1].outputs).any()  # what a diverged model predicts
+    softmax, mechanism = shown_panel(qtbot, SoftmaxPanel), shown_panel(qtbot, MechanismPanel)
+    for panel in (softmax, mechanism):
+        panel.set_model(info)
+    # a train snapshot whose mechanism numbers overflowed: NaN eigenvalues and saturation
+    view = snaps[-1].mechanism[0]
+    nan_view = dataclasses.replace(
+        view, saturated=float("nan"), spectral_radius=float("nan"), sigma_max=float("nan"),
+        eigenvalues=tuple(np.full_like(v, np.nan) for v in view.eigenvalues),
+    )  # fmt: skip
+    train = dataclasses.replace(snaps[-1], source="train", step=3, mechanism=(nan_view,))
+    for snap in snaps:
+        softmax.show(snap)
+    mechanism.show_snapshot(train)
+    for tab in range(mechanism.tabs.count()):
+        mechanism.tabs.setCurrentIndex(tab)
+        mechanism.grab()  # paints, and pyqtgraph computes the data bounds
+    softmax.grab()
+    for item in (softmax.pred_curve, mechanism.eig_points, mechanism.rho_curve, mechanism.sat_curve):
+        x, y = item.getData()
+        assert x is None or (np.isfinite(x).all() and np.isfinite(y).all())

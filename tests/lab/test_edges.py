@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from rnnviz.lab import Lab
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
 from rnnviz.lab.loop import LabLoop, _LoadFailed
@@ -44,3 +45,41 @@ def test_a_load_that_fails_leaves_the_run_as_it_was(tmp_path, what, before):
     assert lab.state == {"running": e.RUNNING, "paused": e.PAUSED, "idle": e.IDLE}[before]
     assert lab.running == (before == "running")
     assert any(isinstance(ev, e.Problem) and ev.kind == "load_failed" for ev in events)
+
+
+# -- a diverging run: told in events, not in NumPy warnings ------------------------------------------
+
+
+DIVERGING = SMALL.replace(hidden=16, seq_len=20, batch_size=8, optimizer="sgd", lr=100.0, clip="off")
+
+
+def look_around(lab) -> None:
+    """What a user does after the NaN pause: step the probe, go back, step again, scrub the history."""
+    for cmd in (c.ProbeForward(), c.ProbeForward(), c.ProbeForward(), c.ProbeBack(), c.StepUpdate(),
+                c.ShowHistory(0), c.SetRow(1), c.Train()):  # fmt: skip
+        lab.handle(cmd)
+    lab.tick()
+    lab.handle(c.Pause())
+    lab.main.trainer.evaluate(max_batches=2)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_diverged_run_pauses_without_a_numpy_warning(cell):
+    events = []
+    lab = Lab(events.append)
+    lab.reset(DIVERGING.replace(cell=cell))
+    lab.train_steps(100)
+    assert any(isinstance(ev, e.Problem) and ev.kind == "nonfinite" for ev in events)  # it diverged
+    look_around(lab)  # (any RuntimeWarning here is an error: pytest's filterwarnings)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_model_with_an_infinite_weight_is_looked_at_without_a_numpy_warning(cell):
+    events = []
+    lab = Lab(events.append)
+    lab.reset(SMALL.replace(cell=cell))
+    lab.train_steps(2)
+    lab.main.trainer.params["layer0.W_hh"][0, 0] = float("inf")  # as a damaged checkpoint could hold
+    lab.handle(c.StepUpdate())
+    assert any(isinstance(ev, e.Problem) and ev.kind == "nonfinite" for ev in events)
+    look_around(lab)
