@@ -103,7 +103,7 @@ class TrainConfig:
     unicode_form: str = setting(
         "NFC", "Unicode", "lm: NFC joins a letter and its combining accents into one character (é typed two "
         "ways is one token); none keeps the text's characters as they are", flag="--unicode", group="task",
-        choices=UNICODE_FORMS, choice_labels=("NFC (é is one character)", "as in the file"),
+        choices=UNICODE_FORMS, choice_labels=("NFC", "as in the file"),
         panel=_task_is("lm"), data=True, absent="none",
     )  # fmt: skip
     # A text file's size limit: memory use is a few times the file size (rnnviz.corpus.loading)
