@@ -5,7 +5,7 @@ The names below are the public API; the engine, the trainer, the CLI and the GUI
 
 from rnnviz.corpus.batch import HEADS, INPUT_KINDS, Batch, Task, TaskSpec
 from rnnviz.corpus.bundled import BUNDLED_CORPORA, bundled_corpus, bundled_data_dir, bundled_names_dir
-from rnnviz.corpus.chunks import fold_to_ascii
+from rnnviz.corpus.chunks import UNICODE_FORMS, TextForm, fold_to_ascii
 from rnnviz.corpus.errors import KINDS, CorpusError
 from rnnviz.corpus.lm import LM_MODES, TOY_SENTENCE, LMCorpus, toy_batch, toy_task, toy_vocab
 from rnnviz.corpus.loading import DEFAULT_MAX_BYTES, LoadedText, decode_bytes, load_text
@@ -13,11 +13,15 @@ from rnnviz.corpus.metrics import accuracy, class_weights, confusion_matrix, maj
 from rnnviz.corpus.names import NAMES_SAMPLING, NamesDataset, NamesTask, load_names, stratified_split
 from rnnviz.corpus.synthetic import LongRangeTask, SineTask
 from rnnviz.corpus.vocab import (
+    DEFAULT_CHAR_VOCAB_SIZE,
     DEFAULT_WORD_VOCAB_SIZE,
+    UNICODE_SIZE,
     UNK,
+    Coverage,
     Vocab,
     build_vocab,
     encode_corpus,
+    encode_with_coverage,
     id_dtype,
     token_label,
 )
@@ -25,6 +29,7 @@ from rnnviz.corpus.words import split_words
 
 __all__ = [
     "BUNDLED_CORPORA",
+    "DEFAULT_CHAR_VOCAB_SIZE",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_WORD_VOCAB_SIZE",
     "HEADS",
@@ -33,9 +38,12 @@ __all__ = [
     "LM_MODES",
     "NAMES_SAMPLING",
     "TOY_SENTENCE",
+    "UNICODE_FORMS",
+    "UNICODE_SIZE",
     "UNK",
     "Batch",
     "CorpusError",
+    "Coverage",
     "LMCorpus",
     "LoadedText",
     "LongRangeTask",
@@ -44,6 +52,7 @@ __all__ = [
     "SineTask",
     "Task",
     "TaskSpec",
+    "TextForm",
     "Vocab",
     "accuracy",
     "build_vocab",
@@ -54,6 +63,7 @@ __all__ = [
     "confusion_matrix",
     "decode_bytes",
     "encode_corpus",
+    "encode_with_coverage",
     "fold_to_ascii",
     "id_dtype",
     "load_names",

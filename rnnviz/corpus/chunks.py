@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,43 +32,81 @@ def fold_to_ascii(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def normalise(text: str, *, lower: bool = False, fold_ascii: bool = False) -> str:
-    """Apply a vocabulary's text options (lower-casing, accent folding) to a piece of text."""
-    if lower:
-        text = text.lower()
-    if fold_ascii:
-        text = fold_to_ascii(text)
-    return text
+#: How a vocabulary may normalise Unicode: "NFC" composes a letter and the combining accents that
+#: follow it into one character where Unicode has one (``"e\u0301"`` -> ``"é"``), so the same word
+#: typed on two systems is the same tokens; "none" keeps the text's characters as they are.
+UNICODE_FORMS = ("NFC", "none")
+
+
+@dataclass(frozen=True)
+class TextForm:
+    """What a vocabulary does to any text before reading it: Unicode normalisation first (see
+    :data:`UNICODE_FORMS`), then lower-casing, then accent folding (:func:`fold_to_ascii`)."""
+
+    lower: bool = False
+    fold_ascii: bool = False
+    unicode_form: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.unicode_form not in UNICODE_FORMS:
+            raise ValueError(f"unicode_form must be one of {UNICODE_FORMS}, not {self.unicode_form!r}")
+
+    def apply(self, text: str) -> str:
+        if self.unicode_form == "NFC":
+            text = unicodedata.normalize("NFC", text)  # returns the text itself when it already is NFC
+        if self.lower:
+            text = text.lower()
+        if self.fold_ascii:
+            text = fold_to_ascii(text)
+        return text
+
+
+def nfc_note(text: str) -> str | None:
+    """What normalising ``text`` to NFC changes, for the user; None when it is NFC already."""
+    if unicodedata.is_normalized("NFC", text):  # a quick check in C: no copy of an NFC text
+        return None
+    n_joined = len(text) - len(unicodedata.normalize("NFC", text))
+    if not n_joined:
+        return "normalised the text to Unicode NFC (combining accents put in their standard order)"
+    return (
+        f"normalised the text to Unicode NFC: {n_joined:,} combining accents were joined with their letters, so "
+        "a letter like é is one character however it was typed"
+    )
 
 
 def iter_pieces(
     text: str,
+    form: TextForm = TextForm(),
     *,
-    lower: bool = False,
-    fold_ascii: bool = False,
     at_whitespace: bool = False,
     chunk_chars: int | None = None,
 ) -> Iterator[str]:
-    """Yield consecutive pieces of ``text`` (normalised) that concatenate to the whole.
+    """Yield consecutive pieces of ``text`` (normalised by ``form``) that concatenate to the whole.
 
     With ``at_whitespace`` a piece ends just after a newline or a space where there is one in its
     last window, so no word is cut in two (a run of over ``chunk_chars`` characters without a
-    space or newline is cut where it must be). ``chunk_chars`` defaults to :data:`CHUNK_CHARS`,
-    read at call time so tests can shrink it. Limit: a Greek capital sigma lower-cased exactly at
-    a cut may get the non-final form.
+    space or newline is cut where it must be). NFC cuts the same way (nothing composes across a
+    space) and never just before a combining mark, so a letter and its accent are normalised
+    together. ``chunk_chars`` defaults to :data:`CHUNK_CHARS`, read at call time so tests can shrink
+    it. Limits: a Greek capital sigma lower-cased exactly at a cut may get the non-final form; Korean
+    jamo cut apart in a run of a million characters without a space are not composed there.
     """
     chunk_chars = chunk_chars or CHUNK_CHARS
+    nfc = form.unicode_form == "NFC"
     n = len(text)
     start = 0
     while start < n:
         end = min(start + chunk_chars, n)
-        if at_whitespace and end < n:
+        if (at_whitespace or nfc) and end < n:
             cut = text.rfind("\n", start, end)
             if cut < start:
                 cut = text.rfind(" ", start, end)
             if cut >= start:
                 end = cut + 1
-        yield normalise(text[start:end], lower=lower, fold_ascii=fold_ascii)
+        if nfc:
+            while start + 1 < end < n and unicodedata.combining(text[end]):
+                end -= 1  # keep a mark with the letter before it
+        yield form.apply(text[start:end])
         start = end
 
 
@@ -80,10 +119,10 @@ def code_points(piece: str) -> np.ndarray:
         return np.frombuffer(piece.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
-def count_code_points(text: str, *, lower: bool = False, fold_ascii: bool = False) -> np.ndarray:
+def count_code_points(text: str, form: TextForm = TextForm()) -> np.ndarray:
     """How often each code point occurs: ``counts[cp]``, int64, length ``max(256, max cp + 1)``."""
     counts = np.zeros(256, dtype=np.int64)
-    for piece in iter_pieces(text, lower=lower, fold_ascii=fold_ascii):
+    for piece in iter_pieces(text, form):
         piece_counts = np.bincount(code_points(piece), minlength=256)
         if len(piece_counts) > len(counts):
             counts = np.concatenate([counts, np.zeros(len(piece_counts) - len(counts), np.int64)])

@@ -24,9 +24,10 @@ from itertools import count
 import numpy as np
 
 from rnnviz.corpus.batch import Batch, TaskSpec
+from rnnviz.corpus.chunks import nfc_note
 from rnnviz.corpus.errors import CorpusError
 from rnnviz.corpus.loading import DEFAULT_MAX_BYTES, load_text
-from rnnviz.corpus.vocab import Vocab, encode_corpus
+from rnnviz.corpus.vocab import Vocab, encode_with_coverage
 
 LM_MODES = ("contiguous", "random")
 
@@ -106,16 +107,25 @@ class LMCorpus:
         max_vocab: int | None = None,
         min_freq: int = 1,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        use_start: bool = False,
+        unicode_form: str = "none",
         **options,
     ) -> LMCorpus:
         """Load, tokenise and split a text file; ``options`` are those of the constructor.
 
-        Loading notes (encoding, line endings) come first in ``notes``.
+        Loading notes (encoding, line endings, Unicode normalisation) come first in ``notes``, then how
+        much of the text the vocabulary covers (``max_vocab``: its cap, None for the level's default).
+        ``unicode_form``: see :class:`~rnnviz.corpus.vocab.Vocab` (the app and the CLI use "NFC");
+        ``max_bytes`` and ``use_start``: see :func:`~rnnviz.corpus.loading.load_text`.
         """
-        loaded = load_text(path, max_bytes=max_bytes)
-        vocab, ids = encode_corpus(loaded.text, level, lower=lower, max_size=max_vocab, min_freq=min_freq)
+        loaded = load_text(path, max_bytes=max_bytes, use_start=use_start)
+        vocab, ids, coverage = encode_with_coverage(
+            loaded.text, level, lower=lower, max_size=max_vocab, min_freq=min_freq, unicode_form=unicode_form
+        )
+        normalised = nfc_note(loaded.text) if unicode_form == "NFC" else None
+        notes = (*loaded.notes, *([normalised] if normalised else []), coverage.describe())
         options.setdefault("source", loaded.name)
-        return cls(ids, vocab, notes=loaded.notes, **options)
+        return cls(ids, vocab, notes=notes, **options)
 
     @property
     def batches_per_epoch(self) -> int:

@@ -2,9 +2,10 @@
 
 Two levels:
 
-- ``"char"``: one token per character, in code-point order (so ``"\\n"`` and ``" "`` come first).
-  Built from a text it has no ``<unk>``; it gets one only when ``max_size`` or ``min_freq`` leaves
-  characters out.
+- ``"char"``: one token per character, in code-point order (so ``"\\n"`` and ``" "`` come first),
+  capped at :data:`DEFAULT_CHAR_VOCAB_SIZE` by default (the most frequent characters; a CJK or emoji
+  text has thousands, and each one is a column of the softmax). Built from a text it has no
+  ``<unk>``; it gets one only when the cap or ``min_freq`` leaves characters out.
 - ``"word"``: words, punctuation marks and ``"\\n"`` (see :mod:`rnnviz.corpus.words`). Always has
   ``<unk>`` at id 0, then tokens from most to least frequent (ties: code-point order of the token),
   capped at :data:`DEFAULT_WORD_VOCAB_SIZE` by default so that a 100 MB corpus cannot ask for a
@@ -32,14 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.corpus.chunks import code_points, count_code_points, iter_pieces
+from rnnviz.corpus.chunks import UNICODE_FORMS, TextForm, code_points, count_code_points, iter_pieces
+from rnnviz.corpus.coverage import UNK, Coverage
 from rnnviz.corpus.errors import CorpusError
 from rnnviz.corpus.words import WordTypes, join_words
 
-UNK = "<unk>"
 LEVELS = ("char", "word")
 ERROR_POLICIES = ("unk", "skip", "raise")
 DEFAULT_WORD_VOCAB_SIZE = 10_000
+DEFAULT_CHAR_VOCAB_SIZE = 500  # Western texts use ~100 characters; a CJK text thousands
+UNICODE_SIZE = 0x110000  # code points in Unicode: a character cap this large leaves every character in
 VOCAB_FORMAT = "rnnviz-vocab"
 VOCAB_VERSION = 1
 
@@ -75,8 +78,9 @@ def token_label(token: str) -> str:
 class Vocab:
     """An immutable token <-> id table. ``tokens[i]`` is the token with id ``i``.
 
-    ``lower`` and ``fold_ascii`` (accents removed, see :func:`rnnviz.corpus.chunks.fold_to_ascii`)
-    are applied to any text before it is encoded, so a probe sentence is treated like the corpus.
+    ``unicode_form`` (``"NFC"`` or ``"none"``, see :data:`rnnviz.corpus.chunks.UNICODE_FORMS`), ``lower``
+    and ``fold_ascii`` (accents removed, see :func:`rnnviz.corpus.chunks.fold_to_ascii`) are applied to
+    any text before it is encoded (``form``), so a probe sentence is treated like the corpus.
     ``unk_id`` is the id of ``<unk>``, or None when the vocabulary has none.
     """
 
@@ -85,6 +89,7 @@ class Vocab:
     lower: bool = False
     unk_id: int | None = None
     fold_ascii: bool = False
+    unicode_form: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tokens", tuple(self.tokens))
@@ -105,7 +110,14 @@ class Vocab:
             return f"{UNK} is a token but unk_id is not set"
         if self.level == "char" and any(len(t) != 1 for t in self.tokens if t != UNK):
             return "a character vocabulary holds a token longer than one character"
+        if self.unicode_form not in UNICODE_FORMS:
+            return f"unicode_form must be one of {UNICODE_FORMS}, not {self.unicode_form!r}"
         return None
+
+    @property
+    def form(self) -> TextForm:
+        """What is done to any text before it is encoded."""
+        return TextForm(self.lower, self.fold_ascii, self.unicode_form)
 
     @property
     def size(self) -> int:
@@ -171,14 +183,14 @@ class Vocab:
 
     def _char_chunks(self, text: str) -> Iterator[_Mapped]:
         lut = self._char_lut
-        for piece in iter_pieces(text, lower=self.lower, fold_ascii=self.fold_ascii):
+        for piece in iter_pieces(text, self.form):
             cps = code_points(piece)  # (n,) uint8 or uint32
             yield np.take(lut, cps, mode="clip"), lambda bad, cps=cps: {chr(c) for c in np.unique(cps[bad]).tolist()}
 
     def _word_chunks(self, text: str) -> Iterator[_Mapped]:
         types = WordTypes()
         to_id = np.zeros(0, dtype=np.int32)  # provisional type id -> vocabulary id or -1
-        for piece in iter_pieces(text, lower=self.lower, fold_ascii=self.fold_ascii, at_whitespace=True):
+        for piece in iter_pieces(text, self.form, at_whitespace=True):
             type_ids = types.type_ids(piece)
             if len(types.types) > len(to_id):
                 new = [self.index.get(t, -1) for t in types.types[len(to_id) :]]
@@ -221,12 +233,14 @@ class Vocab:
             "tokens": list(self.tokens),
             "lower": self.lower,
             "fold_ascii": self.fold_ascii,
+            "unicode_form": self.unicode_form,
             "unk_id": self.unk_id,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Vocab:
-        """Inverse of :meth:`to_dict`; a malformed or newer dict raises ``CorpusError("invalid_vocab")``."""
+        """Inverse of :meth:`to_dict`; a malformed or newer dict raises ``CorpusError("invalid_vocab")``.
+        A vocabulary saved before ``unicode_form`` existed read its text as it was ("none")."""
         if not isinstance(d, dict) or d.get("format") != VOCAB_FORMAT:
             raise CorpusError("invalid_vocab", "This is not a saved rnnviz vocabulary.")
         version = d.get("version")
@@ -237,13 +251,17 @@ class Vocab:
             )
         tokens, unk_id = d.get("tokens"), d.get("unk_id")
         flags = (d.get("lower", False), d.get("fold_ascii", False))
+        unicode_form = d.get("unicode_form", "none")
         if (
             not isinstance(tokens, list)
             or not (unk_id is None or type(unk_id) is int)
             or not all(type(f) is bool for f in flags)
         ):
             raise CorpusError("invalid_vocab", "This saved vocabulary is damaged (a field has the wrong type).")
-        return cls(level=d.get("level"), tokens=tuple(tokens), lower=flags[0], unk_id=unk_id, fold_ascii=flags[1])
+        return cls(
+            level=d.get("level"), tokens=tuple(tokens), lower=flags[0], unk_id=unk_id, fold_ascii=flags[1],
+            unicode_form=unicode_form,
+        )  # fmt: skip
 
 
 # --- building vocabularies --------------------------------------------------------------------------
@@ -257,22 +275,21 @@ def build_vocab(
     max_size: int | None = None,
     min_freq: int = 1,
     fold_ascii: bool = False,
+    unicode_form: str = "none",
 ) -> Vocab:
     """The vocabulary of ``text``.
 
-    ``max_size`` counts ``<unk>``; None means the level's default (characters: no cap, words:
-    :data:`DEFAULT_WORD_VOCAB_SIZE`). Tokens seen fewer than ``min_freq`` times are left out.
+    ``max_size`` counts ``<unk>``; None means the level's default (characters:
+    :data:`DEFAULT_CHAR_VOCAB_SIZE`, words: :data:`DEFAULT_WORD_VOCAB_SIZE`). Tokens seen fewer than
+    ``min_freq`` times are left out. ``unicode_form``, ``lower`` and ``fold_ascii``: see :class:`Vocab`.
     Which tokens survive a cap: most frequent first, ties by code point order.
     """
     _check_options(level, max_size, min_freq)
+    form = TextForm(lower, fold_ascii, unicode_form)
     if level == "char":
-        counts = count_code_points(text, lower=lower, fold_ascii=fold_ascii)
-        present = np.flatnonzero(counts)
-        return _vocab_from_counts(
-            level, [chr(c) for c in present.tolist()], counts[present], lower, max_size, min_freq, fold_ascii
-        )
-    types, _, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=False)
-    return _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
+        return _char_vocab(text, form, max_size, min_freq)[0]
+    types, _, counts = _scan_words(text, form, keep_ids=False)
+    return _vocab_from_counts(level, types, counts, form, max_size, min_freq)
 
 
 def encode_corpus(
@@ -283,25 +300,56 @@ def encode_corpus(
     max_size: int | None = None,
     min_freq: int = 1,
     fold_ascii: bool = False,
+    unicode_form: str = "none",
 ) -> tuple[Vocab, np.ndarray]:
     """Build the vocabulary of ``text`` and encode it: ``(vocab, ids)``, ids ``(n,)``.
 
     Tokens left out of a capped vocabulary become ``<unk>``. Word level tokenises the text once.
     """
-    _check_options(level, max_size, min_freq)
-    if level == "char":
-        vocab = build_vocab(text, "char", lower=lower, max_size=max_size, min_freq=min_freq, fold_ascii=fold_ascii)
-        return vocab, vocab.encode(text)
-    types, chunks, counts = _scan_words(text, lower=lower, fold_ascii=fold_ascii, keep_ids=True)
-    vocab = _vocab_from_counts(level, types, counts, lower, max_size, min_freq, fold_ascii)
-    to_id = np.asarray([vocab.index.get(t, -1) for t in types], dtype=np.int32)
-    to_id[to_id < 0] = vocab.unk_id  # a word vocabulary always has <unk>
-    ids = np.empty(int(counts.sum()), dtype=vocab.dtype)
-    start = 0
-    for chunk in chunks:
-        ids[start : start + len(chunk)] = to_id[chunk]
-        start += len(chunk)
+    vocab, ids, _ = encode_with_coverage(
+        text, level, lower=lower, max_size=max_size, min_freq=min_freq, fold_ascii=fold_ascii,
+        unicode_form=unicode_form,
+    )  # fmt: skip
     return vocab, ids
+
+
+def encode_with_coverage(
+    text: str,
+    level: str = "char",
+    *,
+    lower: bool = False,
+    max_size: int | None = None,
+    min_freq: int = 1,
+    fold_ascii: bool = False,
+    unicode_form: str = "none",
+) -> tuple[Vocab, np.ndarray, Coverage]:
+    """:func:`encode_corpus`, and how much of ``text`` the vocabulary covers: ``(vocab, ids, coverage)``."""
+    _check_options(level, max_size, min_freq)
+    form = TextForm(lower, fold_ascii, unicode_form)
+    if level == "char":
+        vocab, n_types = _char_vocab(text, form, max_size, min_freq)
+        ids = vocab.encode(text)
+    else:
+        types, chunks, counts = _scan_words(text, form, keep_ids=True)
+        vocab, n_types = _vocab_from_counts(level, types, counts, form, max_size, min_freq), len(types)
+        to_id = np.asarray([vocab.index.get(t, -1) for t in types], dtype=np.int32)
+        to_id[to_id < 0] = vocab.unk_id  # a word vocabulary always has <unk>
+        ids = np.empty(int(counts.sum()), dtype=vocab.dtype)
+        start = 0
+        for chunk in chunks:
+            ids[start : start + len(chunk)] = to_id[chunk]
+            start += len(chunk)
+    has_unk = vocab.unk_id is not None
+    n_unknown = int(np.count_nonzero(ids == vocab.unk_id)) if has_unk else 0
+    return vocab, ids, Coverage(level, n_types, vocab.size - has_unk, len(ids), n_unknown)
+
+
+def _char_vocab(text: str, form: TextForm, max_size: int | None, min_freq: int) -> tuple[Vocab, int]:
+    """The character vocabulary of ``text`` and how many different characters the text holds."""
+    counts = count_code_points(text, form)
+    present = np.flatnonzero(counts)
+    chars = [chr(c) for c in present.tolist()]
+    return _vocab_from_counts("char", chars, counts[present], form, max_size, min_freq), len(chars)
 
 
 def _check_options(level: str, max_size: int | None, min_freq: int) -> None:
@@ -313,14 +361,12 @@ def _check_options(level: str, max_size: int | None, min_freq: int) -> None:
         raise ValueError(f"min_freq must be at least 1, not {min_freq}")
 
 
-def _scan_words(
-    text: str, *, lower: bool, fold_ascii: bool, keep_ids: bool
-) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+def _scan_words(text: str, form: TextForm, *, keep_ids: bool) -> tuple[list[str], list[np.ndarray], np.ndarray]:
     """Tokenise once: ``(types, per-piece arrays of type ids (if keep_ids), counts per type)``."""
     types = WordTypes()
     chunks: list[np.ndarray] = []
     counts = np.zeros(0, dtype=np.int64)
-    for piece in iter_pieces(text, lower=lower, fold_ascii=fold_ascii, at_whitespace=True):
+    for piece in iter_pieces(text, form, at_whitespace=True):
         type_ids = types.type_ids(piece)
         piece_counts = np.bincount(type_ids, minlength=len(types.types))
         counts = np.concatenate([counts, np.zeros(len(piece_counts) - len(counts), np.int64)])
@@ -334,20 +380,23 @@ def _vocab_from_counts(
     level: str,
     candidates: list[str],
     counts: np.ndarray,
-    lower: bool,
+    form: TextForm,
     max_size: int | None,
     min_freq: int,
-    fold_ascii: bool,
 ) -> Vocab:
     if not candidates:
         raise CorpusError("empty", "The text is empty: there is nothing to build a vocabulary from.")
     ranked = sorted(zip(counts.tolist(), candidates, strict=True), key=lambda pair: (-pair[0], pair[1]))
     kept = [tok for count, tok in ranked if count >= min_freq]
-    cap = max_size if max_size is not None else (DEFAULT_WORD_VOCAB_SIZE if level == "word" else None)
-    needs_unk = level == "word" or len(kept) < len(ranked) or (cap is not None and len(kept) > cap)
-    if cap is not None:
-        kept = kept[: cap - 1 if needs_unk else cap]
+    cap = (
+        max_size if max_size is not None else (DEFAULT_WORD_VOCAB_SIZE if level == "word" else DEFAULT_CHAR_VOCAB_SIZE)
+    )
+    needs_unk = level == "word" or len(kept) < len(ranked) or len(kept) > cap
+    kept = kept[: cap - 1 if needs_unk else cap]
     if level == "char":
         kept.sort()  # code-point order: "\n" and " " first, then punctuation, digits, letters
     tokens = ([UNK] if needs_unk else []) + kept
-    return Vocab(level=level, tokens=tuple(tokens), lower=lower, unk_id=0 if needs_unk else None, fold_ascii=fold_ascii)
+    return Vocab(
+        level=level, tokens=tuple(tokens), lower=form.lower, unk_id=0 if needs_unk else None,
+        fold_ascii=form.fold_ascii, unicode_form=form.unicode_form,
+    )  # fmt: skip

@@ -48,6 +48,15 @@ class StepResult:
     nonfinite: NonFinite | None
 
 
+def nonfinite_expected() -> np.errstate:
+    """Silence NumPy's overflow, invalid-value and divide warnings for a computation that may meet NaN
+    or infinity on purpose, because its caller checks every result and handles what is not finite: a
+    training step refuses it and says where; a probe, a trace or a validation pass on diverged weights
+    carries the NaN into numbers the panels leave out, and a pause message has already said why.
+    Anywhere else a warning still means a bug, and pytest turns it into an error."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def _first_nonfinite_timestep(per_step: np.ndarray) -> int | None:
     bad = ~np.isfinite(per_step)
     if per_step.ndim == 2:
@@ -81,7 +90,7 @@ def train_step(
     ``runtime``: a ``Runtime`` with a ``BufferPool`` owned by the caller makes repeated steps faster
     (see ``runtime`` and ``buffers``).
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with nonfinite_expected():
         return _train_step(params, cfg, opt, x, y, clip, state, lengths, class_weights, dropout_rng, runtime, commit)
 
 

@@ -17,6 +17,7 @@ from rnnviz.engine.clipping import ClipReport
 from rnnviz.engine.linalg import row_norms
 from rnnviz.engine.model import ForwardPass, backward_states, head_at_every_step
 from rnnviz.engine.spectral import BlockSpectrum, spectral_stats
+from rnnviz.engine.step import nonfinite_expected
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,15 @@ def build_trace(
     has no known class) there is no loss, so no gradient views either.
     ``mechanism``: also the Jacobian-through-time view of the row (:func:`mechanism_views`), which
     needs no loss.
+    A step refused as not finite is traced too (its gradients say why), and a probe may read diverged
+    weights: their NaN and infinities are expected here and stay in the trace (no NumPy warnings).
     """
+    with nonfinite_expected():
+        return _build_trace(params, fp, y, per_step_loss, dh_per_layer, grad_norms, clip, row, spectrum, gradients,
+                            mechanism)  # fmt: skip
+
+
+def _build_trace(params, fp, y, per_step_loss, dh_per_layer, grad_norms, clip, row, spectrum, gradients, mechanism):
     cfg = fp.cfg
     gates = get_cell(cfg.cell).GATES
     n_layers = len(fp.layers)

@@ -33,7 +33,9 @@ def initial_config(path: str | None, settings: QSettings | None) -> tuple[TrainC
     saved = settings.value("config") if settings is not None else None
     if saved:
         try:
-            config = TrainConfig.from_dict(json.loads(saved))
+            # the remembered settings on today's defaults: a setting added since then starts at its
+            # default (from_dict alone would read it as a run saved before it existed)
+            config = TrainConfig.from_dict(TrainConfig().to_dict() | json.loads(saved))
         except (ValueError, TypeError):
             config = fallback
     if path is not None:

@@ -78,6 +78,38 @@ class Mailbox:
         return d
 
 
+# Commands after which the lab is not training (it answers each with a state that is not RUNNING).
+STOPS_TRAINING = (c.Pause, c.StepUpdate, c.ProbeForward, c.ProbeBack, c.ProbeRestart, c.Reset, c.LoadCorpus,
+                  c.LoadCheckpoint)  # fmt: skip
+
+
+class RunIntent:
+    """Whether training runs as the app last asked for it: what the Train/Pause toggle decides from.
+
+    The lab's state arrives a frame or more after a command (through the process, the pipe and the
+    16 ms timer), so a toggle that read it sent Train twice for two quick presses of Space and left
+    training running. Here a command sets ``running`` at once; a state the lab reports is taken only
+    when no request is waiting for its answer or it is that answer (a late RUNNING after a Pause was
+    asked is the answer to the Train before it), and LOADING and ERROR always. A state the lab
+    reaches by itself, with nothing asked (a NaN step, a spike), is taken as it comes.
+    """
+
+    def __init__(self) -> None:
+        self.running = False
+        self._waiting: bool | None = None  # the running-ness asked for and not yet answered
+
+    def asked(self, cmd: c.Command) -> None:
+        if isinstance(cmd, c.Train):
+            self.running = self._waiting = True
+        elif isinstance(cmd, STOPS_TRAINING):
+            self.running = self._waiting = False
+
+    def heard(self, state: str) -> None:
+        running = state == e.RUNNING
+        if self._waiting is None or self._waiting == running or state in (e.LOADING, e.ERROR):
+            self.running, self._waiting = running, None
+
+
 class TrainingController(QObject):
     """The GUI's handle on training: starts the process, drains the mailbox every 16 ms, stops it all.
 
@@ -106,6 +138,7 @@ class TrainingController(QObject):
         self._receiver: threading.Thread | None = None
         self._stopped = False
         self._blas = engine_blas_threads()  # (threads, split), decided once: it imports threadpoolctl
+        self.intent = RunIntent()  # (read and written in the GUI thread only: send and drain)
 
     def start(self) -> None:
         self._spawn(self.config, self.fallback)
@@ -157,12 +190,14 @@ class TrainingController(QObject):
             return
         if not self.alive():
             if isinstance(cmd, (c.Reset, c.LoadCorpus)):  # start a new training process with these settings
+                self.intent.asked(cmd)
                 self._retire_process()
                 self._spawn(cmd.config, self.fallback)
             else:
                 self.mailbox.put(e.Problem("error", "The training process is not running: press Reset model "
                                                     "(or open a file) to start a new one."))  # fmt: skip
             return
+        self.intent.asked(cmd)  # (a command dropped above changes nothing)
         try:
             self._cmd_conn.send(cmd)
         except (BrokenPipeError, OSError):
@@ -181,7 +216,11 @@ class TrainingController(QObject):
     @Slot()
     def drain(self) -> None:
         # every frame, even an empty one: the window draws its curves in frames that bring no snapshot
-        self.delivered.emit(self.mailbox.take())
+        delivery = self.mailbox.take()
+        for ev in delivery.events:
+            if isinstance(ev, e.StateChanged):
+                self.intent.heard(ev.state)
+        self.delivered.emit(delivery)
 
     def stop(self, timeout_ms: int = 2000) -> bool:
         """Stop training and its process; idempotent. True if everything ended within ``timeout_ms``.

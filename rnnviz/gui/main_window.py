@@ -211,7 +211,9 @@ class MainWindow(QMainWindow):
 
     # -- user commands ----------------------------------------------------------------------------
     def toggle_training(self) -> None:
-        if self.state == e.RUNNING:
+        """Pause if the app last asked for training, else train: from what was asked, not from the lab's
+        state, which lags behind (two quick presses of Space are a train and a pause; RunIntent)."""
+        if self.controller.intent.running:
             self.controller.send(c.Pause())
         elif self._enabled("train"):
             self.controller.send(c.Train())

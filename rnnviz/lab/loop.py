@@ -117,7 +117,8 @@ class LabLoop:
         self.commands: queue.Queue[c.Command] = queue.Queue()
         self._config = config
         self._fallback = fallback  # used if ``config`` cannot be loaded (e.g. a bad file on the command line)
-        self._resume_state = e.IDLE  # where a failed load returns to
+        self._resume_state = e.IDLE  # where a failed load returns to ...
+        self._resume_training = False  # ... and whether it trains on: a refused file must not stop a run
         self._loads = 0  # loads started: an answer to an older one than the newest is dropped
 
     def send(self, cmd: c.Command) -> None:
@@ -167,16 +168,22 @@ class LabLoop:
             if cmd.initial and self._fallback is not None:
                 fallback, self._fallback = self._fallback, None
                 self._load_async(lambda: (lab.build_trainer(fallback), ""), initial=True)
+            elif lab.runs and self._resume_training:
+                lab.state = self._resume_state  # (not announced: the lab says RUNNING at once)
+                lab.train()  # it was training when the load began: it goes on as it was
             else:
                 lab.set_state(self._resume_state if lab.runs else e.ERROR)
         else:  # (while loading, the lab itself ignores what needs a model: the app disables it meanwhile)
             lab.handle(cmd)
 
     def _start_loading(self, message: str) -> None:
+        """Stop training while a file loads (a load takes seconds), remembering how to go back if it fails
+        (a second load while one is in progress keeps what the first remembered)."""
         lab = self.lab
-        lab.stop_running()
         if lab.state != e.LOADING:
+            self._resume_training = lab.running
             self._resume_state = lab.state if lab.state not in (e.RUNNING, e.ERROR) else e.PAUSED
+        lab.stop_running()
         lab.set_state(e.LOADING, message)
 
     def _load_async(self, make, initial: bool = False) -> None:

@@ -22,6 +22,7 @@ from rnnviz.corpus import Task
 from rnnviz.corpus.lm import TOY_SENTENCE
 from rnnviz.engine.model import backward, forward, loss
 from rnnviz.engine.runtime import DEFAULT, Runtime
+from rnnviz.engine.step import nonfinite_expected
 from rnnviz.engine.trace import Trace, build_trace
 
 SINE_PROBE_STEPS = 50
@@ -114,9 +115,18 @@ def probe_trace(
     states only). When the last token read has no next one, the targets stop a step short: its loss is
     not defined, so there are no gradient views (the snapshot marks that step's target unknown). A
     classifier's probe has no known class: probabilities only.
+
+    The probe reads whatever weights the run has, diverged ones too (a run paused on a NaN step keeps
+    its last good weights, which may already be huge): their NaN and infinities are expected and go
+    into the snapshot, whose panels leave them out; the pause message has said why.
     """
     if position == 0:
         return None
+    with nonfinite_expected():
+        return _probe_trace(params, cfg, ids, position, runtime)
+
+
+def _probe_trace(params: dict[str, np.ndarray], cfg, ids: np.ndarray, position: int, runtime: Runtime) -> Trace:
     x = ids[None, :position]  # (1, T) ids or (1, T, I) values
     fp = forward(params, cfg, x, runtime=runtime)
     if cfg.head == "classify":

@@ -13,12 +13,27 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz.corpus import LMCorpus, LongRangeTask, NamesTask, SineTask, Task, TaskSpec, bundled_corpus, toy_task
+from rnnviz.corpus import (
+    DEFAULT_CHAR_VOCAB_SIZE,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_WORD_VOCAB_SIZE,
+    UNICODE_FORMS,
+    UNICODE_SIZE,
+    CorpusError,
+    LMCorpus,
+    LongRangeTask,
+    NamesTask,
+    SineTask,
+    Task,
+    TaskSpec,
+    bundled_corpus,
+    toy_task,
+)
 from rnnviz.engine.cells import CELLS, get_cell
 from rnnviz.engine.clipping import ClipConfig
 from rnnviz.engine.config import MAX_LAYERS, ModelConfig
 from rnnviz.engine.optim import KINDS, OptimConfig
-from rnnviz.training.settings import check_known, setting, settings_of
+from rnnviz.training.settings import check_known, setting, settings_of, with_absent
 
 TASKS = ("lm", "classify", "sine", "longrange", "toy")
 TASK_TITLES = {
@@ -28,6 +43,9 @@ TASK_TITLES = {
     "longrange": "Remember a symbol for k steps (vanishing gradients)",
     "toy": "The toy sentence 'the king sits on throne'",
 }
+
+
+MB = 2**20  # the size limit's unit (what file managers call a megabyte)
 
 
 def _task_is(*tasks: str):
@@ -68,8 +86,36 @@ class TrainConfig:
     )  # fmt: skip
     lower: bool = setting(False, "Lower-case", "lm: lower-case the text", flag="--lower", group="task", data=True)
     max_vocab: int | None = setting(
-        None, "Vocabulary cap", "lm: vocabulary cap (word level default 10000)", kind=int, optional=True,
+        None, "Vocabulary cap", f"lm: vocabulary cap at either level, <unk> included (none: "
+        f"{DEFAULT_WORD_VOCAB_SIZE} words, or the character cap)", kind=int, optional=True,
         flag="--max-vocab", group="task", lo=1, hi=10_000_000, data=True,
+    )  # fmt: skip
+    # A text of thousands of different characters (CJK, emoji) would make as wide a softmax. Runs saved
+    # before this cap existed had none: they are rebuilt without one (absent), so they still resume.
+    max_chars: int = setting(
+        DEFAULT_CHAR_VOCAB_SIZE, "Character cap", f"lm, characters: the most frequent characters kept, <unk> "
+        f"included, the rest read as <unk> ({UNICODE_SIZE} keeps every one)", flag="--max-chars", group="task",
+        lo=2, hi=UNICODE_SIZE, panel=lambda c: c.task == "lm" and c.level == "char", data=True,
+        absent=UNICODE_SIZE,
+    )  # fmt: skip
+    # NFC and NFD spell "é" as one character or two: without normalising, one text can hold both and
+    # the network sees two different tokens. Runs saved before this setting kept the text as it was.
+    unicode_form: str = setting(
+        "NFC", "Unicode", "lm: NFC joins a letter and its combining accents into one character (é typed two "
+        "ways is one token); none keeps the text's characters as they are", flag="--unicode", group="task",
+        choices=UNICODE_FORMS, choice_labels=("NFC", "as in the file"),
+        panel=_task_is("lm"), data=True, absent="none",
+    )  # fmt: skip
+    # A text file's size limit: memory use is a few times the file size (rnnviz.corpus.loading)
+    max_mb: int = setting(
+        DEFAULT_MAX_BYTES // MB, "Size limit (MB)", "lm: text files larger than this are refused (or only their "
+        "start is used, see the next setting); reading one takes a few times its size in memory",
+        flag="--max-mb", group="task", lo=1, hi=1_000_000, panel=_task_is("lm"), data=True,
+    )  # fmt: skip
+    use_start: bool = setting(
+        False, "Large files: use the start", "lm: a text file above the size limit is not refused: its first "
+        "size-limit megabytes are used, up to the last line break in them", flag="--use-start", group="task",
+        panel=_task_is("lm"), data=True,
     )  # fmt: skip
     lm_mode: str = setting(
         "contiguous", "Sequences", "lm: contiguous streams carrying the state (truncated BPTT) or random windows",
@@ -194,11 +240,13 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         """The inverse of ``to_dict``. Refuses a key it does not know, naming it (a typo, or a file from
-        a newer rnnviz), and, through ``__post_init__``, any value of the wrong type or range."""
+        a newer rnnviz), and, through ``__post_init__``, any value of the wrong type or range. A field
+        ``d`` lacks takes its ``absent`` value (what a run saved before the setting existed did), else
+        its default."""
         if not isinstance(d, dict):
             raise ValueError(f"training settings must be a mapping, not {type(d).__name__}")
         check_known(cls, d, "training settings")
-        return cls(**d)
+        return cls(**with_absent(cls, d))
 
 
 SETTINGS = settings_of(TrainConfig)
@@ -225,10 +273,16 @@ def build_task(cfg: TrainConfig, rng: np.random.Generator) -> Task:
     """
     if cfg.task == "lm":
         path = Path(cfg.corpus) if cfg.corpus else bundled_corpus()
-        return LMCorpus.from_file(
-            path, level=cfg.level, lower=cfg.lower, max_vocab=cfg.max_vocab,
-            seq_len=cfg.seq_len, batch_size=cfg.batch_size, val_fraction=cfg.val_fraction, mode=cfg.lm_mode,
-        )  # fmt: skip
+        try:
+            return LMCorpus.from_file(
+                path, level=cfg.level, lower=cfg.lower, max_vocab=vocab_cap(cfg), unicode_form=cfg.unicode_form,
+                max_bytes=cfg.max_mb * MB, use_start=cfg.use_start, seq_len=cfg.seq_len, batch_size=cfg.batch_size,
+                val_fraction=cfg.val_fraction, mode=cfg.lm_mode,
+            )  # fmt: skip
+        except CorpusError as err:
+            if err.kind != "too_large":
+                raise
+            raise CorpusError("too_large", f"{err} {_how_to_load_larger()}", path=err.path) from None
     if cfg.task == "classify":
         return NamesTask.from_folder(
             cfg.corpus, rng, val_fraction=cfg.val_fraction, batch_size=cfg.batch_size, sampling=cfg.sampling
@@ -238,6 +292,23 @@ def build_task(cfg: TrainConfig, rng: np.random.Generator) -> Task:
     if cfg.task == "longrange":
         return LongRangeTask(k=cfg.k, batch_size=cfg.batch_size)
     return toy_task()
+
+
+def _how_to_load_larger() -> str:
+    """Where the size limit and "use the start" are, in the app and on the command line (their declarations)."""
+    limit, start = SETTINGS["max_mb"], SETTINGS["use_start"]
+    return (
+        f"In the app: the settings '{limit.label}' and '{start.label}', then open the file again; on the "
+        f"command line: {limit.flag} N or {start.flag}."
+    )
+
+
+def vocab_cap(cfg: TrainConfig) -> int | None:
+    """The vocabulary cap of a language model: ``max_vocab`` if given, else the character cap at
+    character level (None: the word level's default)."""
+    if cfg.max_vocab is not None:
+        return cfg.max_vocab
+    return cfg.max_chars if cfg.level == "char" else None
 
 
 def model_config(cfg: TrainConfig, spec: TaskSpec) -> ModelConfig:

@@ -11,6 +11,7 @@ from rnnviz.corpus import Batch, confusion_matrix
 from rnnviz.engine.config import ModelConfig
 from rnnviz.engine.model import forward, loss
 from rnnviz.engine.runtime import DEFAULT, Runtime
+from rnnviz.engine.step import nonfinite_expected
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,14 @@ def evaluate_batches(
     """Run the model over ``batches``; None when there were none.
 
     Language-model batches that continue the previous ones (``carry``) start from the previous
-    final state, as in training.
+    final state, as in training. Weights that overflow give a loss that is not finite (NaN or inf):
+    that is the report, without NumPy warnings (the caller says what it means).
     """
+    with nonfinite_expected():
+        return _evaluate(params, cfg, batches, runtime)
+
+
+def _evaluate(params: dict[str, np.ndarray], cfg: ModelConfig, batches: Iterable[Batch], runtime: Runtime):
     total = count = 0.0
     y_true: list[np.ndarray] = []
     y_pred: list[np.ndarray] = []

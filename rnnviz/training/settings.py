@@ -24,6 +24,16 @@ import numpy as np
 GROUPS = ("task", "model", "optimisation")
 
 
+class _Default:
+    """``Setting.absent``'s "nothing declared": a saved configuration without the field means the default."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT = _Default()
+
+
 @dataclass(frozen=True)
 class Setting:
     label: str  # the settings panel's label, and how "waiting for Reset" names the field
@@ -44,6 +54,9 @@ class Setting:
     live: bool = False  # applied to a running model from the next step (no new model needed)
     data: bool = False  # read by build_task: two configurations that agree on these share a loaded task
     resume: bool = False  # the CLI may change it when resuming a run (else the run's own value is kept)
+    # What a saved configuration without this field meant: one written before the setting existed ran
+    # that way, and a checkpoint must be rebuilt as it was trained. DEFAULT: the setting's default.
+    absent: object = DEFAULT
 
     def check(self, name: str, value):
         """``value`` as the setting's own type (an integer-valued NumPy number becomes an ``int``, an
@@ -96,6 +109,13 @@ def setting(default, label: str, help: str, **declared):
 def settings_of(cls) -> dict[str, Setting]:
     """Every declared field of a config dataclass and its :class:`Setting`, in declaration order."""
     return {f.name: f.metadata["setting"] for f in dataclasses.fields(cls) if "setting" in f.metadata}
+
+
+def with_absent(cls, d: dict) -> dict:
+    """``d`` with every declared field it lacks that has an ``absent`` value (a configuration saved
+    before that setting existed), so it is read as it was meant, not with today's default."""
+    missing = {n: s.absent for n, s in settings_of(cls).items() if n not in d and s.absent is not DEFAULT}
+    return {**missing, **d}
 
 
 def check_known(cls, d: dict, what: str) -> None:

@@ -139,6 +139,7 @@ def test_a_step_going_nan_stops_with_exit_1_and_keeps_the_last_good_weights(tmp_
         ("empty", ["train", "{tmp}/empty.txt"], "empty"),
         ("binary", ["train", "{tmp}/picture.png"], "not plain text"),
         ("short", ["train", "{tmp}/short.txt", "--seq-len", "64"], "at least 65"),
+        ("large", ["train", "{tmp}/large.txt", "--max-mb", "1"], "--max-mb N or --use-start"),
         (None, ["train", "--clip", "sometimes"], "clipping"),
         (None, ["train", "--hidden", "0"], "hidden"),
         (None, ["train", "--task", "classify", "{tmp}/missing_folder"], "Cannot find the folder"),
@@ -157,6 +158,8 @@ def test_bad_input_gets_one_line_and_exit_code_2(tmp_path, make, args, words):
         (tmp_path / "short.txt").write_text("too short", encoding="utf-8")
     elif make == "notckpt":
         (tmp_path / "notes.npz").write_text("just some notes", encoding="utf-8")
+    elif make == "large":
+        (tmp_path / "large.txt").write_text("a line of text\n" * 80_000, encoding="utf-8")  # 1.1 MB
     r = run_cli(*[a.format(tmp=tmp_path) for a in args])
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = [line for line in r.stderr.splitlines() if line.strip()]

@@ -183,7 +183,7 @@ ACCEPTED = [
     ("utf32-le-bom", codecs.BOM_UTF32_LE + "日本\n".encode("utf-32-le"), "日本\n", "utf-32", "UTF-32 (little-endian)"),
     ("utf32-be-bom", codecs.BOM_UTF32_BE + "日本\n".encode("utf-32-be"), "日本\n", "utf-32", "UTF-32 (big-endian)"),
     ("cp1252", "“Smart” quotes – café €5\n".encode("cp1252"), "“Smart” quotes – café €5\n", "cp1252", "Windows-1252"),
-    ("latin-1", b"caf\xe9 \x81\x8d\n", "café \x81\x8d\n", "latin-1", "Latin-1"),
+    ("cp1252-undefined-bytes", b"caf\xe9 \x81\x8d\n", "café \ufffd\ufffd\n", "cp1252", "2 bytes it does not define"),
     ("crlf", b"one\r\ntwo\r\n", "one\ntwo\n", "utf-8", "CRLF"),
     ("cr-only", b"one\rtwo\r", "one\ntwo\n", "utf-8", "CR-only"),
     ("mixed-endings", b"a\r\nb\rc\n", "a\nb\nc\n", "utf-8", "CRLF"),

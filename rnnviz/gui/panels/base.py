@@ -1,20 +1,24 @@
 """What every panel shares: a header naming what is shown (the source), a help tooltip, and export.
 
 Export: every panel can save a picture (PNG; SVG for the plots) and the numbers behind it (``.npz``
-and ``.csv``), from its header's "Export" button or the File menu.
+and ``.csv``), from its header's "Export" button or the File menu. A picture is drawn in memory and
+written by Python, so Qt never opens the file: whatever goes wrong (no such folder, no permission, a
+panel with no size on screen) is one :class:`ExportError` in plain words, shown in one message.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import io
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -264,8 +268,15 @@ class Panel(QWidget):
         themselves)."""
         return csv_rows(self.data())
 
-    def write_csv(self, path: Path) -> None:
-        write_rows(path, self.csv_rows())
+    # what an export writes (a sequence panel in compare mode writes every run: SequencePanel)
+    def picture_bytes(self, kind: str) -> bytes:
+        return png_bytes(self.figure(), self.title) if kind == "png" else svg_bytes(self.figure(), self.title)
+
+    def export_arrays(self) -> dict[str, np.ndarray]:
+        return self.data()
+
+    def export_rows(self) -> list[list]:
+        return self.csv_rows()
 
     def export_dialog(self, kind: str) -> None:
         filters = {
@@ -279,35 +290,79 @@ class Panel(QWidget):
         if path:
             try:
                 self.export(path)
-            except (OSError, ValueError) as e:  # a folder that cannot be written: say so, nothing else breaks
+            except ExportError as e:  # said once, in plain words; nothing else breaks
                 QMessageBox.warning(self, "rnnviz", f"Could not export the {self.title} panel to {path}: {e}")
 
     def export(self, path: str | Path) -> None:
-        """Write the panel to ``path``; the format follows the extension (.png, .svg, .npz, .csv)."""
+        """Write the panel to ``path``; the format follows the extension (.png, .svg, .npz, .csv).
+        Raises :class:`ExportError` saying why it cannot (the file is then not written)."""
         path = Path(path)
         kind = path.suffix.lower().lstrip(".")
-        if kind == "png":
-            if not self.figure().grab().save(str(path), "PNG"):
-                raise OSError(f"could not write {path}")
-        elif kind == "svg":
-            write_svg(self.figure(), path, self.title)
-        elif kind == "npz":
-            np.savez(path, **self.data())
-        elif kind == "csv":
-            self.write_csv(path)
-        else:
-            raise ValueError(f"unknown export format {path.suffix!r}: use .png, .svg, .npz or .csv")
+        if kind not in ("png", "svg", "npz", "csv"):
+            raise ExportError(
+                f"{path.suffix or 'no extension'} is not a format it can write: use .png, .svg, .npz or .csv"
+            )
+        check_folder(path)
+        try:
+            if kind in ("png", "svg"):
+                path.write_bytes(self.picture_bytes(kind))
+            elif kind == "npz":
+                buffer = io.BytesIO()
+                np.savez(buffer, **self.export_arrays())
+                path.write_bytes(buffer.getvalue())
+            else:
+                write_rows(path, self.export_rows())
+        except OSError as e:  # no permission, a full disk...: the system's words, without "[Errno 13]"
+            raise ExportError(f"{e.strerror or e}".rstrip(".").lower()) from None
 
 
-def write_svg(widget: QWidget, path: Path, title: str = "rnnviz") -> None:
-    """The widget as a vector picture: lines and text stay sharp at any size (images are embedded).
+class ExportError(Exception):
+    """An export that cannot be written; ``str()`` says why in plain words (no path: the message names it)."""
+
+
+def check_folder(path: Path) -> None:
+    """Refuse a path whose folder does not exist or is not a folder, before anything is drawn."""
+    folder = path.parent
+    if not folder.exists():
+        raise ExportError(f"the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ExportError(f"{folder} is a file, not a folder")
+
+
+def _drawable(widget: QWidget, title: str) -> QSize:
+    """The widget's size on screen; a panel with none (a collapsed or never shown dock) has nothing to draw."""
+    size = widget.size()
+    if size.width() < 1 or size.height() < 1:
+        raise ExportError(
+            f"the {title} panel has no size on screen ({size.width()} x {size.height()} pixels), so there is no "
+            "picture to draw: show it (View menu) or make it larger, then export again"
+        )
+    return size
+
+
+def png_bytes(widget: QWidget, title: str = "rnnviz") -> bytes:
+    """The widget as a PNG picture, in memory."""
+    _drawable(widget, title)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not widget.grab().save(buffer, "PNG"):
+        raise ExportError("the picture could not be encoded as PNG")
+    return bytes(buffer.data())
+
+
+def svg_bytes(widget: QWidget, title: str = "rnnviz") -> bytes:
+    """The widget as a vector picture, in memory: lines and text stay sharp at any size (images are
+    embedded).
 
     Qt renders the widget into an SVG paint device; pyqtgraph's own SVG exporter fails on some items
-    (colour bars) with current Qt versions.
+    (colour bars) with current Qt versions. The device is a buffer: given a file name, Qt itself
+    opened the file and a folder it could not write gave four Qt warnings and no file, silently.
     """
+    size = _drawable(widget, title)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     generator = QSvgGenerator()
-    generator.setFileName(str(path))
-    size = widget.size()
+    generator.setOutputDevice(buffer)
     generator.setSize(QSize(size.width(), size.height()))
     generator.setViewBox(QRect(0, 0, size.width(), size.height()))
     generator.setTitle(title)
@@ -316,15 +371,12 @@ def write_svg(widget: QWidget, path: Path, title: str = "rnnviz") -> None:
         QWidget.render(widget, painter, QPoint(0, 0))  # a plot is a QGraphicsView, whose render() differs
     finally:
         painter.end()
+    return bytes(buffer.data())
 
 
 def write_rows(path: Path, rows: list[list]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
-
-
-def write_csv(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    write_rows(path, csv_rows(arrays))
 
 
 def csv_rows(arrays: dict[str, np.ndarray]) -> list[list]:
@@ -360,14 +412,41 @@ class SequencePanel(Panel):
         self.snapshot: Snapshot | None = None  # the one drawn (redrawn when a selector changes)
         self.selected_t: int | None = None  # the step selected (0-based), None: the last one read
         # compare mode: each run's newest snapshot ({"A": ..., "B": ...}; the window sets it). The panel
-        # shows one run at a time (the run box); its exports hold every run (``export_each_run``).
+        # shows one run at a time (the run box); its exports hold every run (``export_rows``...).
         self.export_runs: Callable[[], dict[str, Snapshot]] = dict
 
-    def export(self, path: str | Path) -> None:
+    def _runs(self) -> dict[str, Snapshot]:
+        """The runs an export writes: every run's snapshot in compare mode, else {} (the one shown)."""
         runs = self.export_runs()
-        if len(runs) < 2 or self.snapshot is None:
-            return super().export(path)
-        export_each_run(self, Path(path), runs)
+        return runs if len(runs) > 1 and self.snapshot is not None else {}
+
+    def picture_bytes(self, kind: str) -> bytes:
+        runs = self._runs()
+        return pictures_side_by_side(self, runs, kind) if runs else super().picture_bytes(kind)
+
+    def export_arrays(self) -> dict[str, np.ndarray]:
+        runs = self._runs()
+        if not runs:
+            return super().export_arrays()
+        arrays = {}
+        with showing_each(self, runs) as each:
+            for run, _ in each:
+                arrays.update({f"{run}_{name}": v for name, v in self.data().items()})
+        return arrays
+
+    def export_rows(self) -> list[list]:
+        """Compare mode: each run's rows, a first column naming the run (one header while they agree)."""
+        runs = self._runs()
+        if not runs:
+            return super().export_rows()
+        rows: list[list] = []
+        with showing_each(self, runs) as each:
+            for run, _ in each:
+                header, *body = self.csv_rows()
+                if not rows or rows[0][1:] != header:  # a run whose columns differ gets its own header row
+                    rows.append(["run", *header])
+                rows += [[run, *r] for r in body]
+        return rows
 
     def show(self, snap: Snapshot) -> None:
         raise NotImplementedError
@@ -383,56 +462,49 @@ def run_caption(run: str, snap: Snapshot) -> str:
     return f"Run {run}{label}, step {snap.step:,}"
 
 
-def export_each_run(panel: SequencePanel, path: Path, runs: dict[str, Snapshot]) -> None:
-    """Write ``panel`` once per run into one file: pictures side by side, each captioned with its run;
-    NPZ arrays named ``A_...`` and ``B_...``; CSV rows with a first column naming the run. The panel
-    draws each run's snapshot in turn and then the one it showed before."""
-    kind = path.suffix.lower().lstrip(".")
-    if kind not in ("png", "svg", "npz", "csv"):
-        raise ValueError(f"unknown export format {path.suffix!r}: use .png, .svg, .npz or .csv")
+@contextmanager
+def showing_each(panel: SequencePanel, runs: dict[str, Snapshot]):
+    """Draw each run's snapshot on ``panel`` in turn (a panel shows one run at a time), then the one it
+    showed before: ``with showing_each(panel, runs) as each: for run, snap in each: ...``."""
     shown = panel.snapshot
-    try:
-        if kind in ("png", "svg"):
-            _pictures_side_by_side(panel, path, runs, kind)
-            return
-        arrays, rows = {}, []
+
+    def each():
         for run, snap in runs.items():
             panel.show(snap)
-            arrays.update({f"{run}_{name}": v for name, v in panel.data().items()})
-            header, *body = panel.csv_rows()
-            if not rows or rows[0][1:] != header:  # a run whose columns differ gets its own header row
-                rows.append(["run", *header])
-            rows += [[run, *r] for r in body]
-        if kind == "npz":
-            np.savez(path, **arrays)
-        else:
-            write_rows(path, rows)
+            yield run, snap
+
+    try:
+        yield each()
     finally:
         panel.show(shown)
 
 
-def _pictures_side_by_side(panel: SequencePanel, path: Path, runs: dict[str, Snapshot], kind: str) -> None:
+def pictures_side_by_side(panel: SequencePanel, runs: dict[str, Snapshot], kind: str) -> bytes:
+    """``panel``'s figure once per run, side by side, each captioned with its run (PNG or SVG bytes)."""
     figure = panel.figure()
-    w, h = figure.width(), figure.height()
-    caption_h = 22
-    size = QSize(w * len(runs), h + caption_h)
+    size = _drawable(figure, panel.title)
+    w, h, caption_h = size.width(), size.height(), 22
+    whole = QSize(w * len(runs), h + caption_h)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     if kind == "svg":
         device = QSvgGenerator()
-        device.setFileName(str(path))
-        device.setSize(size)
-        device.setViewBox(QRect(0, 0, size.width(), size.height()))
+        device.setOutputDevice(buffer)
+        device.setSize(whole)
+        device.setViewBox(QRect(0, 0, whole.width(), whole.height()))
         device.setTitle(panel.title)
     else:
-        device = QImage(size, QImage.Format.Format_ARGB32)
+        device = QImage(whole, QImage.Format.Format_ARGB32)
         device.fill(Qt.GlobalColor.white)
     painter = QPainter(device)
     try:
-        for k, (run, snap) in enumerate(runs.items()):
-            panel.show(snap)
-            painter.setPen(Qt.GlobalColor.black)
-            painter.drawText(QRect(k * w, 0, w, caption_h), Qt.AlignmentFlag.AlignCenter, run_caption(run, snap))
-            QWidget.render(figure, painter, QPoint(k * w, caption_h))
+        with showing_each(panel, runs) as each:
+            for k, (run, snap) in enumerate(each):
+                painter.setPen(Qt.GlobalColor.black)
+                painter.drawText(QRect(k * w, 0, w, caption_h), Qt.AlignmentFlag.AlignCenter, run_caption(run, snap))
+                QWidget.render(figure, painter, QPoint(k * w, caption_h))
     finally:
         painter.end()
-    if kind == "png" and not device.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    if kind == "png" and not device.save(buffer, "PNG"):
+        raise ExportError("the picture could not be encoded as PNG")
+    return bytes(buffer.data())

@@ -164,12 +164,12 @@ class MechanismPanel(Panel):
         if snap is None:
             return
         values = np.concatenate([np.asarray(v) for v in snap.mechanism[0].eigenvalues] or [np.empty(0, complex)])
+        values = values[np.isfinite(values)]  # weights that overflowed: no point to draw
         self.eig_points.setData(values.real, values.imag)
         h = self.spectrum_history
-        x = h["x"]
-        self.rho_curve.setData(x, h["rho"])
-        self.sigma_curve.setData(x, h["sigma"])
-        self.sat_curve.setData(x, h["saturated"])
+        for curve, y in ((self.rho_curve, h["rho"]), (self.sigma_curve, h["sigma"]), (self.sat_curve, h["saturated"])):
+            keep = np.isfinite(y)  # a NaN hides a line; all-NaN points make pyqtgraph warn ("All-NaN slice")
+            curve.setData(h["x"][keep], y[keep])
 
     def explain(self) -> None:
         run = self.main_run if self.main_run in self.shown else next(iter(self.shown), None)

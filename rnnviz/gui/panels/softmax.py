@@ -171,8 +171,11 @@ class SoftmaxPanel(SequencePanel):
         place_hint(self.plot, self.hint, False)
         pred, true = snap.outputs[:, 0], snap.target_values[:, 0]
         steps = np.arange(1, len(pred) + 1, dtype=float)
-        self.pred_curve.setData(steps, pred)
-        keep = np.isfinite(true)  # the probe's last value has no next one; a NaN would hide the whole curve
+        # a NaN would hide the whole curve (and all-NaN data make pyqtgraph warn): the probe's last value has
+        # no next one, and a diverged model predicts NaN
+        shown = np.isfinite(pred)
+        self.pred_curve.setData(steps[shown], pred[shown])
+        keep = np.isfinite(true)
         self.true_curve.setData(steps[keep], true[keep])
         self.plot.getPlotItem().getAxis("bottom").setTicks(None)
         self.plot.enableAutoRange()
