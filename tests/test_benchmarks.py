@@ -58,4 +58,5 @@ def test_compare_benchmark_smoke():
     )
     assert result["benchmark"] == "compare" and result["target_ratio"] == 2.2
     (case,) = result["cases"].values()
-    assert case["single_ms"] > 0 and case["lockstep_ms"] > case["single_ms"] and case["vs_separate"] > 0
+    # no timing relation asserted (a loaded machine reorders 0.2 s slices): the numbers exist and are sane
+    assert case["single_ms"] > 0 and case["lockstep_ms"] > 0 and case["vs_separate"] > 0
