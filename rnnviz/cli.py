@@ -7,6 +7,7 @@
     rnnviz presets             the lessons' presets (for --preset NAME)
     rnnviz generate CKPT ...   sample text from a trained language model
     rnnviz eval CKPT [CORPUS]  loss and perplexity (accuracy and confusion matrix for classification)
+    rnnviz serve CKPT          serve a model over HTTP: generate, predict, its info and history
     rnnviz gradcheck ...       compare the engine's gradients with finite differences
 
 Exit codes: 0 done; 1 stopped by the numbers (a training step went NaN/infinite, or a gradient check
@@ -27,6 +28,7 @@ import numpy as np
 
 from rnnviz import __version__
 from rnnviz.cli_compare import add_compare_parser, run_compare, run_presets
+from rnnviz.cli_serve import add_serve_parser, run_serve
 from rnnviz.cli_train import add_train_parser, run_train
 from rnnviz.corpus import CorpusError, LMCorpus, load_text
 from rnnviz.engine.cells import CELLS
@@ -34,7 +36,7 @@ from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.config import HEADS
 
 EXIT_OK, EXIT_NUMBERS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-SUBCOMMANDS = ("train", "compare", "presets", "generate", "eval", "gradcheck")
+SUBCOMMANDS = ("train", "compare", "presets", "generate", "eval", "serve", "gradcheck")
 
 
 class InputError(Exception):
@@ -81,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("checkpoint", metavar="CKPT")
     ev.add_argument("corpus", metavar="CORPUS", nargs="?", help="a text file (language model) or a names folder")
 
+    add_serve_parser(sub)
+
     gc = sub.add_parser(
         "gradcheck",
         help="check the engine's gradients against finite differences",
@@ -107,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = {
             "train": run_train, "compare": run_compare, "presets": run_presets, "generate": run_generate,
-            "eval": run_eval, "gradcheck": run_gradcheck,
+            "eval": run_eval, "serve": run_serve, "gradcheck": run_gradcheck,
         }[args.command]  # fmt: skip
         return run(args)
     except (InputError, CorpusError, CheckpointError, ValueError) as e:

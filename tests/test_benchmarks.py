@@ -60,3 +60,12 @@ def test_compare_benchmark_smoke():
     (case,) = result["cases"].values()
     # no timing relation asserted (a loaded machine reorders 0.2 s slices): the numbers exist and are sane
     assert case["single_ms"] > 0 and case["lockstep_ms"] > 0 and case["vs_separate"] > 0
+
+
+def test_serve_benchmark_smoke():
+    result = run(BENCH / "serve.py", "--seconds", "0.5", "--tokens", "20", "--json")
+    assert result["benchmark"] == "serve" and result["server_exit_code"] == 0
+    assert [r["endpoint"] for r in result["rows"]] == ["/generate", "/predict"]
+    for row in result["rows"]:
+        assert row["requests"] > 0 and row["errors"] == 0 and row["health_requests"] > 0
+    assert all(v is None or v > 0 for v in result["rss_mb"].values())

@@ -36,7 +36,7 @@ import numpy as np
 from rnnviz.corpus.chunks import UNICODE_FORMS, TextForm, code_points, count_code_points, iter_pieces
 from rnnviz.corpus.coverage import UNK, Coverage
 from rnnviz.corpus.errors import CorpusError
-from rnnviz.corpus.words import WordTypes, join_words
+from rnnviz.corpus.words import WordJoiner, WordTypes, join_words
 
 LEVELS = ("char", "word")
 ERROR_POLICIES = ("unk", "skip", "raise")
@@ -172,6 +172,18 @@ class Vocab:
         sensible spacing (:func:`rnnviz.corpus.words.join_words`). ``<unk>`` appears as ``<unk>``."""
         tokens = [self.tokens[i] for i in np.asarray(ids, dtype=np.intp).reshape(-1).tolist()]
         return "".join(tokens) if self.level == "char" else join_words(tokens)
+
+    def decoder(self, context: Iterable[int] | np.ndarray = ()) -> Callable[[int], str]:
+        """Decode one id at a time, after the ids of ``context``: each call returns the text its id
+        adds, so the pieces of ``ids`` concatenate to ``decode(context + ids)`` less the text of
+        ``decode(context)`` (at word level a token's leading space depends on what came before it).
+        For text shown as it is generated."""
+        if self.level == "char":
+            return self.tokens.__getitem__
+        joiner = WordJoiner()
+        for i in np.asarray(context, dtype=np.intp).reshape(-1).tolist():
+            joiner.add(self.tokens[i])
+        return lambda token_id: joiner.add(self.tokens[token_id])
 
     def label(self, token_id: int) -> str:
         """Visible label of one id for the GUI (see :func:`token_label`)."""

@@ -107,21 +107,28 @@ _TOGGLES = frozenset("\"'_*")
 def join_words(tokens: Iterable[str]) -> str:
     """Join word-level tokens into readable text: no space before punctuation or after an opening
     bracket or quote, none around dashes, and line-break tokens as line breaks."""
-    out: list[str] = []
-    glue_next = True  # at the start of the text (and of every line) no space goes first
-    open_quotes: set[str] = set()
-    for tok in tokens:
+    joiner = WordJoiner()
+    return "".join(map(joiner.add, tokens))
+
+
+class WordJoiner:
+    """:func:`join_words` one token at a time, for text that is shown as it is made (a server
+    streaming generated words): ``add(token)`` returns what the token adds to the text, its leading
+    space included, so the pieces of a sequence concatenate to ``join_words`` of it."""
+
+    def __init__(self) -> None:
+        self.glue_next = True  # at the start of the text (and of every line) no space goes first
+        self.open_quotes: set[str] = set()
+
+    def add(self, tok: str) -> str:
         if tok == "\n":
-            out.append("\n")
-            glue_next = True
-            continue
+            self.glue_next = True
+            return "\n"
         opening = closing = False
         if tok in _TOGGLES:
-            closing = tok in open_quotes
+            closing = tok in self.open_quotes
             opening = not closing
-            open_quotes ^= {tok}
-        if not (glue_next or closing or tok in _NO_SPACE_BEFORE or tok in _JOINERS):
-            out.append(" ")
-        out.append(tok)
-        glue_next = opening or tok in _NO_SPACE_AFTER or tok in _JOINERS
-    return "".join(out)
+            self.open_quotes ^= {tok}
+        space = not (self.glue_next or closing or tok in _NO_SPACE_BEFORE or tok in _JOINERS)
+        self.glue_next = opening or tok in _NO_SPACE_AFTER or tok in _JOINERS
+        return " " + tok if space else tok

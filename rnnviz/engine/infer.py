@@ -6,7 +6,9 @@ computed by exactly the same code as training.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
@@ -49,18 +51,80 @@ def sample(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.
     ``temperature`` 0 means argmax (greedy) and never divides by zero; below 1 sharpens, above 1
     flattens. ``top_k`` keeps only the k most likely tokens (None or 0: all).
     """
-    if temperature < 0:
-        raise ValueError("temperature must be >= 0")
+    _check_temperature(temperature)
     logits = np.asarray(logits, np.float64)
     if temperature == 0:
         return int(np.argmax(logits))
-    z = logits / temperature
+    # Shift before dividing: the largest z is then exactly 0 and the rest <= 0, so a tiny temperature
+    # (1e-300) sends them to -inf (probability 0) instead of inf - inf = NaN. softmax shifts by the
+    # maximum anyway, so for ordinary temperatures this is the same distribution.
+    with np.errstate(over="ignore"):
+        z = (logits - logits.max()) / temperature  # (K,)
     if top_k:
         k = min(int(top_k), z.size)
         cutoff = np.partition(z, -k)[-k]
         z = np.where(z >= cutoff, z, -np.inf)
     p, _ = softmax(z)
     return int(rng.choice(z.size, p=p))
+
+
+def _check_temperature(temperature: float) -> None:
+    if not temperature >= 0:  # written so that NaN fails too
+        raise ValueError(f"temperature must be >= 0, not {temperature}")
+
+
+def most_likely(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids (T, k), p (T, k))``: the k largest entries of each row of ``probs (T, K)``, largest first
+    (ties: the smaller id first).
+
+    A partial partition finds them in O(K) per row (a full sort of a 10,000-word softmax per step
+    would cost more than drawing it); only the k found are sorted.
+    """
+    T, K = probs.shape
+    k = min(k, K)
+    if K > 4 * k:
+        candidates = np.argpartition(probs, K - k, axis=1)[:, K - k :]  # (T, k), unordered
+    else:
+        candidates = np.broadcast_to(np.arange(K), (T, K))
+    order = np.argsort(-np.take_along_axis(probs, candidates, axis=1), axis=1, kind="stable")[:, :k]
+    ids = np.take_along_axis(candidates, order, axis=1)
+    return ids.astype(np.int32), np.take_along_axis(probs, ids, axis=1)
+
+
+def iter_generate(
+    params: dict[str, np.ndarray],
+    cfg: ModelConfig,
+    prime: list[int] | np.ndarray,
+    rng: np.random.Generator,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+) -> Iterator[int]:
+    """New token ids after reading ``prime`` (at least one id), endlessly: each is drawn, yielded,
+    then read. The caller stops by not asking for the next one. Language models only.
+
+    Everything generation changes is its own: the hidden state lives inside the generator, ``params``
+    are only read, and the random draws come from ``rng`` alone. So any number of generators may run
+    over one set of weights at once, in threads (the HTTP server does), each with its own Generator;
+    one Generator shared between threads would make neither's text repeatable. The arguments are
+    checked now (ValueError), not at the first draw.
+    """
+    if cfg.head != "lm":
+        raise ValueError("only a language model generates text")
+    prime = [int(t) for t in prime]
+    if not prime:
+        raise ValueError("generation needs at least one token to start from")
+    _check_temperature(temperature)
+    return _generated(params, cfg, prime, rng, temperature, top_k)
+
+
+def _generated(params, cfg, prime, rng, temperature, top_k) -> Iterator[int]:
+    fp = forward(params, cfg, np.array([prime]))  # the prime in one pass: (1, T)
+    state, logits = fp.final_state(), fp.out[-1, 0]  # (K,) what the model expects after the prime
+    while True:
+        token = sample(logits, rng, temperature, top_k)
+        yield token
+        step = step_token(params, cfg, token, state)
+        state, logits = step.state, step.logits
 
 
 def generate(
@@ -73,17 +137,4 @@ def generate(
     top_k: int | None = None,
 ) -> list[int]:
     """``length`` new token ids after reading ``prime`` (at least one id). Language models only."""
-    if cfg.head != "lm":
-        raise ValueError("only a language model generates text")
-    prime = [int(t) for t in prime]
-    if not prime:
-        raise ValueError("generation needs at least one token to start from")
-    fp = forward(params, cfg, np.array([prime]))
-    state, logits = fp.final_state(), fp.out[-1, 0]
-    out: list[int] = []
-    for _ in range(length):
-        token = sample(logits, rng, temperature, top_k)
-        out.append(token)
-        step = step_token(params, cfg, token, state)
-        state, logits = step.state, step.logits
-    return out
+    return list(islice(iter_generate(params, cfg, prime, rng, temperature, top_k), length))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.engine.infer import most_likely
 from rnnviz.engine.trace import Trace
 
 TOP_K = 10  # bars per step: the k most likely tokens (or classes) travel, never a 10,000-word softmax
@@ -104,23 +105,6 @@ class Snapshot:
         )
 
 
-def top_k(probs: np.ndarray, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
-    """``(ids (T, k), p (T, k))``: the k largest entries of each row of ``probs (T, K)``, largest first.
-
-    A partial partition finds them in O(K) per row (a full sort of a 10,000-word softmax per step
-    would cost more than drawing it); only the k found are sorted.
-    """
-    T, K = probs.shape
-    k = min(k, K)
-    if K > 4 * k:
-        candidates = np.argpartition(probs, K - k, axis=1)[:, K - k :]  # (T, k), unordered
-    else:
-        candidates = np.broadcast_to(np.arange(K), (T, K))
-    order = np.argsort(-np.take_along_axis(probs, candidates, axis=1), axis=1, kind="stable")[:, :k]
-    ids = np.take_along_axis(candidates, order, axis=1)
-    return ids.astype(np.int32), np.take_along_axis(probs, ids, axis=1)
-
-
 def make_snapshot(
     trace: Trace | None,
     *,
@@ -176,7 +160,7 @@ def make_snapshot(
             target_values[:known] = trace.y[:known]
     else:
         probs = trace.probs[:T] if head == "lm" else trace.prefix_probs[:T]  # (T, K)
-        top_ids, top_probs = top_k(probs)
+        top_ids, top_probs = most_likely(probs, TOP_K)
         target_ids = np.full(T, -1, np.int32)
         if trace.y is not None:
             target_ids[:known] = trace.y[:known] if head == "lm" else int(trace.y)

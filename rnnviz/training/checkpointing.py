@@ -72,6 +72,15 @@ class SavedModel:
     class_names: tuple[str, ...]
     meta: dict
     arrays: dict[str, np.ndarray]  # everything in the file (optimizer and carried state too)
+    name: str = ""  # the file's name, for messages
+
+    def training_log(self) -> TrainingLog:
+        """The loss and validation history saved with the run (empty for files older than the log).
+        Raises ``CheckpointError("corrupted")`` when it is there but malformed."""
+        try:
+            return TrainingLog.from_arrays(self.arrays)
+        except ValueError as e:
+            raise CheckpointError("corrupted", f"{self.name} is damaged: {e}.") from e
 
 
 # What a run's checkpoint must hold beyond the model (load_trainer), and the JSON type of each.
@@ -91,7 +100,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         raise CheckpointError("corrupted", f"{name} is damaged: its settings cannot be read ({e}).") from e
     params = {k[len("param.") :]: v for k, v in arrays.items() if k.startswith("param.")}
     checkpoint.check_compatible(params, param_shapes(model_cfg), "model described in the same file")
-    return SavedModel(train_cfg, model_cfg, params, vocab, class_names, meta, arrays)
+    return SavedModel(train_cfg, model_cfg, params, vocab, class_names, meta, arrays, name)
 
 
 def check_same_vocabulary(saved: Vocab | None, current: Vocab | None, name: str, data: str = "this text") -> None:
@@ -143,10 +152,7 @@ def load_trainer(
     saved = load_model(path)
     name = os.path.basename(os.fspath(path))
     meta, opt_state, state = _run_state(saved, name)  # checked before the (slower) data loading
-    try:
-        log = TrainingLog.from_arrays(saved.arrays)
-    except ValueError as e:
-        raise CheckpointError("corrupted", f"{name} is damaged: {e}.") from e
+    log = saved.training_log()
     cfg = saved.train_config if corpus is None else saved.train_config.replace(corpus=corpus)
     trainer = Trainer(cfg, task, runtime=runtime)
     check_same_vocabulary(saved.vocab, trainer.task.spec.vocab, name)

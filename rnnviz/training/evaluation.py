@@ -62,5 +62,10 @@ def _evaluate(params: dict[str, np.ndarray], cfg: ModelConfig, batches: Iterable
         t, p = np.concatenate(y_true), np.concatenate(y_pred)
         accuracy = float(np.mean(t == p))
         confusion = confusion_matrix(t, p, cfg.n_out)
-    perplexity = float(np.exp(min(mean, 700.0))) if cfg.head == "lm" else None
-    return EvalReport(mean, perplexity, accuracy, confusion, int(count))
+    return EvalReport(mean, perplexity(mean) if cfg.head == "lm" else None, accuracy, confusion, int(count))
+
+
+def perplexity(loss: float) -> float:
+    """exp(mean cross-entropy in nats): the number of tokens the model is as unsure as a uniform choice
+    among. Capped at exp(700) so that a diverged loss gives a huge number, not an overflow."""
+    return float(np.exp(min(loss, 700.0)))

@@ -182,6 +182,18 @@ def test_word_decode_spacing():
     assert vocab.decode(ids) == 'Hello, world! (yes) “Quote” here—and "straight" ones: well-known.\nNext line?'
 
 
+@pytest.mark.parametrize("level", ["char", "word"])
+def test_decoding_one_id_at_a_time_continues_the_context_text(level):
+    text = 'He said: "Off with her head!" (loudly) — twice.\nAnd then, well-known words.'
+    vocab, ids = encode_corpus(text, level)
+    for cut in (1, 3, 8, len(ids) - 1):
+        context, rest = ids[:cut], ids[cut:]
+        decode_next = vocab.decoder(context)
+        pieces = [decode_next(i) for i in rest]
+        assert "".join(pieces) == vocab.decode(ids)[len(vocab.decode(context)) :]
+    assert "".join(map(vocab.decoder(), ids)) == vocab.decode(ids)
+
+
 def test_bad_options_are_refused():
     with pytest.raises(ValueError):
         build_vocab("abc", "sentence")
