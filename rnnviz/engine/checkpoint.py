@@ -13,7 +13,7 @@ Loading raises :class:`CheckpointError` with ``kind``:
     "not_checkpoint" the file is not an rnnviz checkpoint (not a zip, or a zip/npz without our metadata)
     "newer_version"  written by a newer rnnviz (format version above ours)
     "corrupted"      an rnnviz checkpoint that cannot be read whole: truncated, a bad CRC, broken JSON,
-                     missing or malformed arrays
+                     missing or malformed arrays or metadata (the message says "damaged checkpoint")
     "incompatible"   readable, but does not fit the model it is being loaded into (raised by callers
                      that compare shapes, see :func:`check_compatible`)
 """
@@ -42,13 +42,19 @@ class CheckpointError(Exception):
         self.kind = kind
 
 
+def damaged(name: str, detail: str) -> CheckpointError:
+    """The "corrupted" error, in the one wording every reader of a checkpoint uses."""
+    return CheckpointError("corrupted", f"{name} is a damaged checkpoint: {detail}.")
+
+
 def save(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Write ``arrays`` and ``meta`` (JSON-serialisable) to ``path`` atomically."""
     path = Path(path)
     if _META in arrays:
         raise ValueError(f"{_META!r} is reserved")
     meta = {"format": FORMAT, "version": VERSION, **meta}
-    payload = {_META: np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)}
+    # allow_nan=False: NaN and Infinity are not JSON; a reader refuses them (see _read_meta)
+    payload = {_META: np.frombuffer(json.dumps(meta, allow_nan=False).encode("utf-8"), np.uint8)}
     for name, a in arrays.items():
         a = np.asarray(a)
         if a.dtype == object:
@@ -115,10 +121,7 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
         except CheckpointError:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, UnicodeDecodeError) as e:
-            raise CheckpointError(
-                "corrupted",
-                f"{name} is a damaged or incomplete checkpoint and cannot be read ({type(e).__name__}: {e}).",
-            ) from e
+            raise damaged(name, f"it is incomplete or cannot be read whole ({type(e).__name__}: {e})") from e
     return arrays, meta
 
 
@@ -127,12 +130,19 @@ def _read_meta(npz, name: str) -> dict:
         raise CheckpointError(
             "not_checkpoint", f"{name} is an .npz archive but not an rnnviz checkpoint (it has no rnnviz metadata)."
         )
-    meta = json.loads(npz[_META].tobytes().decode("utf-8"))
+    try:  # (RecursionError: nested deeper than the parser's stack, as no file of ours is)
+        meta = json.loads(npz[_META].tobytes().decode("utf-8"), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as e:
+        raise damaged(name, f"its metadata is not the JSON rnnviz writes ({type(e).__name__}: {e})") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError("not_checkpoint", f"{name} is an .npz archive but not an rnnviz checkpoint.")
     version = meta.get("version")
-    if not isinstance(version, int):
-        raise CheckpointError("corrupted", f"{name} is damaged: its format version is missing.")
+    if version is None:
+        raise damaged(name, "its format version is missing")
+    if type(version) is not int:  # (not isinstance: True is an int to Python)
+        raise damaged(name, f"its format version is not a whole number ({version!r})")
+    if version < 1:
+        raise damaged(name, f"there is no format version {version} (the first is 1)")
     if version > VERSION:
         raise CheckpointError(
             "newer_version",
@@ -140,6 +150,11 @@ def _read_meta(npz, name: str) -> dict:
             f"{VERSION}). Update rnnviz to open it.",
         )
     return meta
+
+
+def _refuse_constant(word: str):
+    """json.loads calls this for NaN, Infinity and -Infinity, which ``save`` never writes."""
+    raise ValueError(f"{word} is not a number JSON can hold")
 
 
 def check_compatible(arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]], what: str = "model") -> None:

@@ -157,3 +157,32 @@ def test_a_saved_file_has_a_normal_files_permissions_and_a_replaced_one_keeps_it
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
     finally:
         os.umask(umask)
+
+
+def with_meta(tmp_path, text: str):
+    """An .npz holding only metadata ``text`` (JSON as we write it, or not)."""
+    path = tmp_path / "crafted.npz"
+    np.savez(path, **{"meta.json": np.frombuffer(text.encode(), np.uint8)})
+    return path
+
+
+@pytest.mark.parametrize(
+    "version, words",
+    [('"2"', "not a whole number"), ("true", "not a whole number"), ("0", "no format version 0"),
+     ("-3", "no format version -3"), ("1.0", "not a whole number"), ("null", "missing")],
+)  # fmt: skip
+def test_a_format_version_that_is_not_a_whole_number_from_1_up_is_refused(tmp_path, version, words):
+    path = with_meta(tmp_path, f'{{"format": "rnnviz-checkpoint", "version": {version}}}')
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "corrupted" and "damaged checkpoint" in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "[" * 100_000 + "]" * 100_000])
+def test_metadata_json_that_we_never_write_is_refused_as_damaged(tmp_path, value):
+    # json.dumps of our metadata never writes NaN or Infinity (every number in it is finite), and
+    # nesting a hundred thousand deep would overflow the parser's stack (a RecursionError, not a message)
+    path = with_meta(tmp_path, f'{{"format": "rnnviz-checkpoint", "version": 1, "x": {value}}}')
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "corrupted" and "damaged checkpoint" in str(info.value)
