@@ -342,10 +342,8 @@ class Lab:
         if not self.comparing or keep not in self.runs:
             return
         run = self.runs[keep]
-        # the runs share one batch stream: the kept run goes on (and is saved) at its position, even if
-        # a refused step stopped it while the other drew on
-        t = run.trainer
-        t.batches_used = max(r.trainer.batches_used for r in self.runs.values())
+        # (the runs share one batch stream: the kept run goes on, and is saved, at the stream's position,
+        # even if a refused step stopped it while the other drew on; Trainer.batches_used is that position)
         run.id = e.MAIN
         self.runs = {e.MAIN: run}
         self.stopped.clear()

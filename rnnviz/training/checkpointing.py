@@ -5,10 +5,12 @@ The file is an engine checkpoint (``rnnviz.engine.checkpoint``: npz + JSON, no p
     arrays   param.<name>, opt.<slot>.<name>, state.h<layer>, state.c<layer>,
              log.step.<column>, log.eval.<column> (the training history, see ``log``; absent in older files)
     meta     {"train_config", "model", "vocab", "class_names", "step", "batches_used", "tokens_seen",
-              "progress", "opt_step", "rng", "rnnviz_version"}
+              "progress", "opt_step", "rng", "data_rng", "rnnviz_version", ...}
 
-Resuming replays the data order from its seed up to the saved batch (cheap: making a batch is a copy),
-so training continues bit for bit as if it had never stopped.
+Resuming restarts the data order at the saved batch from the random state kept for it ("data_rng",
+see ``training.stream``), so training continues bit for bit as if it had never stopped, at the cost of
+one batch whatever the step. Files of an older rnnviz kept no such state: their data order is replayed
+from its seed, up to LEGACY_REPLAY batches.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rnnviz.engine.runtime import Runtime
 from rnnviz.training.config import SETTINGS, TrainConfig, model_config, optim_config
 from rnnviz.training.log import TrainingLog
 from rnnviz.training.settings import Setting
+from rnnviz.training.stream import BatchStream
 from rnnviz.training.trainer import Trainer
 
 
@@ -58,6 +61,7 @@ def save_trainer(trainer: Trainer, path: str | os.PathLike) -> None:
         "lr": trainer.opt.config.lr,
         "clip": str(trainer.clip),
         "rng": trainer.rng.bit_generator.state,
+        "data_rng": trainer.stream.saved(),
         "rnnviz_version": __version__,
     }
     checkpoint.save(path, arrays, meta)
@@ -216,10 +220,14 @@ def load_model(path: str | os.PathLike) -> SavedModel:
 def check_same_vocabulary(saved: Vocab | None, current: Vocab | None, name: str, data: str = "this text") -> None:
     """Raise ``CheckpointError("incompatible")`` unless the model's vocabulary is the data's."""
     if saved is not None and current is not None and saved.to_dict() != current.to_dict():
+        sizes = (
+            f"{saved.size} tokens; {data} has {current.size}"
+            if saved.size != current.size
+            else f"{data} has as many tokens, {current.size}, but not the same ones or not read the same way"
+        )
         raise CheckpointError(
             "incompatible",
-            f"{name} was trained on data with a different vocabulary ({saved.size} tokens; {data} has "
-            f"{current.size}). Use the data it was trained on.",
+            f"{name} was trained on data with a different vocabulary ({sizes}). Use the data it was trained on.",
         )
 
 
@@ -245,6 +253,40 @@ def _run_state(saved: SavedModel, name: str) -> tuple[dict, dict[str, np.ndarray
                 raise checkpoint.damaged(name, "its carried hidden state does not fit")
             state.append((h, c))
     return meta, opt_state, state
+
+
+# Files without "data_rng" (older rnnviz) replay their data order from the seed, batch by batch: at
+# most this many (3.5-46 us a batch across the tasks, measured: a few seconds), so no file can make a
+# load run for hours.
+LEGACY_REPLAY = 100_000
+
+
+def _resume_stream(trainer: Trainer, position: int, saved, name: str, own_data: bool) -> BatchStream:
+    """The run's data stream at batch ``position``, restarted from the random state the file kept for
+    it; with other data than the run's own (``own_data`` False) the state is used as it is, since the
+    batches differ anyway."""
+    task = trainer.task
+    if saved is None:
+        if position > LEGACY_REPLAY:
+            raise CheckpointError(
+                "incompatible",
+                f"{name} was saved by an older rnnviz that did not keep its place in the data; resuming it "
+                f"would replay {position:,} batches one by one, and this version replays at most "
+                f"{LEGACY_REPLAY:,}. Its model still works for rnnviz eval and generate.",
+            )
+        for _ in range(position):  # the fresh trainer's stream, from the seed
+            trainer.next_batch()
+        return trainer.stream
+    at = saved.get("at") if isinstance(saved, dict) else None
+    if not isinstance(saved, dict) or saved.keys() != {"at", "state"} or type(at) is not int:
+        raise checkpoint.damaged(name, "its place in the data (data_rng) is not what rnnviz writes")
+    if own_data and at != task.restart_point(position):
+        raise checkpoint.damaged(
+            name, f"its place in the data (batch {at:,}) does not fit its batch count {position:,}"
+        )
+    rng = np.random.Generator(np.random.PCG64())
+    rng.bit_generator.state = check_rng_state(saved["state"], name, "data order's random state")
+    return BatchStream(task, rng, position)
 
 
 def load_trainer(
@@ -273,7 +315,8 @@ def load_trainer(
     trainer.opt = Optimizer(optim_config(cfg), meta["opt_step"], opt_state)
     trainer.state = state
     trainer.rng.bit_generator.state = meta["rng"]  # (checked by _run_state)
-    trainer._skip_batches(meta["batches_used"])
+    trainer.stream = _resume_stream(trainer, meta["batches_used"], meta.get("data_rng"), name, corpus is None)
+    trainer.progress = trainer.stream.progress
     trainer.step = meta["step"]
     trainer.tokens_seen = meta["tokens_seen"]
     trainer.log = log

@@ -1,8 +1,12 @@
 """Hostile checkpoints, made here (never shipped): each is refused with a clean error before anything is
 used, or it loads as a run that trains. Never a hang, a traceback or a model that fails at its first step."""
 
+import copy
+
+import numpy as np
 import pytest
 
+from rnnviz.corpus import CorpusError
 from rnnviz.engine import checkpoint
 from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.training import TrainConfig, Trainer, load_model, load_trainer, save_trainer
@@ -87,3 +91,114 @@ def test_a_vocabulary_of_another_size_than_the_model_is_refused_by_load_model_to
     with pytest.raises(CheckpointError) as info:
         load_model(path)
     assert_damaged(info.value, "vocabulary")
+
+
+def test_a_huge_data_position_never_makes_a_load_replay_the_data(tmp_path, saved):
+    arrays, meta = saved
+    # consistent: the stream restarts at batch 10**12 at once (the toy's stream draws nothing)
+    far = {**meta, "batches_used": 10**12, "data_rng": {**meta["data_rng"], "at": 10**12}}
+    trainer = load_trainer(write(tmp_path, arrays, far))
+    assert trainer.batches_used == 10**12
+    assert_trains(trainer)
+    assert trainer.batches_used == 10**12 + 1
+    # a place in the data that does not fit the count: damaged
+    assert_damaged(refusal(write(tmp_path, arrays, {**meta, "batches_used": 10**12})), "place in the data")
+    # a file without the place (older rnnviz) is replayed from the seed, but never that far
+    legacy = {k: v for k, v in meta.items() if k != "data_rng"}
+    err = refusal(write(tmp_path, arrays, {**legacy, "batches_used": 10**12}))
+    assert err.kind == "incompatible" and "older rnnviz" in str(err) and "1,000,000,000,000 batches" in str(err)
+
+
+@pytest.mark.parametrize("task, steps", [("sine", 103), ("classify", 3)])
+def test_resuming_lands_on_the_batch_an_uninterrupted_run_trains_next(tmp_path, task, steps):
+    """Past an epoch's end too (sine: 100 batches an epoch), and for a file without its place in the data
+    (written by an older rnnviz: replayed from the seed), bit for bit."""
+    cfg = TrainConfig(task=task, hidden=4, seq_len=6, batch_size=4)
+    straight = Trainer(cfg)
+    for _ in range(steps + 2):
+        straight.train_step()
+    first = Trainer(cfg)
+    for _ in range(steps):
+        first.train_step()
+    save_trainer(first, tmp_path / "run.npz")
+    arrays, meta = checkpoint.load(tmp_path / "run.npz")
+    legacy = write(tmp_path, arrays, {k: v for k, v in meta.items() if k not in ("format", "version", "data_rng")})
+    for path in (tmp_path / "run.npz", legacy):
+        resumed = load_trainer(path)
+        assert resumed.batches_used == steps and resumed.progress == pytest.approx(first.progress)
+        for _ in range(2):
+            resumed.train_step()
+        assert all(resumed.params[k].tobytes() == straight.params[k].tobytes() for k in straight.params)
+
+
+# Values of every JSON type, and a few that are the right type but out of range; each field of the
+# metadata (and of its settings, model, vocabulary and random state) gets some of them.
+FUZZ_VALUES = [None, True, False, 0, -1, 1, 7, 2**63, 10**30, 0.5, -1e300, 1e308, "", "2", "lstm",
+               [], [0], [["x"]], {}, {"format": "rnnviz-vocab"}]  # fmt: skip
+_DELETE = object()
+
+
+def field_paths(meta: dict) -> list[tuple[str, ...]]:
+    """Every key of the metadata, and every key of its dict values (one level down)."""
+    paths = []
+    for key, value in meta.items():
+        paths.append((key,))
+        if isinstance(value, dict):
+            paths += [(key, inner) for inner in value]
+    return paths
+
+
+def set_path(meta: dict, path: tuple[str, ...], value) -> dict:
+    meta = copy.deepcopy(meta)
+    where = meta
+    for key in path[:-1]:
+        where = where[key]
+    if value is _DELETE:
+        del where[path[-1]]
+    else:
+        where[path[-1]] = value
+    return meta
+
+
+def test_a_fuzz_of_every_metadata_field_gives_a_clean_load_or_a_clean_refusal(tmp_path, saved):
+    arrays, meta = saved
+    rng = np.random.default_rng(10)
+    outcomes = {"loaded": 0, "refused": 0}
+    for path in field_paths({"format": "rnnviz-checkpoint", "version": 1, **meta}):
+        for k in [*rng.choice(len(FUZZ_VALUES), 4, replace=False), None]:
+            value = _DELETE if k is None else FUZZ_VALUES[k]
+            crafted = set_path(meta, path, value) if path[0] in meta else meta
+            file = write(tmp_path, arrays, crafted)
+            if path[0] not in meta:  # format and version: written by checkpoint.save, crafted in the file
+                file = rewrite_header(file, path[0], value)
+            try:
+                trainer = load_trainer(file)
+            except CheckpointError as err:
+                # (incompatible: a valid vocabulary, but not the one of the data the settings name)
+                assert err.kind in ("corrupted", "newer_version", "not_checkpoint", "incompatible"), (path, value, err)
+                if err.kind == "corrupted":
+                    assert "damaged checkpoint" in str(err), (path, value, err)
+                outcomes["refused"] += 1
+            except CorpusError as err:  # a corpus setting that names no usable file: the data's own error
+                assert path[:2] == ("train_config", "corpus") or path[:2] == ("train_config", "task"), (path, err)
+                outcomes["refused"] += 1
+            else:
+                assert_trains(trainer)
+                outcomes["loaded"] += 1
+    assert outcomes["refused"] > 200 and outcomes["loaded"] > 10, outcomes  # both outcomes really happen
+
+
+def rewrite_header(path, key, value):
+    """The file at ``path`` with its own metadata's ``key`` (format or version) set to ``value``."""
+    import json
+
+    with np.load(path) as npz:
+        data = {k: npz[k] for k in npz.files}
+    meta = json.loads(data["meta.json"].tobytes())
+    if value is _DELETE:
+        del meta[key]
+    else:
+        meta[key] = value
+    data["meta.json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(path, **data)
+    return path

@@ -1,0 +1,58 @@
+"""Hostile and broken checkpoints at the command line: one line, the right exit code, never a hang or a
+traceback (the files are made here)."""
+
+import pytest
+
+from rnnviz.cli import main
+from rnnviz.engine import checkpoint
+from rnnviz.training import TrainConfig, Trainer, save_trainer
+
+from .conftest import run_cli
+
+DELETE = object()
+
+
+def saved_run(tmp_path, **changes):
+    """A toy run's checkpoint, its metadata changed by ``changes`` (a value DELETE deletes the key)."""
+    t = Trainer(TrainConfig(task="toy", hidden=4))
+    t.train_step()
+    path = tmp_path / "run.npz"
+    save_trainer(t, path)
+    arrays, meta = checkpoint.load(path)
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    for key, value in changes.items():
+        if value is DELETE:
+            del meta[key]
+        else:
+            meta[key] = value
+    checkpoint.save(path, arrays, meta)
+    return path
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_crafted_data_position_ends_a_resume_at_once_with_exit_2(tmp_path):
+    # batches_used 10**12 used to replay the data order batch by batch: `rnnviz train --resume` never returned
+    path = saved_run(tmp_path, batches_used=10**12, data_rng=DELETE)  # as an older rnnviz wrote (no data_rng)
+    r = run_cli("train", "--resume", path, "--steps", "2", timeout=60)
+    assert r.returncode == 2 and "older rnnviz" in one_line(r.stderr)
+    path = saved_run(tmp_path, batches_used=10**12)  # data_rng says batch 1
+    r = run_cli("train", "--resume", path, "--steps", "2", timeout=60)
+    assert r.returncode == 2 and "damaged checkpoint" in one_line(r.stderr)
+
+
+@pytest.mark.parametrize(
+    "field, value, commands",
+    [("train_config", None, ("train", "eval", "generate")), ("model", [], ("train", "eval", "generate")),
+     ("step", 1e3, ("train",))],
+)  # fmt: skip
+def test_wrong_typed_metadata_is_a_damaged_checkpoint_with_exit_2(tmp_path, capsys, field, value, commands):
+    path = str(saved_run(tmp_path, **{field: value}))
+    for command in commands:
+        assert main(["train", "--resume", path, "--steps", "1"] if command == "train" else [command, path]) == 2
+        line = one_line(capsys.readouterr().err)
+        assert line.startswith(f"rnnviz {command}: error:") and "damaged checkpoint" in line, line
