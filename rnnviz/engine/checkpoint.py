@@ -8,6 +8,13 @@ File layout (a zip, as ``np.savez`` writes it)::
 Writing goes to a temporary file in the same folder, is flushed and fsynced, then ``os.replace``-d
 over the target: a crash or an exception mid-save leaves the previous checkpoint untouched.
 
+Reading checks every array's declared shape and type (its ``.npy`` header) against the size of its
+zip entry before a byte of it is read: an entry whose header claims more than it holds, a member that
+would inflate far beyond its compressed size (a zip bomb), object (pickle), text or structured arrays
+are refused, so memory is spent only on what the file really holds. :func:`open_checkpoint` hands the
+metadata and these declarations to the caller first, who can refuse what does not fit its model before
+the arrays are read (``training.checkpointing`` does); :func:`load` reads everything.
+
 Loading raises :class:`CheckpointError` with ``kind``:
     "missing"        no such file (or it is a folder)
     "not_checkpoint" the file is not an rnnviz checkpoint (not a zip, or a zip/npz without our metadata)
@@ -21,11 +28,13 @@ Loading raises :class:`CheckpointError` with ``kind``:
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import tempfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +43,19 @@ FORMAT = "rnnviz-checkpoint"
 VERSION = 1
 _META = "meta.json"
 _ZIP_MAGIC = b"PK\x03\x04"
+_NPY = ".npy"  # np.savez names each entry <array name>.npy
+
+# Sane caps, far above any file rnnviz writes (a 3-layer GRU has about 40 arrays; its metadata is a few
+# kB, a 10,000-word vocabulary ~100 kB): they bound what a crafted file can make a reader spend.
+MAX_ENTRIES = 1000
+MAX_META_BYTES = 64 << 20
+# np.savez stores its entries (no compression): an entry the size of its data. A compressed entry may
+# inflate to at most MAX_INFLATION times its compressed size, plus a little for small, regular arrays
+# (a fresh optimizer's zeros deflate ~1000:1): float weights deflate by less than 2:1, a zip bomb by
+# 1000:1 or more.
+MAX_INFLATION = 20
+INFLATION_SLACK = 64 << 10
+_NUMBER_KINDS = "biufc"  # bool, signed, unsigned, float, complex: numbers, nothing pickled or textual
 
 
 class CheckpointError(Exception):
@@ -99,8 +121,76 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a checkpoint: ``(arrays, meta)``. Raises :class:`CheckpointError` (see the module doc)."""
+@dataclass(frozen=True)
+class Entry:
+    """One array as its file declares it (its ``.npy`` header), before any of it is read."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+
+class Checkpoint:
+    """An open checkpoint: ``meta`` (checked as in the module doc) and ``entries``, every array's declared
+    shape and dtype, read and checked; no array has been read yet. ``read(names)`` reads those arrays.
+    Close it (or use ``with``); :func:`open_checkpoint` makes one."""
+
+    def __init__(self, path: Path, f, zf: zipfile.ZipFile):
+        self.name = path.name
+        self._f, self._zip = f, zf
+        if _META + _NPY not in zf.namelist():  # (any other zip or .npz: said before judging its entries)
+            raise CheckpointError(
+                "not_checkpoint",
+                f"{self.name} is an .npz archive but not an rnnviz checkpoint (it has no rnnviz metadata).",
+            )
+        self._infos = _entries_of(zf, self.name)
+        declared = {k: _declared(zf, info, self.name) for k, info in self._infos.items()}
+        meta_entry = declared.pop(_META)
+        if meta_entry.dtype != np.uint8 or len(meta_entry.shape) != 1 or meta_entry.nbytes > MAX_META_BYTES:
+            raise damaged(
+                self.name, f"its metadata is not the text rnnviz writes ({meta_entry.dtype}, {meta_entry.shape})"
+            )
+        self.entries: dict[str, Entry] = declared
+        self.meta = _read_meta(self._read(_META), self.name)
+
+    def read(self, names) -> dict[str, np.ndarray]:
+        """The arrays ``names`` (each of ``entries``)."""
+        return {k: self._read(k) for k in names}
+
+    def _read(self, key: str) -> np.ndarray:
+        try:
+            with self._zip.open(self._infos[key]) as fp:
+                # exactly the declared bytes, all of the entry (so the zip's CRC is checked at its end)
+                return np.lib.format.read_array(fp, allow_pickle=False)
+        except _READ_ERRORS as e:
+            raise damaged(self.name, f"{key} cannot be read whole ({type(e).__name__}: {e})") from e
+
+    def close(self) -> None:
+        self._zip.close()
+        self._f.close()
+
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# What a damaged archive raises on the way (zipfile, zlib, NumPy's header parser, a short read)
+_READ_ERRORS = (
+    zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, NotImplementedError, UnicodeDecodeError,
+)  # fmt: skip
+
+
+def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Open a checkpoint and check its metadata and array declarations. Raises :class:`CheckpointError`."""
     path = Path(path)
     name = path.name
     if not path.is_file():
@@ -109,29 +199,80 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
         f = open(path, "rb")
     except OSError as e:
         raise CheckpointError("missing", f"{name} cannot be read: {e.strerror}.") from e
-    # np.load is given our own file object so it is closed even when the archive is broken.
-    with f:
+    try:
         if f.read(4) != _ZIP_MAGIC:
             raise CheckpointError("not_checkpoint", f"{name} is not an rnnviz checkpoint (it is not an .npz archive).")
         f.seek(0)
         try:
-            with np.load(f, allow_pickle=False) as npz:
-                meta = _read_meta(npz, name)
-                arrays = {k: npz[k] for k in npz.files if k != _META}
-        except CheckpointError:
-            raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, UnicodeDecodeError) as e:
+            zf = zipfile.ZipFile(f)
+        except _READ_ERRORS as e:
             raise damaged(name, f"it is incomplete or cannot be read whole ({type(e).__name__}: {e})") from e
-    return arrays, meta
+        try:
+            return Checkpoint(path, f, zf)
+        except BaseException:
+            zf.close()
+            raise
+    except BaseException:
+        f.close()
+        raise
 
 
-def _read_meta(npz, name: str) -> dict:
-    if _META not in npz.files:
-        raise CheckpointError(
-            "not_checkpoint", f"{name} is an .npz archive but not an rnnviz checkpoint (it has no rnnviz metadata)."
+def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a checkpoint: ``(arrays, meta)``. Raises :class:`CheckpointError` (see the module doc)."""
+    with open_checkpoint(path) as ck:
+        return ck.read(ck.entries), ck.meta
+
+
+def _entries_of(zf: zipfile.ZipFile, name: str) -> dict[str, zipfile.ZipInfo]:
+    """``{array name: zip entry}``; refuses what np.savez never writes, and more entries than MAX_ENTRIES."""
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise damaged(name, f"it holds {len(infos):,} entries (rnnviz reads at most {MAX_ENTRIES:,})")
+    entries = {}
+    for info in infos:
+        key = info.filename[: -len(_NPY)]
+        if not info.filename.endswith(_NPY) or not key or key in entries:
+            raise damaged(name, f"its entry {info.filename!r} is not one array of its own")
+        entries[key] = info
+    return entries
+
+
+def _declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Entry:
+    """The shape and dtype ``info``'s header declares, read without reading the array, checked to be a
+    plain array of numbers exactly as large as the entry, and the entry to inflate no more than a file
+    of ours can (a zip bomb is refused here, before it is inflated)."""
+    key = info.filename[: -len(_NPY)]
+    if info.file_size > MAX_INFLATION * info.compress_size + INFLATION_SLACK:
+        raise damaged(
+            name, f"{key} would inflate from {info.compress_size:,} to {info.file_size:,} bytes (a zip bomb?)"
         )
+    try:
+        with zf.open(info) as fp:
+            version = np.lib.format.read_magic(fp)
+            if version not in ((1, 0), (2, 0)):  # np.save writes 3.0 only for structured (text-named) types
+                raise ValueError(f"the .npy format {version} is not one of plain arrays")
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(fp)
+            header = fp.tell()
+    except _READ_ERRORS as e:
+        raise damaged(name, f"{key} is not a readable array ({type(e).__name__}: {e})") from e
+    if dtype.hasobject:
+        raise damaged(name, f"{key} holds Python objects (that needs pickle, which rnnviz never runs)")
+    if dtype.kind not in _NUMBER_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise damaged(name, f"{key} is not an array of numbers ({dtype})")
+    entry = Entry(tuple(shape), dtype)
+    if entry.nbytes != info.file_size - header:
+        raise damaged(
+            name, f"{key} declares {entry.shape} {dtype} ({entry.nbytes:,} bytes) but holds {info.file_size - header:,}"
+        )
+    return entry
+
+
+def _read_meta(raw: np.ndarray, name: str) -> dict:
     try:  # (RecursionError: nested deeper than the parser's stack, as no file of ours is)
-        meta = json.loads(npz[_META].tobytes().decode("utf-8"), parse_constant=_refuse_constant)
+        meta = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as e:
         raise damaged(name, f"its metadata is not the JSON rnnviz writes ({type(e).__name__}: {e})") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

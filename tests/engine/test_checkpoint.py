@@ -186,3 +186,76 @@ def test_metadata_json_that_we_never_write_is_refused_as_damaged(tmp_path, value
     with pytest.raises(CheckpointError) as info:
         checkpoint.load(path)
     assert info.value.kind == "corrupted" and "damaged checkpoint" in str(info.value)
+
+
+def npy_header(shape, descr="<f8") -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def crafted_zip(tmp_path, entries: dict, compression=zipfile.ZIP_STORED):
+    """An .npz with our metadata and ``entries`` {name: bytes, or an iterable of byte chunks}."""
+    meta = json.dumps({"format": "rnnviz-checkpoint", "version": 1}).encode()
+    path = tmp_path / "crafted.npz"
+    with zipfile.ZipFile(path, "w", compression) as z:
+        z.writestr("meta.json.npy", npy_header((len(meta),), "|u1") + meta)
+        for name, data in entries.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as f:
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    f.write(chunk)
+    return path
+
+
+def refused(path) -> str:
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "corrupted" and "damaged checkpoint" in str(info.value), str(info.value)
+    return str(info.value)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    import tracemalloc
+
+    zeros = bytes(1 << 20)
+    n = (256 << 20) // 8
+    chunks = [npy_header((n,)), *[zeros] * 256]  # 256 MB of float zeros, deflated to ~250 kB
+    path = crafted_zip(tmp_path, {"param.w": chunks}, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        message = refused(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "param.w would inflate" in message and peak < 8 << 20, peak  # (it used to peak at the full size)
+
+
+def test_a_huge_declared_shape_is_refused_without_allocating_it(tmp_path):
+    path = crafted_zip(tmp_path, {"param.w": npy_header((10**6, 10**6)) + bytes(64)})  # says 8 TB, holds 64 B
+    assert "declares (1000000, 1000000) float64" in refused(path)  # (it used to raise MemoryError)
+
+
+@pytest.mark.parametrize(
+    "descr, words",
+    [("|O", "Python objects"), ("<U4", "not an array of numbers"), ("|V8", "not an array of numbers"),
+     ("<M8[s]", "not an array of numbers")],
+)  # fmt: skip
+def test_arrays_that_are_not_numbers_are_refused_before_they_are_read(tmp_path, descr, words):
+    path = crafted_zip(tmp_path, {"param.w": npy_header((2,), descr) + bytes(16)})
+    assert words in refused(path)
+
+
+def test_entries_np_savez_never_writes_are_refused(tmp_path):
+    path = crafted_zip(tmp_path, {"param.w": npy_header((1,)) + bytes(8)})
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("notes.txt", "hello")
+    assert "'notes.txt' is not one array" in refused(path)
+    many = {f"a{k}": npy_header((1,)) + bytes(8) for k in range(checkpoint.MAX_ENTRIES)}
+    assert f"at most {checkpoint.MAX_ENTRIES:,}" in refused(crafted_zip(tmp_path, many))
+
+
+def test_an_entry_that_holds_less_than_it_declares_is_refused_before_it_is_read(tmp_path):
+    assert "holds 16" in refused(crafted_zip(tmp_path, {"param.w": npy_header((1000,)) + bytes(16)}))
