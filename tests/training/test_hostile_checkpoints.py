@@ -131,6 +131,64 @@ def test_resuming_lands_on_the_batch_an_uninterrupted_run_trains_next(tmp_path, 
         assert all(resumed.params[k].tobytes() == straight.params[k].tobytes() for k in straight.params)
 
 
+@pytest.mark.parametrize(
+    "key, change",
+    [("param.layer0.W_hh", lambda a: a.astype(np.int64)), ("param.layer0.W_hh", lambda a: a.astype(np.complex64)),
+     ("param.head.b_y", lambda a: a.astype(np.float64)), ("opt.m.layer0.W_hh", lambda a: a[:2]),
+     ("state.h0", lambda a: a.astype(np.float16)), ("param.layer9.W_hh", lambda a: np.zeros((4, 16), np.float32)),
+     ("state.c3", lambda a: np.zeros((1, 4), np.float32)), ("log.step.loss", lambda a: np.zeros((2, 2)))],
+)  # fmt: skip
+def test_arrays_that_do_not_fit_the_model_are_a_damaged_checkpoint(tmp_path, saved, key, change):
+    """int64 or complex weights used to load and fail at the first step ("Cannot cast array data")."""
+    arrays, meta = saved
+    source = arrays.get(key, arrays["param.layer0.W_hh"])
+    path = write(tmp_path, {**arrays, key: change(source)}, meta)
+    assert_damaged(refusal(path), key)
+    if key.startswith("param."):
+        with pytest.raises(CheckpointError) as info:
+            load_model(path)
+        assert_damaged(info.value, key)
+
+
+def test_missing_weights_or_a_partial_carried_state_are_a_damaged_checkpoint(tmp_path, saved):
+    arrays, meta = saved
+    assert_damaged(
+        refusal(write(tmp_path, {k: v for k, v in arrays.items() if k != "param.head.b_y"}, meta)), "head.b_y"
+    )
+    assert_damaged(refusal(write(tmp_path, {k: v for k, v in arrays.items() if k != "state.c0"}, meta)), "carried")
+
+
+@pytest.mark.parametrize("key", ["param.layer0.W_xh", "opt.v.head.W_hy", "state.c0"])
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_a_model_that_is_not_finite_is_refused_and_says_so(tmp_path, saved, key, bad):
+    arrays, meta = saved
+    broken = arrays[key].copy()
+    broken.flat[1] = bad
+    path = write(tmp_path, {**arrays, key: broken}, meta)
+    err = refusal(path)
+    assert err.kind == "not_finite" and key in str(err) and "NaN or infinite" in str(err)
+    if key.startswith("param."):  # eval and generate read the weights only
+        with pytest.raises(CheckpointError) as info:
+            load_model(path)
+        assert info.value.kind == "not_finite"
+
+
+def test_an_array_that_does_not_fit_the_model_is_refused_before_it_is_read(tmp_path, saved):
+    import tracemalloc
+
+    arrays, meta = saved
+    big = np.ones((2000, 2000), np.float32)  # 16 MB, declared (and held) as the optimizer state of a 4x16 W_hh
+    path = write(tmp_path, {**arrays, "opt.m.layer0.W_hh": big}, meta)
+    del big
+    tracemalloc.start()
+    try:
+        assert_damaged(refusal(path), "opt.m.layer0.W_hh is (2000, 2000) float32")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
+
+
 # Values of every JSON type, and a few that are the right type but out of range; each field of the
 # metadata (and of its settings, model, vocabulary and random state) gets some of them.
 FUZZ_VALUES = [None, True, False, 0, -1, 1, 7, 2**63, 10**30, 0.5, -1e300, 1e308, "", "2", "lstm",
@@ -165,7 +223,7 @@ def test_a_fuzz_of_every_metadata_field_gives_a_clean_load_or_a_clean_refusal(tm
     rng = np.random.default_rng(10)
     outcomes = {"loaded": 0, "refused": 0}
     for path in field_paths({"format": "rnnviz-checkpoint", "version": 1, **meta}):
-        for k in [*rng.choice(len(FUZZ_VALUES), 4, replace=False), None]:
+        for k in [*rng.choice(len(FUZZ_VALUES), 3, replace=False), None]:
             value = _DELETE if k is None else FUZZ_VALUES[k]
             crafted = set_path(meta, path, value) if path[0] in meta else meta
             file = write(tmp_path, arrays, crafted)
@@ -185,7 +243,7 @@ def test_a_fuzz_of_every_metadata_field_gives_a_clean_load_or_a_clean_refusal(tm
             else:
                 assert_trains(trainer)
                 outcomes["loaded"] += 1
-    assert outcomes["refused"] > 200 and outcomes["loaded"] > 10, outcomes  # both outcomes really happen
+    assert outcomes["refused"] > 150 and outcomes["loaded"] > 10, outcomes  # both outcomes really happen
 
 
 def rewrite_header(path, key, value):
