@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from rnnviz.engine.buffers import BufferPool
+from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
@@ -361,6 +362,8 @@ class Lab:
             self.emit(e.Notice(f"Saved {path}"))
         except OSError as err:
             self.emit(e.Problem("save_failed", f"Could not save {path}: {err.strerror or err}."))
+        except CheckpointError as err:  # a model that is not finite is never saved (save_trainer says why)
+            self.emit(e.Problem("save_failed", str(err)))
 
     # -- training ----------------------------------------------------------------------------------
     def _train_one(self, force_snapshot: bool = False) -> bool:

@@ -216,14 +216,20 @@ def _check_carried_state(states: dict[str, Entry], cfg: ModelConfig, name: str) 
         raise checkpoint.damaged(name, "its carried hidden state does not fit the model")
 
 
+def not_finite(arrays: dict[str, np.ndarray]) -> str:
+    """The arrays of a run holding NaN or infinite numbers, named for a message ("" when none does). Its
+    training history is not judged: a refused step's loss is NaN there, and says so."""
+    bad = [k for k, a in arrays.items() if not k.startswith("log.") and not np.isfinite(a).all()]
+    return ", ".join(bad[:4]) + (" ..." if len(bad) > 4 else "")
+
+
 def check_finite(arrays: dict[str, np.ndarray], name: str) -> None:
     """Refuse weights, optimizer or carried state that are not finite: such a model can never train
     (every step is refused) and its outputs are NaN. ``CheckpointError("not_finite")``."""
-    bad = [k for k, a in arrays.items() if not k.startswith("log.") and not np.isfinite(a).all()]
+    bad = not_finite(arrays)
     if bad:
-        shown = ", ".join(bad[:4]) + (" ..." if len(bad) > 4 else "")
         raise CheckpointError(
             "not_finite",
-            f"{name} holds a model that is not finite: {shown} contain NaN or infinite numbers (the run had "
+            f"{name} holds a model that is not finite: {bad} contain NaN or infinite numbers (the run had "
             "diverged). Use an earlier checkpoint, or train again with a lower learning rate or clipping.",
         )

@@ -34,6 +34,7 @@ from rnnviz.training.checkpoint_checks import (
     check_rng_state,
     check_values,
     describe,
+    not_finite,
 )
 from rnnviz.training.config import TrainConfig, optim_config
 from rnnviz.training.log import TrainingLog
@@ -42,7 +43,10 @@ from rnnviz.training.trainer import Trainer
 
 
 def save_trainer(trainer: Trainer, path: str | os.PathLike) -> None:
-    """Write the run to ``path`` atomically (the previous file stays intact if anything fails)."""
+    """Write the run to ``path`` atomically (the previous file stays intact if anything fails).
+
+    A run whose weights, optimizer or carried state are not finite is not saved (it could never train
+    again, and loading refuses it): ``CheckpointError("not_finite")``, and ``path`` is left as it was."""
     arrays = {f"param.{k}": v for k, v in trainer.params.items()}
     arrays.update({f"opt.{k}": v for k, v in trainer.opt.state.items()})
     arrays.update(trainer.log.arrays())
@@ -51,6 +55,13 @@ def save_trainer(trainer: Trainer, path: str | os.PathLike) -> None:
             arrays[f"state.h{layer}"] = h
             if c is not None:
                 arrays[f"state.c{layer}"] = c
+    bad = not_finite(arrays)
+    if bad:
+        raise CheckpointError(
+            "not_finite",
+            f"Not saved: {bad} of this run contain NaN or infinite numbers, and such a model can never train "
+            f"again; {os.path.basename(os.fspath(path))} is left as it was.",
+        )
     spec = trainer.task.spec
     meta = {
         "train_config": trainer.cfg.to_dict(),

@@ -1,6 +1,7 @@
 """Hostile and broken checkpoints at the command line: one line, the right exit code, never a hang or a
 traceback (the files are made here)."""
 
+import numpy as np
 import pytest
 
 from rnnviz.cli import main
@@ -12,9 +13,9 @@ from .conftest import run_cli
 DELETE = object()
 
 
-def saved_run(tmp_path, **changes):
-    """A toy run's checkpoint, its metadata changed by ``changes`` (a value DELETE deletes the key)."""
-    t = Trainer(TrainConfig(task="toy", hidden=4))
+def saved_run(tmp_path, task="toy", **changes):
+    """A small run's checkpoint, its metadata changed by ``changes`` (a value DELETE deletes the key)."""
+    t = Trainer(TrainConfig(task=task, hidden=4, seq_len=8, batch_size=4))
     t.train_step()
     path = tmp_path / "run.npz"
     save_trainer(t, path)
@@ -56,3 +57,31 @@ def test_wrong_typed_metadata_is_a_damaged_checkpoint_with_exit_2(tmp_path, caps
         assert main(["train", "--resume", path, "--steps", "1"] if command == "train" else [command, path]) == 2
         line = one_line(capsys.readouterr().err)
         assert line.startswith(f"rnnviz {command}: error:") and "damaged checkpoint" in line, line
+
+
+def with_weights(tmp_path, change, task="toy"):
+    """A small model's checkpoint with ``change(params)`` applied to its weights (in place)."""
+    path = saved_run(tmp_path, task)
+    arrays, meta = checkpoint.load(path)
+    params = {k[len("param.") :]: v.copy() for k, v in arrays.items() if k.startswith("param.")}
+    change(params)
+    arrays |= {"param." + k: v for k, v in params.items()}
+    checkpoint.save(path, arrays, {k: v for k, v in meta.items() if k not in ("format", "version")})
+    return str(path)
+
+
+def test_eval_and_generate_on_a_model_that_is_not_finite_say_so_and_exit_1(tmp_path, capsys):
+    path = with_weights(tmp_path, lambda p: p["head.W_hy"].__setitem__((0, 0), np.nan))
+    for command in (["eval", path], ["generate", path, "--length", "3"], ["train", "--resume", path]):
+        assert main(command) == 1  # (eval used to print "loss nan" and exit 0)
+        line = one_line(capsys.readouterr().err)
+        assert "not finite" in line and "head.W_hy" in line, line
+
+
+def test_eval_says_so_when_the_loss_of_finite_weights_is_not_finite_and_exits_1(tmp_path, capsys):
+    # float32 weights near its largest number: the predictions overflow to infinity, and so does the loss
+    path = with_weights(tmp_path, lambda p: p["head.W_hy"].fill(3e38), task="sine")
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert main(["eval", path]) == 1
+    out, err = capsys.readouterr()
+    assert "loss" not in out and "not finite" in one_line(err)

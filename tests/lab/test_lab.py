@@ -262,3 +262,14 @@ def test_a_second_validation_at_the_same_step_replaces_the_first():
     t.evaluate(1)
     t.evaluate(1)
     assert t.log.evals.n == 1
+
+
+def test_saving_a_model_that_is_not_finite_is_refused_with_a_problem_and_the_run_goes_on(tmp_path):
+    lab, events = make_lab()
+    lab.train_steps(2)
+    t = lab.main.trainer
+    t.params = {**t.params, "head.b_y": np.full_like(t.params["head.b_y"], np.nan)}
+    lab.handle(c.SaveCheckpoint(str(tmp_path / "run.npz")))
+    (problem,) = [ev for ev in events if isinstance(ev, e.Problem)]
+    assert problem.kind == "save_failed" and "NaN or infinite" in problem.message
+    assert not (tmp_path / "run.npz").exists() and lab.state == e.PAUSED

@@ -260,3 +260,16 @@ def rewrite_header(path, key, value):
     data["meta.json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     np.savez(path, **data)
     return path
+
+
+def test_a_run_that_is_not_finite_is_never_saved_and_the_previous_file_stays(tmp_path):
+    t = Trainer(TOY)
+    t.train_step()
+    path = tmp_path / "run.npz"
+    save_trainer(t, path)
+    before = path.read_bytes()
+    t.params = {**t.params, "head.b_y": np.full_like(t.params["head.b_y"], np.inf)}
+    with pytest.raises(CheckpointError) as info:
+        save_trainer(t, path)  # (it used to be saved without a word)
+    assert info.value.kind == "not_finite" and "head.b_y" in str(info.value) and "run.npz is left" in str(info.value)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["run.npz"]
