@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from rnnviz.corpus import CorpusError
 from rnnviz.engine.buffers import BufferPool
 from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
@@ -65,6 +66,7 @@ def eval_batches(t: Trainer) -> int:
 
 
 HISTORY_INFO_INTERVAL = 1.0  # seconds: while running, how often the front end hears what the history holds
+LOAD_ERRORS = (CorpusError, CheckpointError, ValueError, OSError)  # a file that cannot be used, in plain words
 
 
 class Lab:
@@ -148,6 +150,13 @@ class Lab:
         if self.running:
             self.running = False
             self._show_newest_steps()
+
+    def resume_running(self) -> None:
+        """Train on after an interruption that changed nothing (a refused load), exactly as before it:
+        unlike Train, a run a refused step had stopped stays stopped. (Called while still LOADING.)"""
+        if self.runs:
+            self.running = True
+            self.set_state(e.RUNNING)
 
     def tick(self) -> None:
         """One training step of every run, if running (the loop calls this between commands)."""
@@ -259,7 +268,14 @@ class Lab:
         self.install(self.build_trainer(config))
 
     def load_checkpoint(self, path: str) -> None:
-        self.install(*self.read_checkpoint(path))
+        """Replace the run by the one saved at ``path``; a file that cannot be used is a Problem and
+        changes nothing (every check is made before anything is swapped in: ``load_trainer``)."""
+        try:
+            loaded = self.read_checkpoint(path)
+        except LOAD_ERRORS as err:
+            self.emit(e.Problem("load_failed", str(err)))
+            return
+        self.install(*loaded)
 
     def install(self, trainer: Trainer, notice: str = "") -> None:
         """Make ``trainer`` the main run (the old runs go) and tell the front end what it is."""

@@ -22,19 +22,15 @@ import traceback
 from collections import deque
 from dataclasses import dataclass
 
-from rnnviz.corpus import CorpusError
 from rnnviz.engine.buffers import BufferPool
-from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
 from rnnviz.lab.blas import one_blas_thread_context
-from rnnviz.lab.lab import Lab
+from rnnviz.lab.lab import LOAD_ERRORS, Lab
 from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig, Trainer
 from rnnviz.training.config import same_data
-
-LOAD_ERRORS = (CorpusError, CheckpointError, ValueError, OSError)  # a bad file, said in plain words
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,8 @@ class LabLoop:
         self.commands: queue.Queue[c.Command] = queue.Queue()
         self._config = config
         self._fallback = fallback  # used if ``config`` cannot be loaded (e.g. a bad file on the command line)
-        self._resume_state = e.IDLE  # where a failed load returns to
+        self._resume_state = e.IDLE  # where a failed load returns to ...
+        self._resume_running = False  # ... and whether it was training (then it trains on)
         self._loads = 0  # loads started: an answer to an older one than the newest is dropped
 
     def send(self, cmd: c.Command) -> None:
@@ -167,6 +164,8 @@ class LabLoop:
             if cmd.initial and self._fallback is not None:
                 fallback, self._fallback = self._fallback, None
                 self._load_async(lambda: (lab.build_trainer(fallback), ""), initial=True)
+            elif self._resume_running and lab.runs:
+                lab.resume_running()
             else:
                 lab.set_state(self._resume_state if lab.runs else e.ERROR)
         else:  # (while loading, the lab itself ignores what needs a model: the app disables it meanwhile)
@@ -174,9 +173,10 @@ class LabLoop:
 
     def _start_loading(self, message: str) -> None:
         lab = self.lab
-        lab.stop_running()
-        if lab.state != e.LOADING:
+        if lab.state != e.LOADING:  # (a second load while loading returns to where the first began)
             self._resume_state = lab.state if lab.state not in (e.RUNNING, e.ERROR) else e.PAUSED
+            self._resume_running = lab.running
+        lab.stop_running()
         lab.set_state(e.LOADING, message)
 
     def _load_async(self, make, initial: bool = False) -> None:
