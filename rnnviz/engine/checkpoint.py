@@ -5,8 +5,10 @@ File layout (a zip, as ``np.savez`` writes it)::
     meta.json.npy      uint8 array holding UTF-8 JSON: {"format": "rnnviz-checkpoint", "version": N, ...}
     <name>.npy         one entry per array (parameters, optimizer state, carried state...)
 
-Writing goes to a temporary file in the same folder, is flushed and fsynced, then ``os.replace``-d
-over the target: a crash or an exception mid-save leaves the previous checkpoint untouched.
+Writing goes to a temporary file in the same folder (``<name>.rnnviz-<random>.tmp``), is flushed and
+fsynced, then ``os.replace``-d over the target: a crash or an exception mid-save leaves the previous
+checkpoint untouched, and the next save to the same place removes what a killed one left behind
+(``engine.atomic``).
 
 Reading checks every array's declared shape and type (its ``.npy`` header) against the size of its
 zip entry before a byte of it is read: an entry whose header claims more than it holds, a member that
@@ -30,14 +32,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from rnnviz.engine.atomic import write_atomically
 
 FORMAT = "rnnviz-checkpoint"
 VERSION = 1
@@ -82,43 +84,7 @@ def save(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> 
         if a.dtype == object:
             raise TypeError(f"array {name!r} has dtype object; checkpoints hold numbers only")
         payload[name] = a
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
-    try:
-        if hasattr(os, "fchmod"):  # mkstemp makes the file private (0600); give it a normal file's mode
-            try:
-                os.fchmod(fd, _file_mode(path))
-            except OSError:  # a file system without permissions (a FAT stick, some shares): saving still works
-                pass
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        dir_fd = os.open(path.parent or ".", os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def _file_mode(path: Path) -> int:
-    """The permissions the saved file gets: those of the file it replaces, else what ``open`` would give
-    (0666 less the umask). The umask can only be read by setting it, so it is set straight back."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+    write_atomically(path, lambda f: np.savez(f, **payload))
 
 
 @dataclass(frozen=True)

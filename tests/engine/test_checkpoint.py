@@ -259,3 +259,65 @@ def test_entries_np_savez_never_writes_are_refused(tmp_path):
 
 def test_an_entry_that_holds_less_than_it_declares_is_refused_before_it_is_read(tmp_path):
     assert "holds 16" in refused(crafted_zip(tmp_path, {"param.w": npy_header((1000,)) + bytes(16)}))
+
+
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+from rnnviz.engine import checkpoint
+checkpoint.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # killed mid-save (kill -9)
+checkpoint.save(sys.argv[1], {"w": np.ones(100_000)}, {"step": 2})
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kill -9 is a POSIX matter")
+def test_a_save_killed_midway_leaves_a_recognisable_temp_file_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = good_file(tmp_path)
+    r = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], capture_output=True, timeout=60)
+    assert r.returncode == -9
+    (left,) = [p for p in tmp_path.iterdir() if p != path]
+    assert left.name.startswith("good.npz.rnnviz-") and left.name.endswith(".tmp") and left.stat().st_size > 10**5
+    old = time.time() - 3600
+    os.utime(left, (old, old))  # (a later run: a temp file just made may be a save still on its way)
+    checkpoint.save(path, {"w": np.zeros(3)}, {"step": 4})
+    assert [p.name for p in tmp_path.iterdir()] == ["good.npz"] and checkpoint.load(path)[1]["step"] == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_cleaning_up_touches_only_stale_temp_files_of_our_own_for_that_checkpoint(tmp_path):
+    import time
+
+    fcntl = pytest.importorskip("fcntl")  # (a save under way holds a lock on its temp file)
+
+    path = good_file(tmp_path)
+    old = time.time() - 3600
+    names = {
+        "good.npz.rnnviz-k2j4h6g8.tmp": True,  # ours, for good.npz, left long ago: removed
+        "good.npz.rnnviz-fresh001.tmp": False,  # ours but just made: a save on its way (another process)
+        "other.npz.rnnviz-k2j4h6g8.tmp": False,  # another checkpoint's
+        "good.npz.k2j4h6g8.tmp": False,  # not our naming (an editor's, a download's, an older rnnviz's)
+        "good.npz.rnnviz-k2j4h6g8.tmp.bak": False,
+        "notes.tmp": False,
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 10)
+        if name != "good.npz.rnnviz-fresh001.tmp":
+            os.utime(tmp_path / name, (old, old))
+    outside = tmp_path / "elsewhere.bin"
+    outside.write_bytes(b"keep me")
+    (tmp_path / "good.npz.rnnviz-link0001.tmp").symlink_to(outside)  # a link: never followed, never removed
+    (tmp_path / "good.npz.rnnviz-folder01.tmp").mkdir()
+    held = tmp_path / "good.npz.rnnviz-held0001.tmp"  # an old name a save still holds (locked): kept
+    held.write_bytes(b"x")
+    os.utime(held, (old, old))
+    with open(held, "rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        checkpoint.save(path, {"w": np.zeros(3)}, {"step": 5})
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"good.npz", "elsewhere.bin", "good.npz.rnnviz-link0001.tmp", "good.npz.rnnviz-folder01.tmp",
+                    "good.npz.rnnviz-held0001.tmp"} | {n for n, gone in names.items() if not gone}  # fmt: skip
+    assert outside.read_bytes() == b"keep me"
