@@ -164,8 +164,10 @@ def run_generate(args) -> int:
     saved = load_model(args.checkpoint)
     if saved.model_cfg.head != "lm" or saved.vocab is None:
         raise InputError(f"{args.checkpoint} is a {saved.model_cfg.head} model; only language models generate text.")
-    if args.length < 0 or args.temperature < 0 or args.top_k < 0:
-        raise InputError("--length, --temperature and --top-k must not be negative.")
+    if not args.temperature >= 0:  # (NaN compares false)
+        raise InputError(f"--temperature must be a number >= 0, not {args.temperature}.")
+    if args.length < 0 or args.top_k < 0:
+        raise InputError("--length and --top-k must not be negative.")
     vocab = saved.vocab
     prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab.tokens else vocab.tokens[-1])
     unknown = vocab.unknown(prime)

@@ -47,14 +47,20 @@ def sample(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.
     """Draw a token id from ``logits (K,)``.
 
     ``temperature`` 0 means argmax (greedy) and never divides by zero; below 1 sharpens, above 1
-    flattens. ``top_k`` keeps only the k most likely tokens (None or 0: all).
+    flattens; as it goes to 0 it becomes greedy, and so does a tiny one (5e-324, the smallest float,
+    included). ``top_k`` keeps only the k most likely tokens (None or 0: all). Raises ``ValueError``
+    for a temperature that is not a number >= 0 (NaN included).
     """
-    if temperature < 0:
-        raise ValueError("temperature must be >= 0")
+    if not temperature >= 0:  # (NaN compares false)
+        raise ValueError(f"temperature must be a number >= 0, not {temperature!r}")
     logits = np.asarray(logits, np.float64)
     if temperature == 0:
         return int(np.argmax(logits))
-    z = logits / temperature
+    # Shift by the maximum first: (logit - max) <= 0, so a tiny temperature sends every token but the
+    # most likely to -inf (probability 0: greedy), where logits / 5e-324 overflowed to inf and inf - inf
+    # made the probabilities NaN. That overflow to -inf is the limit wanted: no warning for it.
+    with np.errstate(over="ignore"):
+        z = (logits - logits.max()) / temperature
     if top_k:
         k = min(int(top_k), z.size)
         cutoff = np.partition(z, -k)[-k]

@@ -85,3 +85,13 @@ def test_eval_says_so_when_the_loss_of_finite_weights_is_not_finite_and_exits_1(
         assert main(["eval", path]) == 1
     out, err = capsys.readouterr()
     assert "loss" not in out and "not finite" in one_line(err)
+
+
+def test_generate_refuses_a_temperature_that_is_not_a_number_and_takes_a_tiny_one_as_greedy(tmp_path, capsys):
+    path = str(saved_run(tmp_path))
+    assert main(["generate", path, "--temperature", "nan", "--length", "5"]) == 2
+    assert "--temperature" in one_line(capsys.readouterr().err)
+    assert main(["generate", path, "--temperature", "0", "--length", "8"]) == 0
+    greedy = capsys.readouterr().out
+    assert main(["generate", path, "--temperature", "5e-324", "--length", "8", "--seed", "4"]) == 0
+    assert capsys.readouterr().out == greedy
