@@ -23,8 +23,10 @@ Loading raises :class:`CheckpointError` with ``kind``:
     "newer_version"  written by a newer rnnviz (format version above ours)
     "corrupted"      an rnnviz checkpoint that cannot be read whole: truncated, a bad CRC, broken JSON,
                      missing or malformed arrays or metadata (the message says "damaged checkpoint")
-    "incompatible"   readable, but does not fit the model it is being loaded into (raised by callers
-                     that compare shapes, see :func:`check_compatible`)
+    "incompatible"   readable, but does not fit the model or data it is being loaded into (raised by
+                     callers, see :func:`check_compatible`)
+    "not_finite"     a model whose numbers are NaN or infinite (raised by ``training`` when loading,
+                     and when asked to save one)
 """
 
 from __future__ import annotations
