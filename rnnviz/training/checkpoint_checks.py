@@ -83,6 +83,19 @@ def check_rng_state(state, name: str, what: str = "random state") -> dict:
     return state
 
 
+def check_data_place(place, name: str) -> dict | None:
+    """``place`` (the file's "data_rng") if it is what ``BatchStream.saved`` writes: the batch its data
+    stream restarts at and the data random state there; None for a file of an older rnnviz without it.
+    Whether that batch fits the run's count needs the task (``checkpointing._resume_stream``)."""
+    if place is None:
+        return None
+    at = place.get("at") if isinstance(place, dict) else None
+    if not isinstance(place, dict) or place.keys() != {"at", "state"} or not _whole(at, MAX_COUNT + 1):
+        raise checkpoint.damaged(name, "its place in the data (data_rng) is not what rnnviz writes")
+    check_rng_state(place["state"], name, "data order's random state")
+    return place
+
+
 def _whole(value, below: int) -> bool:
     return type(value) is int and 0 <= value < below
 

@@ -30,6 +30,7 @@ from rnnviz.engine.runtime import Runtime
 from rnnviz.training.checkpoint_checks import (
     RUN_COUNTS,
     arrays_to_read,
+    check_data_place,
     check_finite,
     check_rng_state,
     check_values,
@@ -111,7 +112,10 @@ def _read(path: str | os.PathLike, run: bool) -> SavedModel:
         meta = ck.meta
         d = describe(meta, name)
         if run:
-            meta = {**meta, **check_values(meta, RUN_COUNTS, name), "rng": check_rng_state(meta.get("rng"), name)}
+            meta = {
+                **meta, **check_values(meta, RUN_COUNTS, name), "rng": check_rng_state(meta.get("rng"), name),
+                "data_rng": check_data_place(meta.get("data_rng"), name),
+            }  # fmt: skip
         arrays = ck.read(arrays_to_read(d, ck.entries, name, run))
     check_finite(arrays, name)
     params = {k[len("param.") :]: v for k, v in arrays.items() if k.startswith("param.")}
@@ -147,10 +151,10 @@ def _run_state(saved: SavedModel) -> tuple[dict[str, np.ndarray], list | None]:
 LEGACY_REPLAY = 100_000
 
 
-def _resume_stream(trainer: Trainer, position: int, saved, name: str, own_data: bool) -> BatchStream:
-    """The run's data stream at batch ``position``, restarted from the random state the file kept for
-    it; with other data than the run's own (``own_data`` False) the state is used as it is, since the
-    batches differ anyway."""
+def _resume_stream(trainer: Trainer, position: int, saved: dict | None, name: str, own_data: bool) -> BatchStream:
+    """The run's data stream at batch ``position``, restarted from the place the file kept for it
+    (``saved``, checked by ``check_data_place``); with other data than the run's own (``own_data``
+    False) its random state is used as it is, since the batches differ anyway."""
     task = trainer.task
     if saved is None:
         if position > LEGACY_REPLAY:
@@ -163,15 +167,12 @@ def _resume_stream(trainer: Trainer, position: int, saved, name: str, own_data: 
         for _ in range(position):  # the fresh trainer's stream, from the seed
             trainer.next_batch()
         return trainer.stream
-    at = saved.get("at") if isinstance(saved, dict) else None
-    if not isinstance(saved, dict) or saved.keys() != {"at", "state"} or type(at) is not int:
-        raise checkpoint.damaged(name, "its place in the data (data_rng) is not what rnnviz writes")
-    if own_data and at != task.restart_point(position):
+    if own_data and saved["at"] != task.restart_point(position):
         raise checkpoint.damaged(
-            name, f"its place in the data (batch {at:,}) does not fit its batch count {position:,}"
+            name, f"its place in the data (batch {saved['at']:,}) does not fit its batch count {position:,}"
         )
     rng = np.random.Generator(np.random.PCG64())
-    rng.bit_generator.state = check_rng_state(saved["state"], name, "data order's random state")
+    rng.bit_generator.state = saved["state"]
     return BatchStream(task, rng, position)
 
 
@@ -202,7 +203,7 @@ def load_trainer(
     trainer.opt = Optimizer(optim_config(cfg), meta["opt_step"], opt_state)
     trainer.state = state
     trainer.rng.bit_generator.state = meta["rng"]  # (checked by _read)
-    trainer.stream = _resume_stream(trainer, meta["batches_used"], meta.get("data_rng"), name, corpus is None)
+    trainer.stream = _resume_stream(trainer, meta["batches_used"], meta["data_rng"], name, corpus is None)
     trainer.progress = trainer.stream.progress
     trainer.step = meta["step"]
     trainer.tokens_seen = meta["tokens_seen"]
