@@ -97,12 +97,8 @@ class Entry:
     dtype: np.dtype
 
     @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
     def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize  # (Python ints: no overflow for any shape)
 
 
 class Checkpoint:
@@ -118,15 +114,18 @@ class Checkpoint:
                 "not_checkpoint",
                 f"{self.name} is an .npz archive but not an rnnviz checkpoint (it has no rnnviz metadata).",
             )
-        self._infos = _entries_of(zf, self.name)
-        declared = {k: _declared(zf, info, self.name) for k, info in self._infos.items()}
-        meta_entry = declared.pop(_META)
+        # the metadata first: a file of a newer rnnviz is said to be one, whatever else it holds
+        self._infos = {_META: zf.getinfo(_META + _NPY)}
+        meta_entry = _declared(zf, self._infos[_META], self.name)
         if meta_entry.dtype != np.uint8 or len(meta_entry.shape) != 1 or meta_entry.nbytes > MAX_META_BYTES:
             raise damaged(
                 self.name, f"its metadata is not the text rnnviz writes ({meta_entry.dtype}, {meta_entry.shape})"
             )
-        self.entries: dict[str, Entry] = declared
         self.meta = _read_meta(self._read(_META), self.name)
+        self._infos = _entries_of(zf, self.name)
+        self.entries: dict[str, Entry] = {
+            k: _declared(zf, info, self.name) for k, info in self._infos.items() if k != _META
+        }
 
     def read(self, names) -> dict[str, np.ndarray]:
         """The arrays ``names`` (each of ``entries``)."""

@@ -321,3 +321,14 @@ def test_cleaning_up_touches_only_stale_temp_files_of_our_own_for_that_checkpoin
     assert left == {"good.npz", "elsewhere.bin", "good.npz.rnnviz-link0001.tmp", "good.npz.rnnviz-folder01.tmp",
                     "good.npz.rnnviz-held0001.tmp"} | {n for n, gone in names.items() if not gone}  # fmt: skip
     assert outside.read_bytes() == b"keep me"
+
+
+def test_a_newer_file_is_called_newer_whatever_else_it_holds(tmp_path):
+    meta = json.dumps({"format": "rnnviz-checkpoint", "version": checkpoint.VERSION + 1}).encode()
+    path = tmp_path / "newer.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("meta.json.npy", npy_header((len(meta),), "|u1") + meta)
+        z.writestr("names.npy", npy_header((2,), "<U4") + bytes(32))  # a kind of array this version refuses
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "newer_version"
