@@ -128,13 +128,23 @@ class ModelConfig:
         values = {}
         for name, value in d.items():
             kind = _FIELD_KINDS[fields[name]]  # the annotation, a string under postponed evaluation
-            if isinstance(value, bool) or not isinstance(value, kind):
-                raise ValueError(f"the model setting {name} must be {fields[name]}, not {value!r}")
-            values[name] = float(value) if fields[name] == "float" else value
+            if isinstance(value, bool) or not isinstance(value, kind) or kind is _REAL and not _fits_float(value):
+                raise ValueError(f"the model setting {name} must be {fields[name]}, not {value!r:.40}")
+            values[name] = float(value) if kind is _REAL else value
         return cls(**values)
 
 
-_FIELD_KINDS = {"str": str, "int": int, "float": (int, float)}  # ModelConfig's field annotations
+_REAL = (int, float)
+_FIELD_KINDS = {"str": str, "int": int, "float": _REAL}  # ModelConfig's field annotations
+
+
+def _fits_float(value) -> bool:
+    """False for a whole number beyond any float (10**400): float() would raise OverflowError."""
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:

@@ -67,6 +67,8 @@ def assert_trains(trainer: Trainer) -> None:
         ("vocab", {"format": "rnnviz-vocab", "version": 1, "level": "word", "tokens": ["a", "b"]}, ["vocabulary"]),
         ("class_names", "abc", ["class"]),
         ("progress", "far", ["progress"]),
+        ("progress", 10**400, ["progress", "finite"]),  # (float() of it raised OverflowError)
+        ("train_config", {**TOY.to_dict(), "lr": 10**400}, ["learning rate"]),
     ],
 )
 def test_wrong_typed_or_out_of_range_metadata_is_a_damaged_checkpoint(tmp_path, saved, field, value, words):
@@ -77,7 +79,8 @@ def test_wrong_typed_or_out_of_range_metadata_is_a_damaged_checkpoint(tmp_path, 
 
 def test_a_model_that_disagrees_with_its_own_settings_is_damaged(tmp_path, saved):
     arrays, meta = saved
-    for change in ({"hidden_size": 5}, {"hidden_size": 4.0}, {"cell": "gru"}, {"vocab_size": 6}, {"dtype": 32}):
+    for change in ({"hidden_size": 5}, {"hidden_size": 4.0}, {"cell": "gru"}, {"vocab_size": 6}, {"dtype": 32},
+                   {"recurrent_gain": 10**400}):  # fmt: skip
         crafted = {**meta, "model": {**meta["model"], **change}}
         assert_damaged(refusal(write(tmp_path, arrays, crafted)))
         with pytest.raises(CheckpointError):
@@ -191,7 +194,7 @@ def test_an_array_that_does_not_fit_the_model_is_refused_before_it_is_read(tmp_p
 
 # Values of every JSON type, and a few that are the right type but out of range; each field of the
 # metadata (and of its settings, model, vocabulary and random state) gets some of them.
-FUZZ_VALUES = [None, True, False, 0, -1, 1, 7, 2**63, 10**30, 0.5, -1e300, 1e308, "", "2", "lstm",
+FUZZ_VALUES = [None, True, False, 0, -1, 1, 7, 2**63, 10**30, 10**400, 0.5, -1e300, 1e308, "", "2", "lstm",
                [], [0], [["x"]], {}, {"format": "rnnviz-vocab"}]  # fmt: skip
 _DELETE = object()
 
