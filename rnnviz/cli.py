@@ -10,9 +10,10 @@
     rnnviz serve CKPT          serve a model over HTTP: generate, predict, its info and history
     rnnviz gradcheck ...       compare the engine's gradients with finite differences
 
-Exit codes: 0 done; 1 stopped by the numbers (a training step went NaN/infinite, or a gradient check
-failed); 2 bad input (a file that cannot be used, a bad option), with a one-line message and no
-traceback; 130 interrupted with Ctrl-C (training saves a checkpoint first).
+Exit codes: 0 done; 1 stopped by the numbers (a training step went NaN/infinite, a gradient check
+failed, a checkpoint's model or its loss is not finite); 2 bad input (a file that cannot be used, a bad
+option), with a one-line message and no traceback; 130 interrupted with Ctrl-C (training saves a
+checkpoint first).
 
 This module imports no Qt: the app is imported only when it is started.
 """
@@ -48,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnviz",
         description="Watch a from-scratch NumPy RNN, LSTM or GRU learn. Without a subcommand, opens the app "
         "(on FILE if given, else on the bundled Tiny Shakespeare).",
-        epilog="Exit codes: 0 done, 1 a step went NaN/infinite or a gradient check failed, 2 bad input, "
-        "130 interrupted with Ctrl-C. 'rnnviz SUBCOMMAND --help' explains each subcommand.",
+        epilog="Exit codes: 0 done, 1 a step, a model or its loss went NaN/infinite or a gradient check failed, "
+        "2 bad input, 130 interrupted with Ctrl-C. 'rnnviz SUBCOMMAND --help' explains each subcommand.",
     )
     parser.add_argument("--version", action="version", version=f"rnnviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
@@ -116,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     except (InputError, CorpusError, CheckpointError, ValueError) as e:
         print(f"rnnviz {args.command}: error: {e}", file=sys.stderr)
-        return EXIT_INPUT
+        # a model that went NaN or infinite is a matter of numbers, not of a bad file
+        return EXIT_NUMBERS if isinstance(e, CheckpointError) and e.kind == "not_finite" else EXIT_INPUT
     except OSError as e:  # a file that cannot be written or read: the user's to fix, not a crash
         print(
             f"rnnviz {args.command}: error: {e.strerror + ': ' + str(e.filename) if e.filename else e}", file=sys.stderr
@@ -166,8 +168,10 @@ def run_generate(args) -> int:
     saved = load_model(args.checkpoint)
     if saved.model_cfg.head != "lm" or saved.vocab is None:
         raise InputError(f"{args.checkpoint} is a {saved.model_cfg.head} model; only language models generate text.")
-    if args.length < 0 or args.temperature < 0 or args.top_k < 0:
-        raise InputError("--length, --temperature and --top-k must not be negative.")
+    if not args.temperature >= 0:  # (NaN compares false)
+        raise InputError(f"--temperature must be a number >= 0, not {args.temperature}.")
+    if args.length < 0 or args.top_k < 0:
+        raise InputError("--length and --top-k must not be negative.")
     vocab = saved.vocab
     prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab.tokens else vocab.tokens[-1])
     unknown = vocab.unknown(prime)
@@ -222,6 +226,13 @@ def run_eval(args) -> int:
     report = evaluate_batches(saved.params, saved.model_cfg, batches)
     if report is None:
         raise InputError(f"there is nothing to evaluate in {what} (too short for one sequence?)")
+    if not np.isfinite(report.loss):  # finite weights whose numbers overflow on this data
+        print(
+            f"rnnviz eval: error: the model's loss on {what} is not finite ({report.loss}): its numbers overflow "
+            "(weights this large cannot be evaluated; an earlier checkpoint may).",
+            file=sys.stderr,
+        )
+        return EXIT_NUMBERS
     print(f"evaluated on {what}: {report.count:,} {'names' if cfg.task == 'classify' else 'tokens'}")
     print(f"loss {report.loss:.4f}")
     if report.perplexity is not None:

@@ -106,6 +106,11 @@ class Task(Protocol):
     ``train_batches(rng)`` is endless: the caller stops by not asking for more. Every random
     choice comes from ``rng``, so the same seed gives the same batches, bit for bit.
     ``val_batches()`` is finite and the same on every call (it may be empty: see ``notes``).
+
+    Resuming at any batch without replaying the stream (``training.stream``): ``train_batches(rng,
+    start)`` is the stream from its batch ``start`` on (0-based), given ``rng`` in the state the stream
+    from 0 had just before drawing batch ``restart_point(start)``. A task that draws per batch restarts
+    at the batch itself; one that draws once per epoch (the names' shuffled order) at its epoch's first.
     """
 
     @property
@@ -117,6 +122,8 @@ class Task(Protocol):
     @property
     def batches_per_epoch(self) -> int: ...
 
-    def train_batches(self, rng: np.random.Generator) -> Iterator[Batch]: ...
+    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]: ...
+
+    def restart_point(self, n: int) -> int: ...
 
     def val_batches(self) -> Iterator[Batch]: ...

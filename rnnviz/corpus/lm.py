@@ -133,13 +133,19 @@ class LMCorpus:
             return _chunks_per_stream(len(self.train_ids), self.n_streams, self.seq_len)
         return max(1, (len(self.train_ids) - 1) // (self.batch_size * self.seq_len))
 
-    def train_batches(self, rng: np.random.Generator) -> Iterator[Batch]:
-        """Endless training batches, x and y ``(B, T)``; ``rng`` is used in random mode only."""
+    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
+        """Endless training batches from batch ``start``, x and y ``(B, T)``; ``rng`` is used in random mode only."""
         if self.mode == "contiguous":
-            for epoch in count():
-                yield from _stream_batches(self.train_ids, self.n_streams, self.seq_len, epoch)
+            first_epoch, first_chunk = divmod(start, self.batches_per_epoch)
+            for epoch in count(first_epoch):
+                chunk = first_chunk if epoch == first_epoch else 0
+                yield from _stream_batches(self.train_ids, self.n_streams, self.seq_len, epoch, chunk)
         else:
-            yield from self._random_batches(rng)
+            yield from self._random_batches(rng, start)
+
+    def restart_point(self, n: int) -> int:
+        """Batch ``n`` itself: contiguous streams draw nothing, random windows draw per batch."""
+        return n
 
     def val_batches(self) -> Iterator[Batch]:
         """The validation tail as contiguous streams (same on every call; empty without validation)."""
@@ -148,11 +154,11 @@ class LMCorpus:
         n_streams = min(self.batch_size, (len(self.val_ids) - 1) // self.seq_len)
         return _stream_batches(self.val_ids, n_streams, self.seq_len, epoch=0)
 
-    def _random_batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+    def _random_batches(self, rng: np.random.Generator, start: int) -> Iterator[Batch]:
         train, T, B = self.train_ids, self.seq_len, self.batch_size
         per_epoch = self.batches_per_epoch
         offsets = np.arange(T)
-        for k in count():
+        for k in count(start):
             # start s <= len - 1 - T, so the last target train[s + T] exists
             starts = rng.integers(0, len(train) - T, size=B)  # (B,)
             index = starts[:, None] + offsets  # (B, T)
@@ -180,8 +186,9 @@ def _chunks_per_stream(n_ids: int, n_streams: int, seq_len: int) -> int:
     return ((n_ids - 1) // n_streams) // seq_len
 
 
-def _stream_batches(ids: np.ndarray, n_streams: int, seq_len: int, epoch: int) -> Iterator[Batch]:
-    """One pass over ``ids`` as ``n_streams`` contiguous streams, T tokens at a time (char-rnn layout).
+def _stream_batches(ids: np.ndarray, n_streams: int, seq_len: int, epoch: int, first: int = 0) -> Iterator[Batch]:
+    """One pass over ``ids`` as ``n_streams`` contiguous streams, T tokens at a time (char-rnn layout),
+    from chunk ``first`` on.
 
     Stream b holds inputs ``ids[b*L : (b+1)*L]`` and targets one further, L = (len - 1) // n_streams.
     """
@@ -189,7 +196,7 @@ def _stream_batches(ids: np.ndarray, n_streams: int, seq_len: int, epoch: int) -
     X = ids[: n_streams * stream_len].reshape(n_streams, stream_len)  # (B, L) view
     Y = ids[1 : n_streams * stream_len + 1].reshape(n_streams, stream_len)  # (B, L) view, shifted by one
     n_chunks = stream_len // seq_len
-    for c in range(n_chunks):
+    for c in range(first, n_chunks):
         cols = slice(c * seq_len, (c + 1) * seq_len)
         yield Batch(x=X[:, cols].copy(), y=Y[:, cols].copy(), carry=c > 0, epoch=epoch, fraction=(c + 1) / n_chunks)
 

@@ -229,21 +229,27 @@ class NamesTask:
         """Validation accuracy of always answering the largest training class."""
         return majority_baseline(self.train_labels, self.val_labels if len(self.val_idx) else None)
 
-    def train_batches(self, rng: np.random.Generator) -> Iterator[Batch]:
+    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
+        """Endless training batches from batch ``start`` (see ``restart_point`` for the state of ``rng``)."""
         per_epoch = self.batches_per_epoch
         if self.sampling == "shuffle":
-            for epoch in count():
-                order = rng.permutation(self.train_idx)
-                for k in range(per_epoch):
+            first_epoch, first = divmod(start, per_epoch)
+            for epoch in count(first_epoch):
+                order = rng.permutation(self.train_idx)  # the epoch's order, drawn at its first batch
+                for k in range(first if epoch == first_epoch else 0, per_epoch):
                     yield self._batch(
                         order[k * self.batch_size : (k + 1) * self.batch_size], epoch, (k + 1) / per_epoch
                     )
         else:
-            for k in count():
+            for k in count(start):
                 classes = self._present[rng.integers(0, len(self._present), size=self.batch_size)]  # (B,)
                 picks = self._starts[classes] + rng.integers(0, self._sizes[classes])  # (B,) one name of each
                 epoch, done = divmod(k, per_epoch)
                 yield self._batch(self._grouped[picks], epoch, (done + 1) / per_epoch)
+
+    def restart_point(self, n: int) -> int:
+        """Shuffled: the first batch of ``n``'s epoch (its order is drawn there); balanced: ``n`` itself."""
+        return n - n % self.batches_per_epoch if self.sampling == "shuffle" else n
 
     def val_batches(self) -> Iterator[Batch]:
         """Validation names in file order, ``batch_size`` at a time (the last batch may be smaller)."""

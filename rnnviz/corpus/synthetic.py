@@ -80,8 +80,11 @@ class SineTask:
         series = series.astype(self.dtype)[:, :, None]  # (B, T+1, 1)
         return Batch(x=series[:, :T].copy(), y=series[:, 1:].copy(), carry=False, epoch=epoch, fraction=fraction)
 
-    def train_batches(self, rng: np.random.Generator) -> Iterator[Batch]:
-        return _endless(self.make_batch, rng, self.batches_per_epoch)
+    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
+        return _endless(self.make_batch, rng, self.batches_per_epoch, start)
+
+    def restart_point(self, n: int) -> int:
+        return n  # every batch is drawn on its own
 
     def val_batches(self) -> Iterator[Batch]:
         return _validation(self.make_batch, self.val_seed, self.n_val_batches)
@@ -182,15 +185,18 @@ class LongRangeTask:
         x[:, self.signal_position] = self.signal_ids[y]
         return Batch(x=x, y=y, lengths=np.full(B, T, dtype=np.int64), carry=False, epoch=epoch, fraction=fraction)
 
-    def train_batches(self, rng: np.random.Generator) -> Iterator[Batch]:
-        return _endless(self.make_batch, rng, self.batches_per_epoch)
+    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
+        return _endless(self.make_batch, rng, self.batches_per_epoch, start)
+
+    def restart_point(self, n: int) -> int:
+        return n  # every batch is drawn on its own
 
     def val_batches(self) -> Iterator[Batch]:
         return _validation(partial(self.make_batch, balanced=True), self.val_seed, self.n_val_batches)
 
 
-def _endless(make_batch, rng: np.random.Generator, per_epoch: int) -> Iterator[Batch]:
-    for k in count():
+def _endless(make_batch, rng: np.random.Generator, per_epoch: int, start: int) -> Iterator[Batch]:
+    for k in count(start):
         epoch, done = divmod(k, per_epoch)
         yield make_batch(rng, epoch, (done + 1) / per_epoch)
 

@@ -256,7 +256,9 @@ class Vocab:
         if not isinstance(d, dict) or d.get("format") != VOCAB_FORMAT:
             raise CorpusError("invalid_vocab", "This is not a saved rnnviz vocabulary.")
         version = d.get("version")
-        if not isinstance(version, int) or version > VOCAB_VERSION:
+        if type(version) is not int or version < 1:  # (type, not isinstance: False is an int to Python)
+            raise CorpusError("invalid_vocab", f"This saved vocabulary is damaged (format version {version!r}).")
+        if version > VOCAB_VERSION:
             raise CorpusError(
                 "invalid_vocab",
                 f"This vocabulary was saved by a newer rnnviz (format version {version}); update rnnviz to read it.",

@@ -116,11 +116,35 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
+        """The inverse of ``to_dict``. Refuses unknown keys and values not of the field's declared type
+        (``__post_init__`` checks ranges, not types: a hidden size of 4.0 would pass it and then fail
+        where an array is made); an ``int`` given for a float becomes a ``float``."""
+        if not isinstance(d, dict):
+            raise ValueError(f"model settings must be a mapping, not {type(d).__name__}")
+        fields = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = set(d) - set(fields)
         if unknown:
             raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        values = {}
+        for name, value in d.items():
+            kind = _FIELD_KINDS[fields[name]]  # the annotation, a string under postponed evaluation
+            if isinstance(value, bool) or not isinstance(value, kind) or kind is _REAL and not _fits_float(value):
+                raise ValueError(f"the model setting {name} must be {fields[name]}, not {value!r:.40}")
+            values[name] = float(value) if kind is _REAL else value
+        return cls(**values)
+
+
+_REAL = (int, float)
+_FIELD_KINDS = {"str": str, "int": int, "float": _REAL}  # ModelConfig's field annotations
+
+
+def _fits_float(value) -> bool:
+    """False for a whole number beyond any float (10**400): float() would raise OverflowError."""
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:

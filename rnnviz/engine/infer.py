@@ -49,7 +49,9 @@ def sample(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.
     """Draw a token id from ``logits (K,)``.
 
     ``temperature`` 0 means argmax (greedy) and never divides by zero; below 1 sharpens, above 1
-    flattens. ``top_k`` keeps only the k most likely tokens (None or 0: all).
+    flattens; as it goes to 0 it becomes greedy, and so does a tiny one (5e-324, the smallest float,
+    included). ``top_k`` keeps only the k most likely tokens (None or 0: all). Raises ``ValueError``
+    for a temperature that is not a number >= 0 (NaN included).
     """
     _check_temperature(temperature)
     logits = np.asarray(logits, np.float64)

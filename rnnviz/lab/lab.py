@@ -26,7 +26,9 @@ import time
 
 import numpy as np
 
+from rnnviz.corpus import CorpusError
 from rnnviz.engine.buffers import BufferPool
+from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
@@ -64,6 +66,7 @@ def eval_batches(t: Trainer) -> int:
 
 
 HISTORY_INFO_INTERVAL = 1.0  # seconds: while running, how often the front end hears what the history holds
+LOAD_ERRORS = (CorpusError, CheckpointError, ValueError, OSError)  # a file that cannot be used, in plain words
 
 
 class Lab:
@@ -147,6 +150,13 @@ class Lab:
         if self.running:
             self.running = False
             self._show_newest_steps()
+
+    def resume_running(self) -> None:
+        """Train on after an interruption that changed nothing (a refused load), exactly as before it:
+        unlike Train, a run a refused step had stopped stays stopped. (Called while still LOADING.)"""
+        if self.runs:
+            self.running = True
+            self.set_state(e.RUNNING)
 
     def tick(self) -> None:
         """One training step of every run, if running (the loop calls this between commands)."""
@@ -268,7 +278,14 @@ class Lab:
         self.install(self.build_trainer(config))
 
     def load_checkpoint(self, path: str) -> None:
-        self.install(*self.read_checkpoint(path))
+        """Replace the run by the one saved at ``path``; a file that cannot be used is a Problem and
+        changes nothing (every check is made before anything is swapped in: ``load_trainer``)."""
+        try:
+            loaded = self.read_checkpoint(path)
+        except LOAD_ERRORS as err:
+            self.emit(e.Problem("load_failed", str(err)))
+            return
+        self.install(*loaded)
 
     def install(self, trainer: Trainer, notice: str = "") -> None:
         """Make ``trainer`` the main run (the old runs go) and tell the front end what it is."""
@@ -352,10 +369,8 @@ class Lab:
         if not self.comparing or keep not in self.runs:
             return
         run = self.runs[keep]
-        # the runs share one batch stream: the kept run goes on (and is saved) at its position, even if
-        # a refused step stopped it while the other drew on
-        t = run.trainer
-        t.batches_used = max(r.trainer.batches_used for r in self.runs.values())
+        # (the runs share one batch stream: the kept run goes on, and is saved, at the stream's position,
+        # even if a refused step stopped it while the other drew on; Trainer.batches_used is that position)
         run.id = e.MAIN
         self.runs = {e.MAIN: run}
         self.stopped.clear()
@@ -373,6 +388,8 @@ class Lab:
             self.emit(e.Notice(f"Saved {path}"))
         except OSError as err:
             self.emit(e.Problem("save_failed", f"Could not save {path}: {err.strerror or err}."))
+        except CheckpointError as err:  # a model that is not finite is never saved (save_trainer says why)
+            self.emit(e.Problem("save_failed", str(err)))
 
     # -- training ----------------------------------------------------------------------------------
     def _train_one(self, force_snapshot: bool = False) -> bool:
@@ -393,7 +410,6 @@ class Lab:
             t = run.trainer
             if t.step < lead:  # it was stopped in a comparison while the other trained on: its step k is
                 t.step = lead  # the k-th batch of the shared stream again, as the other run's is
-                t.batches_used = max(t.batches_used, max(r.trainer.batches_used for r in self.runs.values()))
             if batch is None:
                 batch = run.trainer.next_batch()
             run.weights.before_step(run.trainer)  # references, not copies: cheap (see WeightsRing)

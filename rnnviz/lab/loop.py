@@ -22,19 +22,15 @@ import traceback
 from collections import deque
 from dataclasses import dataclass
 
-from rnnviz.corpus import CorpusError
 from rnnviz.engine.buffers import BufferPool
-from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
 from rnnviz.lab.blas import one_blas_thread_context
-from rnnviz.lab.lab import Lab
+from rnnviz.lab.lab import LOAD_ERRORS, Lab
 from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig, Trainer
 from rnnviz.training.config import same_data
-
-LOAD_ERRORS = (CorpusError, CheckpointError, ValueError, OSError)  # a bad file, said in plain words
 
 
 @dataclass(frozen=True)
@@ -118,7 +114,7 @@ class LabLoop:
         self._config = config
         self._fallback = fallback  # used if ``config`` cannot be loaded (e.g. a bad file on the command line)
         self._resume_state = e.IDLE  # where a failed load returns to ...
-        self._resume_training = False  # ... and whether it trains on: a refused file must not stop a run
+        self._resume_running = False  # ... and whether it was training (then it trains on)
         self._loads = 0  # loads started: an answer to an older one than the newest is dropped
 
     def send(self, cmd: c.Command) -> None:
@@ -168,9 +164,8 @@ class LabLoop:
             if cmd.initial and self._fallback is not None:
                 fallback, self._fallback = self._fallback, None
                 self._load_async(lambda: (lab.build_trainer(fallback), ""), initial=True)
-            elif lab.runs and self._resume_training:
-                lab.state = self._resume_state  # (not announced: the lab says RUNNING at once)
-                lab.train()  # it was training when the load began: it goes on as it was
+            elif self._resume_running and lab.runs:
+                lab.resume_running()
             else:
                 lab.set_state(self._resume_state if lab.runs else e.ERROR)
         else:  # (while loading, the lab itself ignores what needs a model: the app disables it meanwhile)
@@ -180,9 +175,9 @@ class LabLoop:
         """Stop training while a file loads (a load takes seconds), remembering how to go back if it fails
         (a second load while one is in progress keeps what the first remembered)."""
         lab = self.lab
-        if lab.state != e.LOADING:
-            self._resume_training = lab.running
+        if lab.state != e.LOADING:  # (a second load while loading returns to where the first began)
             self._resume_state = lab.state if lab.state not in (e.RUNNING, e.ERROR) else e.PAUSED
+            self._resume_running = lab.running
         lab.stop_running()
         lab.set_state(e.LOADING, message)
 

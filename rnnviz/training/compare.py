@@ -76,7 +76,7 @@ def comparison(cfg: TrainConfig, changes: dict, task=None, runtime=None) -> tupl
         raise ValueError("B's settings are the same as A's: nothing would be compared")
     a = Trainer(cfg, task, runtime=runtime)
     b = Trainer(cfg_b, a.task, runtime=runtime)
-    b._batches = a._batches  # one stream; only A draws from it (see Lockstep)
+    b.stream = a.stream  # one stream; the first live run draws from it (see Lockstep)
     return a, b
 
 

@@ -76,7 +76,10 @@ class Setting:
             ok = isinstance(value, kind)
         if not ok:
             raise ValueError(f"{self.label.lower()} ({name}) must be {_KIND_WORDS[kind]}, not {value!r}")
-        value = kind(value)
+        try:
+            value = kind(value)
+        except OverflowError:  # a whole number beyond any float (10**400, from a file) for a float setting
+            raise ValueError(f"{self.label.lower()} ({name}) must be a finite number, not one that large") from None
         if kind is float and not math.isfinite(value):
             raise ValueError(f"{self.label.lower()} ({name}) must be a finite number, not {value!r}")
         if self.choices and value not in self.choices:

@@ -34,6 +34,7 @@ from rnnviz.engine.trace import Trace, build_trace
 from rnnviz.training.config import LIVE_FIELDS, TrainConfig, build_task, model_config, optim_config
 from rnnviz.training.evaluation import EvalReport, evaluate_batches
 from rnnviz.training.log import TrainingLog
+from rnnviz.training.stream import BatchStream
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,8 @@ class Trainer:
         self.class_weights = None
         if cfg.class_weighting and self.task.spec.head == "classify" and hasattr(self.task, "class_weights"):
             self.class_weights = self.task.class_weights
-        self._data_seq = data_seq
-        self._batches = self.task.train_batches(np.random.default_rng(data_seq))
-        self.batches_used = 0
+        # the data order; a fork and a comparison's two runs share it (one batch a lockstep step)
+        self.stream = BatchStream(self.task, np.random.default_rng(data_seq))
         self.step = 0  # steps attempted (refused ones included)
         self.tokens_seen = 0
         self.progress = 0.0
@@ -107,9 +107,14 @@ class Trainer:
         self.log = TrainingLog()  # every step's loss and norms, every validation (saved with checkpoints)
 
     # -- training -------------------------------------------------------------------------------
+    @property
+    def batches_used(self) -> int:
+        """Batches drawn from this run's data stream (by whichever run shares it): where it resumes."""
+        return self.stream.position
+
     def next_batch(self) -> Batch:
         """The next batch of this run's data stream (``train_step`` takes it unless given one)."""
-        return next(self._batches)
+        return self.stream.next()
 
     def train_step(
         self,
@@ -124,13 +129,12 @@ class Trainer:
         ``trace``: also build the instrumented view of the step, for batch row ``row``; ``spectrum``:
         include the W_hh spectrum in it (refreshed every ``cfg.spectral_every`` steps); ``gradients``:
         include the gradient-through-time views (see ``build_trace``). ``batch``: train on this batch
-        instead of drawing one (two runs in lockstep train on the one batch: ``training.compare``); it
-        counts as a batch of this run's stream, which must then not be drawn from for this step.
+        instead of drawing one (two runs in lockstep train on the one batch: ``training.compare``): a
+        batch the other run drew from the stream both share, which counts it once.
         """
         t0 = time.perf_counter()
         if batch is None:
             batch = self.next_batch()
-        self.batches_used += 1
         state = self._carried(batch)
         old_params = dict(self.params)  # the arrays the forward pass uses (updates replace, never mutate)
         r = self._step(batch, state)
@@ -195,9 +199,9 @@ class Trainer:
         settings (clipping, learning rate) from its next step. Nothing is copied that is never
         written in place: updates replace the weight and optimizer arrays (``engine.optim``).
 
-        The fork shares this run's task and batch stream: in lockstep one run draws each batch and
-        both train on it (``training.compare.Lockstep``); whichever run is kept afterwards goes on
-        drawing from the stream at the right place.
+        The fork shares this run's task and batch stream (``stream``): in lockstep one run draws each
+        batch and both train on it (``training.compare.Lockstep``); whichever run is kept afterwards goes
+        on drawing from the stream at the right place.
         """
         twin = copy.copy(self)
         twin.params = dict(self.params)
@@ -264,15 +268,6 @@ class Trainer:
         if report is not None:
             self.log.add_eval(self.step, report.loss, report.accuracy)
         return report
-
-    # -- replaying the data order (checkpoint resume) --------------------------------------------
-    def _skip_batches(self, n: int) -> None:
-        """Recreate the batch stream from its seed and advance it by ``n`` batches (exact resume)."""
-        self._batches = self.task.train_batches(np.random.default_rng(self._data_seq))
-        for _ in range(n):
-            batch = next(self._batches)
-            self.progress = batch.progress
-        self.batches_used = n
 
 
 def iter_training(trainer: Trainer, trace: bool = False, row: int = 0) -> Iterator[StepReport]:

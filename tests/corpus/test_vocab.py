@@ -240,7 +240,8 @@ def test_to_dict_from_dict_round_trip_through_json(vocab):
 
 @pytest.mark.parametrize(
     "change",
-    [{"format": "other"}, {"version": 99}, {"tokens": "abc"}, {"tokens": ["a", "a"]}, {"unk_id": 1},
+    [{"format": "other"}, {"version": 99}, {"version": 0}, {"version": False}, {"version": "1"},
+     {"tokens": "abc"}, {"tokens": ["a", "a"]}, {"unk_id": 1},
      {"unk_id": "0"}, {"lower": "yes"}, {"level": "byte"}, {"tokens": ["ab", "c"]}, {"tokens": ["a", UNK]},
      {"tokens": [1, ""]}, [("format", "rnnviz-vocab")]],
 )  # fmt: skip

@@ -157,3 +157,178 @@ def test_a_saved_file_has_a_normal_files_permissions_and_a_replaced_one_keeps_it
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
     finally:
         os.umask(umask)
+
+
+def with_meta(tmp_path, text: str):
+    """An .npz holding only metadata ``text`` (JSON as we write it, or not)."""
+    path = tmp_path / "crafted.npz"
+    np.savez(path, **{"meta.json": np.frombuffer(text.encode(), np.uint8)})
+    return path
+
+
+@pytest.mark.parametrize(
+    "version, words",
+    [('"2"', "not a whole number"), ("true", "not a whole number"), ("0", "no format version 0"),
+     ("-3", "no format version -3"), ("1.0", "not a whole number"), ("null", "missing")],
+)  # fmt: skip
+def test_a_format_version_that_is_not_a_whole_number_from_1_up_is_refused(tmp_path, version, words):
+    path = with_meta(tmp_path, f'{{"format": "rnnviz-checkpoint", "version": {version}}}')
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "corrupted" and "damaged checkpoint" in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "[" * 100_000 + "]" * 100_000])
+def test_metadata_json_that_we_never_write_is_refused_as_damaged(tmp_path, value):
+    # json.dumps of our metadata never writes NaN or Infinity (every number in it is finite), and
+    # nesting a hundred thousand deep would overflow the parser's stack (a RecursionError, not a message)
+    path = with_meta(tmp_path, f'{{"format": "rnnviz-checkpoint", "version": 1, "x": {value}}}')
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "corrupted" and "damaged checkpoint" in str(info.value)
+
+
+def npy_header(shape, descr="<f8") -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def crafted_zip(tmp_path, entries: dict, compression=zipfile.ZIP_STORED):
+    """An .npz with our metadata and ``entries`` {name: bytes, or an iterable of byte chunks}."""
+    meta = json.dumps({"format": "rnnviz-checkpoint", "version": 1}).encode()
+    path = tmp_path / "crafted.npz"
+    with zipfile.ZipFile(path, "w", compression) as z:
+        z.writestr("meta.json.npy", npy_header((len(meta),), "|u1") + meta)
+        for name, data in entries.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as f:
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    f.write(chunk)
+    return path
+
+
+def refused(path) -> str:
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "corrupted" and "damaged checkpoint" in str(info.value), str(info.value)
+    return str(info.value)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    import tracemalloc
+
+    zeros = bytes(1 << 20)
+    n = (256 << 20) // 8
+    chunks = [npy_header((n,)), *[zeros] * 256]  # 256 MB of float zeros, deflated to ~250 kB
+    path = crafted_zip(tmp_path, {"param.w": chunks}, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    try:
+        message = refused(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "param.w would inflate" in message and peak < 8 << 20, peak  # (it used to peak at the full size)
+
+
+def test_a_huge_declared_shape_is_refused_without_allocating_it(tmp_path):
+    path = crafted_zip(tmp_path, {"param.w": npy_header((10**6, 10**6)) + bytes(64)})  # says 8 TB, holds 64 B
+    assert "declares (1000000, 1000000) float64" in refused(path)  # (it used to raise MemoryError)
+
+
+@pytest.mark.parametrize(
+    "descr, words",
+    [("|O", "Python objects"), ("<U4", "not an array of numbers"), ("|V8", "not an array of numbers"),
+     ("<M8[s]", "not an array of numbers")],
+)  # fmt: skip
+def test_arrays_that_are_not_numbers_are_refused_before_they_are_read(tmp_path, descr, words):
+    path = crafted_zip(tmp_path, {"param.w": npy_header((2,), descr) + bytes(16)})
+    assert words in refused(path)
+
+
+def test_entries_np_savez_never_writes_are_refused(tmp_path):
+    path = crafted_zip(tmp_path, {"param.w": npy_header((1,)) + bytes(8)})
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("notes.txt", "hello")
+    assert "'notes.txt' is not one array" in refused(path)
+    many = {f"a{k}": npy_header((1,)) + bytes(8) for k in range(checkpoint.MAX_ENTRIES)}
+    assert f"at most {checkpoint.MAX_ENTRIES:,}" in refused(crafted_zip(tmp_path, many))
+
+
+def test_an_entry_that_holds_less_than_it_declares_is_refused_before_it_is_read(tmp_path):
+    assert "holds 16" in refused(crafted_zip(tmp_path, {"param.w": npy_header((1000,)) + bytes(16)}))
+
+
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+from rnnviz.engine import checkpoint
+checkpoint.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # killed mid-save (kill -9)
+checkpoint.save(sys.argv[1], {"w": np.ones(100_000)}, {"step": 2})
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kill -9 is a POSIX matter")
+def test_a_save_killed_midway_leaves_a_recognisable_temp_file_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = good_file(tmp_path)
+    r = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], capture_output=True, timeout=60)
+    assert r.returncode == -9
+    (left,) = [p for p in tmp_path.iterdir() if p != path]
+    assert left.name.startswith("good.npz.rnnviz-") and left.name.endswith(".tmp") and left.stat().st_size > 10**5
+    old = time.time() - 3600
+    os.utime(left, (old, old))  # (a later run: a temp file just made may be a save still on its way)
+    checkpoint.save(path, {"w": np.zeros(3)}, {"step": 4})
+    assert [p.name for p in tmp_path.iterdir()] == ["good.npz"] and checkpoint.load(path)[1]["step"] == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_cleaning_up_touches_only_stale_temp_files_of_our_own_for_that_checkpoint(tmp_path):
+    import time
+
+    fcntl = pytest.importorskip("fcntl")  # (a save under way holds a lock on its temp file)
+
+    path = good_file(tmp_path)
+    old = time.time() - 3600
+    names = {
+        "good.npz.rnnviz-k2j4h6g8.tmp": True,  # ours, for good.npz, left long ago: removed
+        "good.npz.rnnviz-fresh001.tmp": False,  # ours but just made: a save on its way (another process)
+        "other.npz.rnnviz-k2j4h6g8.tmp": False,  # another checkpoint's
+        "good.npz.k2j4h6g8.tmp": False,  # not our naming (an editor's, a download's, an older rnnviz's)
+        "good.npz.rnnviz-k2j4h6g8.tmp.bak": False,
+        "notes.tmp": False,
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 10)
+        if name != "good.npz.rnnviz-fresh001.tmp":
+            os.utime(tmp_path / name, (old, old))
+    outside = tmp_path / "elsewhere.bin"
+    outside.write_bytes(b"keep me")
+    (tmp_path / "good.npz.rnnviz-link0001.tmp").symlink_to(outside)  # a link: never followed, never removed
+    (tmp_path / "good.npz.rnnviz-folder01.tmp").mkdir()
+    held = tmp_path / "good.npz.rnnviz-held0001.tmp"  # an old name a save still holds (locked): kept
+    held.write_bytes(b"x")
+    os.utime(held, (old, old))
+    with open(held, "rb") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        checkpoint.save(path, {"w": np.zeros(3)}, {"step": 5})
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"good.npz", "elsewhere.bin", "good.npz.rnnviz-link0001.tmp", "good.npz.rnnviz-folder01.tmp",
+                    "good.npz.rnnviz-held0001.tmp"} | {n for n, gone in names.items() if not gone}  # fmt: skip
+    assert outside.read_bytes() == b"keep me"
+
+
+def test_a_newer_file_is_called_newer_whatever_else_it_holds(tmp_path):
+    meta = json.dumps({"format": "rnnviz-checkpoint", "version": checkpoint.VERSION + 1}).encode()
+    path = tmp_path / "newer.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("meta.json.npy", npy_header((len(meta),), "|u1") + meta)
+        z.writestr("names.npy", npy_header((2,), "<U4") + bytes(32))  # a kind of array this version refuses
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path)
+    assert info.value.kind == "newer_version"

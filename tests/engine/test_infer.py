@@ -114,3 +114,22 @@ def test_iter_generate_checks_its_arguments_before_the_first_draw():
         kwargs = {"prime": [1], "temperature": 1.0, **bad}
         with pytest.raises(ValueError):
             iter_generate(params, cfg, kwargs["prime"], np.random.default_rng(0), kwargs["temperature"])
+
+
+@pytest.mark.parametrize("temperature", [5e-324, 1e-320, 1e-300, 1e-30])
+def test_a_tiny_temperature_is_greedy_and_never_gives_nan_probabilities(temperature):
+    # logits / 5e-324 overflowed to inf, and inf - inf made "Probabilities contain NaN"
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        logits = rng.normal(size=7) * 3
+        assert sample(logits, rng, temperature) == int(np.argmax(logits))
+    cfg = ModelConfig(cell="gru", vocab_size=12, hidden_size=8)
+    params = init_params(cfg, np.random.default_rng(1))
+    greedy = generate(params, cfg, [1, 2], 10, np.random.default_rng(0), temperature=0.0)
+    assert generate(params, cfg, [1, 2], 10, np.random.default_rng(3), temperature=temperature) == greedy
+
+
+@pytest.mark.parametrize("temperature", [float("nan"), -1e-300, float("-inf")])
+def test_a_temperature_that_is_not_a_number_from_0_up_is_refused(temperature):
+    with pytest.raises(ValueError, match="temperature"):
+        sample(np.zeros(3), np.random.default_rng(0), temperature)

@@ -204,6 +204,47 @@ def test_a_checkpoint_that_cannot_be_saved_or_loaded_is_reported_and_nothing_is_
     qtbot.waitUntil(lambda: w.step == 1 and w.state == m.PAUSED, timeout=20000)
 
 
+def test_a_hostile_checkpoint_loaded_while_training_is_refused_and_training_goes_on(qtbot, make, tmp_path):
+    """int64 weights used to be swapped in (the first step then failed); a crafted data position kept
+    "loading..." on for ever with every button disabled. Now: a message, and the run trains on."""
+    import numpy as np
+
+    from rnnviz.engine import checkpoint
+
+    w = make()
+    w.controller.send(c.Reset(small(w.settings_panel.config())))
+    qtbot.waitUntil(lambda: w.info.hidden == 32 and w.state == m.IDLE, timeout=10000)
+    w.step_update()
+    qtbot.waitUntil(lambda: w.step == 1 and w.state == m.PAUSED, timeout=10000)
+    good = tmp_path / "good.npz"
+    w.save_checkpoint(str(good))
+    qtbot.waitUntil(good.exists, timeout=5000)
+    arrays, meta = checkpoint.load(good)
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version", "data_rng")}
+    hostile = {
+        "int64.npz": ({**arrays, "param.layer0.W_hh": arrays["param.layer0.W_hh"].astype(np.int64)}, meta),
+        "far.npz": (arrays, {**meta, "batches_used": 10**12}),
+    }
+    info = w.info
+    w.toggle_training()
+    wait_state(qtbot, w, m.RUNNING)
+    for name, (a, meta_) in hostile.items():
+        checkpoint.save(tmp_path / name, a, meta_)
+        w.load_checkpoint(str(tmp_path / name))
+        qtbot.waitUntil(
+            lambda n=name: w.message_bar.problem is not None and n in w.message_bar.label.text(), timeout=20000
+        )
+        assert w.message_bar.problem.kind == "load_failed"
+        wait_state(qtbot, w, m.RUNNING)
+        step = w.step
+        qtbot.waitUntil(lambda s=step: w.step > s, timeout=20000)  # training goes on
+        assert w.info is info
+        enabled = {k for k in ENABLED_IN if w.actions_[k].isEnabled()}
+        assert enabled == {k for k, states in ENABLED_IN.items() if m.RUNNING in states}
+    w.toggle_training()
+    wait_state(qtbot, w, m.PAUSED)
+
+
 def test_an_export_that_cannot_be_written_says_so(qtbot, make, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 

@@ -1,5 +1,6 @@
 """The lab, driven directly (no Qt, no process): commands, complete snapshots, the step history."""
 
+import os
 import threading
 
 import numpy as np
@@ -262,3 +263,78 @@ def test_a_second_validation_at_the_same_step_replaces_the_first():
     t.evaluate(1)
     t.evaluate(1)
     assert t.log.evals.n == 1
+
+
+def test_saving_a_model_that_is_not_finite_is_refused_with_a_problem_and_the_run_goes_on(tmp_path):
+    lab, events = make_lab()
+    lab.train_steps(2)
+    t = lab.main.trainer
+    t.params = {**t.params, "head.b_y": np.full_like(t.params["head.b_y"], np.nan)}
+    lab.handle(c.SaveCheckpoint(str(tmp_path / "run.npz")))
+    (problem,) = [ev for ev in events if isinstance(ev, e.Problem)]
+    assert problem.kind == "save_failed" and "NaN or infinite" in problem.message
+    assert not (tmp_path / "run.npz").exists() and lab.state == e.PAUSED
+
+
+def hostile_checkpoints(tmp_path, lab) -> list[str]:
+    """Files that used to load and break the run, or never finish loading: made from the lab's own run."""
+    from rnnviz.engine import checkpoint
+
+    good = str(tmp_path / "good.npz")
+    lab.handle(c.SaveCheckpoint(good))
+    arrays, meta = checkpoint.load(good)
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    w = "param.layer0.W_hh"
+    crafted = {
+        "int64.npz": ({**arrays, w: arrays[w].astype(np.int64)}, meta),
+        "inf.npz": ({**arrays, w: np.full_like(arrays[w], np.inf)}, meta),
+        "vocab.npz": (arrays, {**meta, "vocab": {**meta["vocab"], "tokens": meta["vocab"]["tokens"][:-1]}}),
+        "far.npz": (arrays, {**{k: v for k, v in meta.items() if k != "data_rng"}, "batches_used": 10**12}),
+    }
+    paths = []
+    for name, (a, m) in crafted.items():
+        checkpoint.save(tmp_path / name, a, m)
+        paths.append(str(tmp_path / name))
+    return paths
+
+
+def test_a_refused_load_keeps_the_run_exactly_as_it_was_and_training_if_it_was(tmp_path):
+    lab, events = make_lab()
+    lab.train_steps(2)
+    paths = hostile_checkpoints(tmp_path, lab)
+    lab.handle(c.Train())
+    lab.tick()
+    trainer = lab.main.trainer
+    before = {k: v.tobytes() for k, v in trainer.params.items()}
+    for path in paths:
+        events.clear()
+        lab.handle(c.LoadCheckpoint(path))  # (int64 and inf weights used to be swapped in)
+        (problem,) = [ev for ev in events if isinstance(ev, e.Problem)]
+        assert problem.kind == "load_failed" and os.path.basename(path) in problem.message
+        assert lab.main.trainer is trainer and lab.running and lab.state == e.RUNNING
+        assert {k: v.tobytes() for k, v in trainer.params.items()} == before and trainer.step == 3
+    lab.tick()
+    assert trainer.step == 4
+
+
+def test_the_loop_goes_on_training_after_a_refused_load(tmp_path):
+    """In the app the loop loads on a thread; a refused file used to leave the run paused ("as it was":
+    training, if it was training)."""
+    from rnnviz.lab.loop import LabLoop, _LoadFailed
+
+    events = []
+    loop = LabLoop(events.append, SMALL)
+    lab = loop.lab
+    lab.reset(SMALL)
+    lab.train_steps(1)
+    (path, *_) = hostile_checkpoints(tmp_path, lab)
+    for was_running in (True, False):
+        loop._handle(c.Train() if was_running else c.Pause())
+        trainer, state = lab.main.trainer, lab.state
+        loop._handle(c.LoadCheckpoint(path))
+        assert lab.state == e.LOADING and not lab.running  # no step while loading (the app waits for the answer)
+        answer = loop.commands.get(timeout=30)
+        assert isinstance(answer, _LoadFailed)
+        loop._handle(answer)
+        assert lab.main.trainer is trainer and lab.state == state and lab.running == was_running
+        assert [ev for ev in events if isinstance(ev, e.Problem)][-1].kind == "load_failed"
