@@ -171,8 +171,8 @@ _STATE = re.compile(r"([hc])(\d{1,2})")  # state.h<layer>, state.c<layer>
 
 
 def arrays_to_read(d: Described, entries: dict[str, Entry], name: str, run: bool) -> list[str]:
-    """The arrays of ``entries`` a model needs (its weights) or, with ``run``, a run (its optimizer state,
-    carried state and log too), each checked to be declared with the shape and dtype the model ``d``
+    """The arrays of ``entries`` a model needs (its weights and log) or, with ``run``, a run (its optimizer
+    state and carried state too), each checked to be declared with the shape and dtype the model ``d``
     gives it; an array of ours that does not fit is a damaged checkpoint. Arrays of no kind rnnviz knows
     are left unread."""
     shapes = param_shapes(d.model_cfg)
@@ -182,7 +182,8 @@ def arrays_to_read(d: Described, entries: dict[str, Entry], name: str, run: bool
     names = []
     for key, entry in entries.items():
         kind = key.split(".", 1)[0]
-        if kind == "param" or run and kind in ("opt", "state", "log"):
+        # the log too for a model alone: its history is what a reader shows of it (rnnviz serve's /stats)
+        if kind in ("param", "log") or run and kind in ("opt", "state"):
             problem = _misfit(key, entry, d, shapes)
             if problem:
                 raise checkpoint.damaged(name, f"{key} is {entry.shape} {entry.dtype}, {problem}")
