@@ -161,3 +161,21 @@ def test_a_jump_of_the_raw_norm_alone_is_no_spike_when_clipping_bounds_the_step(
     early.train_step()
     r = early.train_step()
     assert find_spike(early, type(r)(**{**r.__dict__, "grad_norm": r.grad_norm * 1e6})) is None  # warm-up
+
+
+def test_a_small_loss_tripling_near_zero_is_no_spike_but_a_jump_back_towards_the_start_is():
+    from rnnviz.lab.spikes import find_spike
+    from rnnviz.training import Trainer
+
+    def judged(losses):
+        t = Trainer(SINE)
+        r = t.train_step()
+        t.log.steps.n = 0
+        for k, loss in enumerate(losses, 1):
+            t.log.add_step(k, loss, 1.0, 1.0, False)
+        return find_spike(t, type(r)(**{**r.__dict__, "step": len(losses), "loss": losses[-1]}))
+
+    learned = [1.4] + [0.04] * 30
+    assert judged(learned + [0.16]) is None  # x4, but 0.12 nats of 1.36 learned: noise
+    assert judged(learned + [0.9]).what == "loss"  # more than half of what it learned, undone
+    assert judged([1.4] * 10 + [4.5]).what == "loss"  # nothing learned yet: x3 is enough
