@@ -106,6 +106,8 @@ class TrainingStatusBar(QStatusBar):
 
     def add_eval(self, ev: m.EvalResult) -> None:
         acc = f" ({ev.accuracy:.0%} right)" if ev.accuracy is not None else ""
+        if ev.perplexity is not None:  # a language model: as unsure as a uniform choice among this many
+            acc = f", perplexity {ev.perplexity:,.4g}"
         if ev.run != m.MAIN:
             if self._other is not None:
                 self._other["val"] = f" | val {ev.loss:.3f}{acc}"

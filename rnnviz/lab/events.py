@@ -112,6 +112,7 @@ class EvalResult:
     step: int
     loss: float
     accuracy: float | None
+    perplexity: float | None = None  # language models: exp(loss), the engine's (training.evaluation)
 
 
 @dataclass(frozen=True)

@@ -478,7 +478,7 @@ class Lab:
             if t.step % EVAL_EVERY == 0:
                 ev = t.evaluate(max_batches=eval_batches(t))
                 if ev is not None:
-                    self.emit(e.EvalResult(run.id, t.step, ev.loss, ev.accuracy))
+                    self.emit(e.EvalResult(run.id, t.step, ev.loss, ev.accuracy, ev.perplexity))
         return True
 
     def _trace(self, run: Run):

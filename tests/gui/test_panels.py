@@ -186,3 +186,16 @@ def test_the_gradient_caption_names_no_regime_and_says_when_the_last_loss_is_abo
         assert not any(word in text for word in ("(vanishing)", "(exploding)", "(stable)")), text
         assert f"{curve[0] / curve[-1]:.2e}" in text
     assert "about 0" in describe_decay(np.array([1e-12, 1e-8, 1e-6]))
+
+
+def test_the_loss_panel_says_the_newest_validation_with_perplexity_or_accuracy(qtbot):
+    from rnnviz.gui.panels.history import LossPanel
+    from rnnviz.lab import events as ev_
+
+    panel = LossPanel()
+    qtbot.addWidget(panel)
+    lm = ev_.EvalResult("A", 200, 1.3862, None, 4.0)
+    panel.add_eval(lm)
+    assert panel.val_note.text() == "validation at step 200: loss 1.386, perplexity 4"
+    panel.add_eval(ev_.EvalResult("A", 400, 0.7, 0.75))  # a classifier: accuracy, no perplexity
+    assert "75.0% right" in panel.val_note.text() and "perplexity" not in panel.val_note.text()

@@ -338,3 +338,16 @@ def test_the_loop_goes_on_training_after_a_refused_load(tmp_path):
         loop._handle(answer)
         assert lab.main.trainer is trainer and lab.state == state and lab.running == was_running
         assert [ev for ev in events if isinstance(ev, e.Problem)][-1].kind == "load_failed"
+
+
+
+def test_a_language_models_validation_carries_its_perplexity():
+    """Issue 11: perplexity (exp of the mean validation loss) beside the validation loss."""
+    import math
+
+    from rnnviz.lab.lab import EVAL_EVERY
+
+    lab, events = make_lab(SMALL.replace(hidden=4, seq_len=5, batch_size=2))
+    lab.train_steps(EVAL_EVERY)
+    (ev,) = [x for x in events if isinstance(x, e.EvalResult)]
+    assert ev.perplexity == pytest.approx(math.exp(ev.loss))

@@ -122,6 +122,10 @@ class LossPanel(CompareOverlay, Panel):
         self.b_spikes = spike_marker(self.plot)  # on B's moving average
         self.spike_steps = {e.MAIN: [], e.OTHER: []}
         self.layout_.addWidget(cache_axes(self.plot), 1)
+        # the newest validation of each run in words, perplexity beside the loss for a language model
+        self.val_note = QLabel(" ")
+        self.layout_.addWidget(self.val_note)
+        self._newest_eval: dict[str, e.EvalResult] = {}
         self.runs = {e.MAIN: LossSeries(), e.OTHER: LossSeries()}
         self.labels: dict[str, str] = {}  # in compare mode, per run: "clip=off"
         self.y_range = StickyRange(self.plot, log=False)
@@ -143,6 +147,7 @@ class LossPanel(CompareOverlay, Panel):
     def clear_b(self) -> None:
         self.runs[e.OTHER].clear()
         self.spike_steps[e.OTHER].clear()
+        self._newest_eval.pop(e.OTHER, None)
 
     def legend_names(self, a: str, b: str) -> list:
         names = [(self.raw, f"{a}train (each step)"), (self.smooth, f"{a}train (moving average)"),
@@ -157,6 +162,8 @@ class LossPanel(CompareOverlay, Panel):
         self.plot.getPlotItem().setLabel("left", unit[info.head])
         self.runs[info.run].clear()
         self.spike_steps[info.run].clear()
+        self._newest_eval.pop(info.run, None)
+        self._write_val_note()
         if info.run != e.MAIN:
             self._dirty = True
             return
@@ -176,7 +183,22 @@ class LossPanel(CompareOverlay, Panel):
     def add_eval(self, ev: e.EvalResult) -> None:
         if ev.run in self.runs:
             self.runs[ev.run].evals.append(ev.step, loss=ev.loss)
+            self._newest_eval[ev.run] = ev
+            self._write_val_note()
             self._dirty = True
+
+    def _write_val_note(self) -> None:
+        parts = []
+        for run, ev in sorted(self._newest_eval.items()):
+            if run != e.MAIN and not self.comparing:
+                continue
+            who = f"{run}: " if self.comparing else ""
+            extra = f", perplexity {ev.perplexity:,.4g}" if ev.perplexity is not None else ""
+            extra += f", {ev.accuracy:.1%} right" if ev.accuracy is not None else ""
+            parts.append(f"{who}validation at step {ev.step:,}: loss {ev.loss:.4g}{extra}")
+        text = "   ·   ".join(parts) or " "
+        if self.val_note.text() != text:  # (compare mode on or off changes the words too: refresh calls this)
+            self.val_note.setText(text)
 
     def load_log(self, log: e.RunLog) -> None:
         """A loaded (or forked) run's history: its curves again, as they were when it was saved."""
@@ -199,6 +221,7 @@ class LossPanel(CompareOverlay, Panel):
         xs, ys = h["x"], h["smooth"]
         keep = np.isfinite(ys)
         self.smooth.setData(xs[keep], ys[keep])
+        self._write_val_note()
         vx, vy = self.val_history["x"], self.val_history["loss"]
         keep = np.isfinite(vy)  # one NaN would hide the whole curve
         self.val.setData(vx[keep], vy[keep])
