@@ -340,7 +340,6 @@ def test_the_loop_goes_on_training_after_a_refused_load(tmp_path):
         assert [ev for ev in events if isinstance(ev, e.Problem)][-1].kind == "load_failed"
 
 
-
 def test_a_language_models_validation_carries_its_perplexity():
     """Issue 11: perplexity (exp of the mean validation loss) beside the validation loss."""
     import math
