@@ -153,6 +153,7 @@ class Checkpoint:
 # What a damaged archive raises on the way (zipfile, zlib, NumPy's header parser, a short read)
 _READ_ERRORS = (
     zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, NotImplementedError, UnicodeDecodeError,
+    MemoryError,  # an array larger than this machine can hold, whatever the checks above let through
 )  # fmt: skip
 
 
@@ -209,6 +210,11 @@ def _declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Entry:
     plain array of numbers exactly as large as the entry, and the entry to inflate no more than a file
     of ours can (a zip bomb is refused here, before it is inflated)."""
     key = info.filename[: -len(_NPY)]
+    # the zip's own sizes are claims too: an entry cannot hold more compressed bytes than the file has
+    # (a 623-byte file claiming a 3.6 GB stored array made NumPy allocate it before the read came short)
+    archive = os.fstat(zf.fp.fileno()).st_size
+    if info.header_offset + info.compress_size > archive:
+        raise damaged(name, f"{key} claims {info.compress_size:,} bytes but the whole file holds {archive:,}")
     if info.file_size > MAX_INFLATION * info.compress_size + INFLATION_SLACK:
         raise damaged(
             name, f"{key} would inflate from {info.compress_size:,} to {info.file_size:,} bytes (a zip bomb?)"

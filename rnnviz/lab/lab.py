@@ -213,6 +213,8 @@ class Lab:
         for run in self.runs.values():
             t = run.trainer
             t.cfg = t.cfg.replace(spike_pause=bool(on))
+            if not on:
+                run.weights.clear()  # what it kept for a paused spike's Roll back is memory for nothing now
 
     def roll_back(self, step: int, run: str = e.MAIN) -> None:
         """Undo the trouble at step ``step`` of run ``run`` (paused only), and show the step again.
@@ -230,11 +232,16 @@ class Lab:
             r.good.restore(r.trainer)
             target = good
         elif not r.weights.restore(r.trainer, target):
-            self.emit(e.Problem("spike", f"The weights from before step {target:,} are no longer kept."))
-            return
+            # (the ring keeps steps only with spike pause; the calm weights do, if they are those asked for)
+            if good != target or not r.good.restore(r.trainer):
+                self.emit(e.Problem("spike", f"The weights from before step {target:,} are no longer kept."))
+                return
+            target = good
         self.stopped.discard(run)  # a stopped run of a comparison can go on from there
         self.emit(e.Notice(f"Run {run}: the weights from before step {target:,} are back; press Train to go on."))
         self.viewing = "train"
+        if self.state == e.STEPPING:  # the panels show the training batch again, so the controls do
+            self.set_state(e.PAUSED)
         self._keep_snapshot(r, self._trace(r))  # the same batch, seen with the weights put back
 
     def set_row(self, row: int) -> None:
@@ -412,8 +419,9 @@ class Lab:
                 t.step = lead  # the k-th batch of the shared stream again, as the other run's is
             if batch is None:
                 batch = run.trainer.next_batch()
-            run.weights.before_step(run.trainer)  # references, not copies: cheap (see WeightsRing)
-            run.good.before_step(run.trainer)
+            if run.trainer.cfg.spike_pause:  # only a paused spike is rolled back this way: the few steps
+                run.weights.before_step(run.trainer)  # kept hold up to KEEP models and optimizer states
+            run.good.before_step(run.trainer)  # (one more, at most: the NaN's way back)
             # no W_hh spectrum here: the mechanism view makes its own when it is due (see _trace)
             report = run.trainer.train_step(trace=False, spectrum=False, batch=batch)
             self.emit(step_scalars(run.id, report))
@@ -440,18 +448,19 @@ class Lab:
                 self.emit(e.Problem("nonfinite", message))
         elif refused:
             self.running = False
-            run, report = refused[0]
-            good = run.good
-            offer = (
-                f" Roll back puts back the weights from before step {good.step:,}, the last calm one (loss "
-                f"{good.loss:.4g}); then lower the learning rate or turn on gradient clipping and press Train."
-                if good.step is not None
-                else " Lower the learning rate or turn on gradient clipping, then press Train to continue."
-            )
-            self.emit(e.Problem(
-                "nonfinite", f"Training paused: {report.problem} The weights are those of the last applied step."
-                + offer, roll_back=(run.id, report.step) if good.step is not None else None,
-            ))  # fmt: skip
+            for run, report in refused:  # (in a comparison both may fail at one step: each is said)
+                good = run.good
+                who = f"Run {run.id} ({self.labels.get(run.id, '')}): " if self.comparing else ""
+                offer = (
+                    f" Roll back puts back the weights from before step {good.step:,}, the last calm one (loss "
+                    f"{good.loss:.4g}); then lower the learning rate or turn on gradient clipping and press Train."
+                    if good.step is not None
+                    else " Lower the learning rate or turn on gradient clipping, then press Train to continue."
+                )
+                self.emit(e.Problem(
+                    "nonfinite", f"{who}Training paused: {report.problem} The weights are those of the last "
+                    "applied step." + offer, roll_back=(run.id, report.step) if good.step is not None else None,
+                ))  # fmt: skip
             self.set_state(e.PAUSED, "a step went NaN or infinite")
             self._emit_history_info()
             return False

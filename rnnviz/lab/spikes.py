@@ -108,8 +108,8 @@ class GoodWeights:
         self._pending = (trainer.step + 1, trainer.weights_state())
 
     def after_step(self, report: StepReport, factor: float) -> None:
-        if self._pending is None or not np.isfinite(report.loss):
-            return
+        if self._pending is None or not report.applied or not np.isfinite(report.loss):
+            return  # (a refused step may have a finite loss: its gradient overflowed)
         if self._losses and report.loss > factor * float(np.median(self._losses)):
             return
         self._losses.append(float(report.loss))
@@ -136,6 +136,9 @@ class WeightsRing:
     def before_step(self, trainer: Trainer) -> None:
         """Remember ``trainer`` as it is before its next step."""
         self._ring.append((trainer.step + 1, trainer.weights_state()))
+
+    def clear(self) -> None:
+        self._ring.clear()
 
     def restore(self, trainer: Trainer, step: int) -> bool:
         """Put back the weights ``trainer`` had before ``step``; False if they are no longer kept."""

@@ -234,7 +234,10 @@ class Trainer:
         self._last = None  # the newest step's trace was made with other weights: look again, updating nothing
         batch = self._last_batch
         if batch is not None:
-            self._last = (dict(self.params), self._step(batch, self._carried(batch), commit=False), batch.y)
+            r = self._step(batch, self._carried(batch), commit=False)
+            self._last = (dict(self.params), r, batch.y)
+            if self.task.spec.head == "lm" and r.bw is not None:  # the next chunk goes on from this one
+                self.state = r.fp.final_state()
 
     def clamp_row(self, row: int) -> int:
         """``row`` as a row of the newest step's batch (the last batch of an epoch may be smaller)."""

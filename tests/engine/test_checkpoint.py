@@ -332,3 +332,31 @@ def test_a_newer_file_is_called_newer_whatever_else_it_holds(tmp_path):
     with pytest.raises(CheckpointError) as info:
         checkpoint.load(path)
     assert info.value.kind == "newer_version"
+
+
+def test_an_entry_claiming_more_bytes_than_the_file_holds_is_refused_before_any_allocation(tmp_path):
+    """A 600-byte file whose zip directory and .npy header claim a stored 3.6 GB array (review finding):
+    NumPy allocated the 3.6 GB before the short read; the claim is now checked against the file."""
+    import struct
+
+    from rnnviz.engine import checkpoint as ck
+
+    ok, liar = tmp_path / "ok.npz", tmp_path / "liar.npz"
+    ck.save(ok, {"W": np.zeros((4, 4), np.float32)}, {"x": 1})
+    data = bytearray(ok.read_bytes())
+    claim = (30000, 30000)
+    i = data.find(b"{'descr': '<f4'")
+    end = data.find(b"\n", i)
+    old = bytes(data[i:end])
+    header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': {claim!r}, }}"
+    data[i:end] = header.encode().ljust(len(old))
+    size = end + 1 - (i - 10) + claim[0] * claim[1] * 4
+    for sig, name_at, sizes_at in ((b"PK\x01\x02", 28, 20), (b"PK\x03\x04", 26, 18)):
+        for off in [m for m in range(len(data)) if data[m : m + 4] == sig]:
+            n = struct.unpack_from("<H", data, off + name_at)[0]
+            start = off + (46 if sig == b"PK\x01\x02" else 30)
+            if data[start : start + n] == b"W.npy":
+                struct.pack_into("<II", data, off + sizes_at, size, size)  # compressed, uncompressed
+    liar.write_bytes(data)
+    with pytest.raises(ck.CheckpointError, match="the whole file holds"):
+        ck.load(liar)

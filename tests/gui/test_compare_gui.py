@@ -190,3 +190,32 @@ def test_in_compare_mode_the_sequence_panels_export_both_runs_and_gradients_over
             keys = set(saved)
         assert any(k.startswith("A_") for k in keys) and any(k.startswith("B_") for k in keys), panel
     assert w.snapshot.run == "A" and w.heatmap.snapshot is w.snapshot  # the panels show what they showed
+
+
+def test_a_view_only_one_run_has_is_exported_for_that_run_alone_and_the_overlay_follows_the_layer(
+    qtbot, make, tmp_path
+):
+    """Review findings: B (an LSTM) showing its cell state, A (a vanilla RNN) has none: the export holds
+    B alone instead of failing; the gradients overlay follows the layer box."""
+    w = make()
+    w.controller.send(c.Reset(TrainConfig(task="sine", hidden=5, cell="rnn", seq_len=8, layers=2)))
+    qtbot.waitUntil(lambda: w.info.config["task"] == "sine" and w.state == m.IDLE, timeout=10000)
+    w.ask_changes = lambda suggestion: {"cell": "lstm"}
+    w.compare_from_scratch()
+    qtbot.waitUntil(lambda: w.comparing and "B" in w.infos, timeout=10000)
+    steps(qtbot, w, 1)
+    qtbot.waitUntil(lambda: {s.step for s in w._latest.values()} == {1} and w.snapshot.step == 1, timeout=5000)
+    w._overlay_other_run()
+    b = w._latest["B"]
+    w.gradients.layer_box.setCurrentIndex(0)  # the first layer: B's dashed curve must be its first layer's
+    _, ys = w.gradients.other_last.getData()
+    np.testing.assert_allclose(10.0 ** np.asarray(ys), b.layers[0].dlast_norm, rtol=1e-5)
+    w.show_run("B")
+    qtbot.waitUntil(lambda: w.snapshot.run == "B", timeout=5000)
+    box = w.heatmap.what_box
+    box.setCurrentIndex(box.findData("c"))
+    w.heatmap.export(tmp_path / "c.npz")
+    with np.load(tmp_path / "c.npz") as saved:
+        assert set(saved) == {"values_units_by_time", "tokens"}  # B's alone: A has no cell state
+    w.heatmap.export(tmp_path / "c.png")
+    assert w.snapshot.run == "B"

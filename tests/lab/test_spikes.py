@@ -179,3 +179,60 @@ def test_a_small_loss_tripling_near_zero_is_no_spike_but_a_jump_back_towards_the
     assert judged(learned + [0.16]) is None  # x4, but 0.12 nats of 1.36 learned: noise
     assert judged(learned + [0.9]).what == "loss"  # more than half of what it learned, undone
     assert judged([1.4] * 10 + [4.5]).what == "loss"  # nothing learned yet: x3 is enough
+
+
+def test_a_refused_step_with_a_finite_loss_is_not_a_calm_one():
+    """Review finding: a step refused for an overflowing gradient has a finite loss; its weights must
+    not become the rollback point the NaN message offers."""
+    from rnnviz.lab.spikes import GoodWeights
+    from rnnviz.training import Trainer
+
+    t = Trainer(SINE)
+    good = GoodWeights()
+    for _ in range(3):
+        good.before_step(t)
+        good.after_step(t.train_step(), 3.0)
+    assert good.step == 3
+    good.before_step(t)
+    r = t.train_step()
+    good.after_step(type(r)(**{**r.__dict__, "applied": False}), 3.0)  # refused, loss finite
+    assert good.step == 3
+
+
+def test_both_runs_of_a_comparison_failing_at_one_step_are_each_said_and_offered_a_roll_back():
+    lab, events = lab_with(SINE.replace(lr=1e30, spike_pause=False))
+    lab.handle(c.Compare({"lr": 1e31}, from_scratch=True))
+    lab.handle(c.Train())
+    for _ in range(5):
+        lab.tick()
+        if not lab.running:
+            break
+    offers = {ev.roll_back[0] for ev in events if isinstance(ev, e.Problem) and ev.roll_back}
+    assert not lab.running and offers == {"A", "B"}
+
+
+def test_without_spike_pause_nothing_is_kept_for_a_spike_and_roll_back_uses_the_calm_weights():
+    lab, events = lab_with(SINE.replace(spike_pause=False))
+    lab.train_steps(10)
+    run = lab.main
+    assert not run.weights._ring  # no models held for a Roll back that cannot be offered
+    lab.handle(c.SetSpikePause(True))
+    lab.train_steps(3)
+    assert len(run.weights._ring) == 3
+    lab.handle(c.SetSpikePause(False))
+    assert not run.weights._ring
+    lab.handle(c.RollBack(run.trainer.step + 1))  # the calm weights are those before the newest step
+    assert any(isinstance(ev, e.Notice) and "are back" in ev.message for ev in events)
+
+
+def test_roll_back_while_stepping_the_probe_goes_back_to_paused():
+    lab, events = lab_with(SINE.replace(lr=20.0, spike_pause=False))
+    lab.handle(c.Train())
+    for _ in range(3000):
+        lab.tick()
+        if not lab.running:
+            break
+    lab.handle(c.ProbeForward())
+    assert lab.state == e.STEPPING
+    lab.handle(c.RollBack(lab.main.trainer.step))
+    assert lab.state == e.PAUSED and snapshots(events)[-1].source == "train"

@@ -111,7 +111,7 @@ class GradientFlowPanel(SequencePanel):
         self._current: tuple | None = None  # (t, ||dL_T/dh_t||, ||dL/dh_t||) as drawn
         self._live: tuple | None = None  # ... of the newest live training snapshot
         self.info: ModelInfo | None = None
-        self.layer_box.currentIndexChanged.connect(lambda _: self.snapshot and self.show(self.snapshot))
+        self.layer_box.currentIndexChanged.connect(self._layer_changed)
 
     def set_model(self, info: ModelInfo) -> None:
         self.info = info
@@ -139,6 +139,13 @@ class GradientFlowPanel(SequencePanel):
         self.note.setText("For the sine task, L_T is the squared error at the last step." if regress else " ")
         self.set_source(info.title)
 
+    def _layer_changed(self, _=None) -> None:
+        other, self._other_snap = self._other_snap, None  # the other run's curves of the new layer, too
+        if self.snapshot is not None:
+            self.show(self.snapshot)
+        if other is not None:
+            self.show_other(other)
+
     def set_compare(self, info: CompareInfo | None) -> None:
         """Compare mode (``info`` comparing): the other run's curves can be drawn; else A alone."""
         self.labels = compare_labels(info)
@@ -160,7 +167,10 @@ class GradientFlowPanel(SequencePanel):
         if not same:
             self._draw_other(None)
             return
-        layer = min(max(self.layer_box.currentIndex(), 0), len(snap.layers) - 1)
+        layer = max(self.layer_box.currentIndex(), 0)
+        if layer >= len(snap.layers):  # the other run has fewer layers: no curve of this layer to show
+            self._draw_other(None)
+            return
         lv = snap.layers[layer]
         x = np.arange(1, snap.length + 1, dtype=float)
         self._draw_other((snap.run, x, np.asarray(lv.dlast_norm, float), np.asarray(lv.dh_norm, float)))

@@ -224,6 +224,24 @@ class HeatmapPanel(SequencePanel):
             "tokens": np.array(self._labels[: self._matrix.shape[1]], dtype=str),
         }
 
+    def _runs(self) -> dict:
+        """Compare mode: both runs only where the view shown means the same in each (h always; the
+        cell state or a gate only for two cells of one kind, in a layer both have), else the shown run."""
+        runs = super()._runs()
+        layer, what = self.layer_box.currentIndex(), self.what_box.currentData()
+        shown = self.snapshot
+
+        def same_view(snap) -> bool:
+            if layer >= len(snap.layers):
+                return False
+            if what in (None, "h"):
+                return True
+            a, b = shown.layers[min(layer, len(shown.layers) - 1)], snap.layers[layer]
+            same_cell = (a.cs is None) == (b.cs is None) and np.shape(a.acts)[1:2] == np.shape(b.acts)[1:2]
+            return same_cell and (what != "c" or b.cs is not None)
+
+        return runs if runs and all(same_view(snap) for snap in runs.values()) else {}
+
     def csv_rows(self) -> list[list]:
         """A spreadsheet's layout: a header row of the tokens (one column per step), one row per unit."""
         H, T = self._matrix.shape
