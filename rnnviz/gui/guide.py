@@ -27,7 +27,8 @@ training step again, labelled "(history)"; Train goes on from the newest step.</
 shown threshold), trained on the same batches; Model &gt; Compare from scratch changes any one setting
 (e.g. cell=lstm for the vanishing lesson). B is drawn dashed; the run box in the toolbar switches the
 heatmap, bars and text; pressing Compare again ends it, keeping the run you choose.</p>
-<p><b>Spikes</b>: with "Pause on spikes" ticked (the exploding lesson ticks it), a step whose gradient
-norm or loss jumps far above its recent median pauses training, marked with a red cross; Roll back
-puts the weights from before it back, Continue trains on.</p>
+<p><b>Spikes</b>: a step whose gradient norm or loss jumps far above its recent median is marked with a
+red cross on the curves. With "Pause on spikes" ticked (the exploding lesson ticks it) training also
+pauses there: Roll back puts the weights from before it back, Continue trains on. After a NaN, Roll back
+puts back the weights of the last calm step, from before the loss began to climb.</p>
 """
