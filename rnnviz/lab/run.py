@@ -35,7 +35,8 @@ class Run:
     def input_labels(self, x: np.ndarray) -> tuple[str, ...]:
         """How each input is shown: its token's label, or for dense input its first value."""
         if self.token_labels is None:
-            return tuple(f"{float(np.asarray(v).reshape(-1)[0]):+.2f}" for v in x)
+            # one decimal place, as a student reads a wave (the text strip puts " · " between them)
+            return tuple(f"{float(np.asarray(v).reshape(-1)[0]):+.1f}" for v in x)
         labels = self.token_labels
         return tuple(labels[int(i)] for i in np.asarray(x).reshape(-1))
 

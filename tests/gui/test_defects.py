@@ -181,6 +181,10 @@ def test_the_classifier_and_the_sine_task_say_what_their_panels_show(qtbot, make
     assert w.docks["softmax"].windowTitle() == "Next value"
     assert "true next value" in w.softmax.summary.text()
     assert " · " in w.text_strip.strip.shown_text()  # numbers never run together
+    import re
+
+    values = w.text_strip.strip.shown_text().split(" · ")  # issue 11: one decimal place each
+    assert all(re.fullmatch(r"[+-]\d+\.\d", v.strip()) for v in values[1:-1]), values[:5]
 
 
 def test_each_task_shows_the_settings_it_uses_and_no_others(qtbot):
