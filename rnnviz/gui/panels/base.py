@@ -359,18 +359,31 @@ def svg_bytes(widget: QWidget, title: str = "rnnviz") -> bytes:
     opened the file and a folder it could not write gave four Qt warnings and no file, silently.
     """
     size = _drawable(widget, title)
+    # a plot is a QGraphicsView, whose render() differs: QWidget's
+    return painted_bytes("svg", size, title, lambda painter: QWidget.render(widget, painter, QPoint(0, 0)))
+
+
+def painted_bytes(kind: str, size: QSize, title: str, paint) -> bytes:
+    """What ``paint(painter)`` draws on a ``size`` canvas, as SVG (vector) or PNG (on white) bytes, in
+    memory (see ``svg_bytes`` for why never a file)."""
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    generator = QSvgGenerator()
-    generator.setOutputDevice(buffer)
-    generator.setSize(QSize(size.width(), size.height()))
-    generator.setViewBox(QRect(0, 0, size.width(), size.height()))
-    generator.setTitle(title)
-    painter = QPainter(generator)
+    if kind == "svg":
+        device = QSvgGenerator()
+        device.setOutputDevice(buffer)
+        device.setSize(size)
+        device.setViewBox(QRect(0, 0, size.width(), size.height()))
+        device.setTitle(title)
+    else:
+        device = QImage(size, QImage.Format.Format_ARGB32)
+        device.fill(Qt.GlobalColor.white)
+    painter = QPainter(device)
     try:
-        QWidget.render(widget, painter, QPoint(0, 0))  # a plot is a QGraphicsView, whose render() differs
+        paint(painter)
     finally:
         painter.end()
+    if kind == "png" and not device.save(buffer, "PNG"):
+        raise ExportError("the picture could not be encoded as PNG")
     return bytes(buffer.data())
 
 
@@ -429,8 +442,9 @@ class SequencePanel(Panel):
         if not runs:
             return super().export_arrays()
         arrays = {}
-        with showing_each(self, runs) as each:
-            for run, _ in each:
+        with showing_again(self):
+            for run, snap in runs.items():
+                self.show(snap)
                 arrays.update({f"{run}_{name}": v for name, v in self.data().items()})
         return arrays
 
@@ -440,8 +454,9 @@ class SequencePanel(Panel):
         if not runs:
             return super().export_rows()
         rows: list[list] = []
-        with showing_each(self, runs) as each:
-            for run, _ in each:
+        with showing_again(self):
+            for run, snap in runs.items():
+                self.show(snap)
                 header, *body = self.csv_rows()
                 if not rows or rows[0][1:] != header:  # a run whose columns differ gets its own header row
                     rows.append(["run", *header])
@@ -463,18 +478,12 @@ def run_caption(run: str, snap: Snapshot) -> str:
 
 
 @contextmanager
-def showing_each(panel: SequencePanel, runs: dict[str, Snapshot]):
-    """Draw each run's snapshot on ``panel`` in turn (a panel shows one run at a time), then the one it
-    showed before: ``with showing_each(panel, runs) as each: for run, snap in each: ...``."""
+def showing_again(panel: SequencePanel):
+    """Whatever ``panel`` is made to show inside (each run in turn, for an export), it shows the
+    snapshot it showed before afterwards."""
     shown = panel.snapshot
-
-    def each():
-        for run, snap in runs.items():
-            panel.show(snap)
-            yield run, snap
-
     try:
-        yield each()
+        yield
     finally:
         panel.show(shown)
 
@@ -484,27 +493,13 @@ def pictures_side_by_side(panel: SequencePanel, runs: dict[str, Snapshot], kind:
     figure = panel.figure()
     size = _drawable(figure, panel.title)
     w, h, caption_h = size.width(), size.height(), 22
-    whole = QSize(w * len(runs), h + caption_h)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if kind == "svg":
-        device = QSvgGenerator()
-        device.setOutputDevice(buffer)
-        device.setSize(whole)
-        device.setViewBox(QRect(0, 0, whole.width(), whole.height()))
-        device.setTitle(panel.title)
-    else:
-        device = QImage(whole, QImage.Format.Format_ARGB32)
-        device.fill(Qt.GlobalColor.white)
-    painter = QPainter(device)
-    try:
-        with showing_each(panel, runs) as each:
-            for k, (run, snap) in enumerate(each):
+
+    def paint(painter: QPainter) -> None:
+        with showing_again(panel):
+            for k, (run, snap) in enumerate(runs.items()):
+                panel.show(snap)
                 painter.setPen(Qt.GlobalColor.black)
                 painter.drawText(QRect(k * w, 0, w, caption_h), Qt.AlignmentFlag.AlignCenter, run_caption(run, snap))
                 QWidget.render(figure, painter, QPoint(k * w, caption_h))
-    finally:
-        painter.end()
-    if kind == "png" and not device.save(buffer, "PNG"):
-        raise ExportError("the picture could not be encoded as PNG")
-    return bytes(buffer.data())
+
+    return painted_bytes(kind, QSize(w * len(runs), h + caption_h), panel.title, paint)

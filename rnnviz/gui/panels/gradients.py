@@ -149,7 +149,6 @@ class GradientFlowPanel(SequencePanel):
     def set_compare(self, info: CompareInfo | None) -> None:
         """Compare mode (``info`` comparing): the other run's curves can be drawn; else A alone."""
         self.labels = compare_labels(info)
-        self.legend.removeItem(self.other_last)
         self._draw_other(None)
 
     def show_other(self, snap: Snapshot) -> None:
@@ -177,15 +176,14 @@ class GradientFlowPanel(SequencePanel):
 
     def _draw_other(self, other: tuple | None) -> None:
         self._other = other
+        self.legend.removeItem(self.other_last)  # (its name says which run: set again below)
         if other is None:
             self.other_last.setData([], [])
             self.other_full.setData([], [])
-            self.legend.removeItem(self.other_last)
             return
         run, x, last, full = other
         self.other_last.setData(*finite_positive(x, last))
         self.other_full.setData(*finite_positive(x, full))
-        self.legend.removeItem(self.other_last)
         self.legend.addItem(self.other_last, f"run {run} ({self.labels.get(run, '')}), dashed")
         self.y_range.update(last, full)
 
