@@ -229,14 +229,12 @@ class Lab:
         target = max(int(step) - 1, 1)
         good = r.good.step
         if good is not None and good < target:  # the loss was climbing before: the calm weights are older
-            r.good.restore(r.trainer)
             target = good
-        elif not r.weights.restore(r.trainer, target):
-            # (the ring keeps steps only with spike pause; the calm weights do, if they are those asked for)
-            if good != target or not r.good.restore(r.trainer):
-                self.emit(e.Problem("spike", f"The weights from before step {target:,} are no longer kept."))
-                return
-            target = good
+        # the ring keeps the newest steps only with spike pause on; the calm weights, if they are the ones
+        restored = r.weights.restore(r.trainer, target) or (good == target and r.good.restore(r.trainer))
+        if not restored:
+            self.emit(e.Problem("spike", f"The weights from before step {target:,} are no longer kept."))
+            return
         self.stopped.discard(run)  # a stopped run of a comparison can go on from there
         self.emit(e.Notice(f"Run {run}: the weights from before step {target:,} are back; press Train to go on."))
         self.viewing = "train"
@@ -418,21 +416,21 @@ class Lab:
             if t.step < lead:  # it was stopped in a comparison while the other trained on: its step k is
                 t.step = lead  # the k-th batch of the shared stream again, as the other run's is
             if batch is None:
-                batch = run.trainer.next_batch()
-            if run.trainer.cfg.spike_pause:  # only a paused spike is rolled back this way: the few steps
-                run.weights.before_step(run.trainer)  # kept hold up to KEEP models and optimizer states
-            run.good.before_step(run.trainer)  # (one more, at most: the NaN's way back)
+                batch = t.next_batch()
+            if t.cfg.spike_pause:  # only a paused spike is rolled back this way: the few steps kept
+                run.weights.before_step(t)  # hold up to KEEP models and optimizer states
+            run.good.before_step(t)  # (one more, at most: the NaN's way back)
             # no W_hh spectrum here: the mechanism view makes its own when it is due (see _trace)
-            report = run.trainer.train_step(trace=False, spectrum=False, batch=batch)
+            report = t.train_step(trace=False, spectrum=False, batch=batch)
             self.emit(step_scalars(run.id, report))
-            run.good.after_step(report, run.trainer.cfg.spike_loss)
-            quiet = run.trainer.step <= run.spike_quiet_until  # just after a spike: the median catches up
-            spike = find_spike(run.trainer, report) if not quiet else None
+            run.good.after_step(report, t.cfg.spike_loss)
+            quiet = t.step <= run.spike_quiet_until  # just after a spike: the median catches up
+            spike = find_spike(t, report) if not quiet else None
             if spike is not None:
                 spikes.append((run, spike))
             if not report.applied:
                 refused.append((run, report))
-            elif want and (spike is None or not run.trainer.cfg.spike_pause):
+            elif want and (spike is None or not t.cfg.spike_pause):  # (a paused spike is shown whole below)
                 self._keep_snapshot(run, self._trace(run))
         for run, _ in refused:
             self._keep_snapshot(run, self._trace(run))  # shows why: gradients always
@@ -464,7 +462,6 @@ class Lab:
             self.set_state(e.PAUSED, "a step went NaN or infinite")
             self._emit_history_info()
             return False
-        paused = [(run, spike) for run, spike in spikes if run.trainer.cfg.spike_pause]
         for run, spike in spikes:
             run.spike_quiet_until = spike.step + SPIKE_QUIET
             name = f"Run {run.id} ({self.labels[run.id]})" if run.id in self.labels else ""
@@ -475,7 +472,7 @@ class Lab:
                 self.emit(e.Problem("spike", message, roll_back=(run.id, spike.step)))
             else:  # training goes on: a passing word in the status bar (the cross on the curves stays)
                 self.emit(e.Notice(message))
-        if paused:
+        if any(run.trainer.cfg.spike_pause for run, _ in spikes):
             self.running = False
             self.set_state(e.PAUSED, "a spike")
             self._show_newest_steps()
