@@ -24,7 +24,6 @@ from itertools import islice
 import numpy as np
 
 from rnnviz.corpus import CorpusError
-from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.infer import iter_generate, most_likely
 from rnnviz.engine.model import forward
 from rnnviz.serve.schemas import (
@@ -63,8 +62,9 @@ class Generation:
 
 
 class ServedModel:
-    """A checkpoint ready to serve. Raises ``CheckpointError`` (the loader's kinds, plus "corrupted"
-    for weights that are not finite) or ``ValueError`` for a model that reads no text."""
+    """A checkpoint ready to serve, as ``load_model`` read it (which refuses weights that are not finite:
+    "not_finite"). Raises ``CheckpointError`` for a damaged history or ``ValueError`` for a model that
+    reads no text."""
 
     def __init__(self, saved: SavedModel):
         cfg = saved.model_cfg
@@ -73,10 +73,6 @@ class ServedModel:
                 f"{saved.name} is a model of the {saved.train_config.task} task, which reads numbers, not text; "
                 "rnnviz serve serves language models and classifiers."
             )
-        bad = sorted(name for name, a in saved.params.items() if not np.isfinite(a).all())
-        if bad:
-            problem = f"{', '.join(bad)} hold NaN or infinite values"
-            raise CheckpointError("corrupted", f"{saved.name} is damaged: {problem}.")
         self.log = saved.training_log()  # the loss curves for /stats; raises for a damaged history
         for a in saved.params.values():
             a.setflags(write=False)  # nothing a request does can write into the weights
