@@ -47,11 +47,15 @@ from rnnviz.training.config import same_data
 # ~28 ms step of the default model (mostly the one-row backward pass behind ||dL_T/dh_t||), so small
 # fast models are capped, and the default model gets one for every step up to 30 steps a second.
 SNAPSHOT_RATE = 30.0  # per second
-# The mechanism view (the Jacobian through time, engine.trace.mechanism_views) costs 15-30 ms for the
-# default model (an LSTM, both curves: ~30 ms, ~3% of a second of training): while running, one
-# snapshot a second per run carries it (the mechanism panel says which step it shows); paused,
-# stepping or probing, every snapshot does.
-MECHANISM_INTERVAL = 1.0  # seconds
+# The mechanism view (the Jacobian through time and the W_hh spectrum, engine.trace.mechanism_views)
+# costs 40-50 ms for the default model (an LSTM: 4 eigen-decompositions of 128 x 128 blocks, ~7 ms each,
+# and both Jacobian curves, ~35 ms), and twice that on a busy machine: made once a second it took 5-10%
+# of the training loop. While running, a run's snapshot carries it at most once a second and at most
+# MECHANISM_SHARE of the time: after a view that took d seconds the next is due d / MECHANISM_SHARE
+# later (the default model: every ~2 s; a small one: every second). The mechanism panel says which
+# step it shows; paused, stepping or probing, every snapshot carries it.
+MECHANISM_INTERVAL = 1.0  # seconds, at least
+MECHANISM_SHARE = 0.02  # of the running time, at most
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches of the default model per pass (a pass must not stall the loop) ...
 # ... and for other models as many as cost the same (batch x length x gates x H^2 multiply-adds per
@@ -94,7 +98,7 @@ class Lab:
         self._snapshot_credit = 1.0  # earned at SNAPSHOT_RATE per second, one spent per snapshot
         self._credit_time = None
         self._last_history_info = -float("inf")
-        self._last_mechanism: dict[str, float] = {}  # per run: when its last mechanism view was made
+        self._mechanism_due: dict[str, float] = {}  # per run: when its next mechanism view is due (running)
         self._handlers = {
             c.Train: lambda cmd: self.train(), c.Pause: lambda cmd: self.pause(),
             c.StepUpdate: lambda cmd: self.step_update(), c.ProbeForward: lambda cmd: self.probe_forward(),
@@ -490,10 +494,12 @@ class Lab:
     def _trace(self, run: Run):
         """The newest step's trace of ``run`` for the shown row, with the mechanism view when it is due."""
         now = self.clock()
-        due = not self.running or now - self._last_mechanism.get(run.id, -math.inf) >= MECHANISM_INTERVAL
+        due = not self.running or now >= self._mechanism_due.get(run.id, -math.inf)
+        trace = run.trainer.last_trace(self.row, mechanism=due)
         if due:
-            self._last_mechanism[run.id] = now
-        return run.trainer.last_trace(self.row, mechanism=due)
+            took = self.clock() - now
+            self._mechanism_due[run.id] = now + max(MECHANISM_INTERVAL, took / MECHANISM_SHARE)
+        return trace
 
     def _keep_snapshot(self, run: Run, trace) -> None:
         """Make the training snapshot of ``trace``, keep it in the history and show it."""

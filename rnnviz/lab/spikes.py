@@ -14,6 +14,7 @@ Without clipping the two norms are the same number.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from dataclasses import dataclass
 
@@ -71,7 +72,8 @@ def find_spike(trainer: Trainer, report: StepReport) -> Spike | None:
     if n >= WARMUP:
         rules.insert(0, ("gradient norm", norm_now, norms, cfg.spike_norm))
     for what, now, recent, factor in rules:
-        median = float(np.nanmedian(recent)) if np.isfinite(recent).any() else float("nan")
+        finite = recent[np.isfinite(recent)]  # (np.nanmedian is twice as slow, on every step)
+        median = float(np.median(finite)) if finite.size else float("nan")
         if np.isfinite(now) and median > 0 and now > factor * median:
             if what == "loss" and not _undoes_half(now, median, float(steps["loss"][0])):
                 continue
@@ -110,7 +112,7 @@ class GoodWeights:
     def after_step(self, report: StepReport, factor: float) -> None:
         if self._pending is None or not report.applied or not np.isfinite(report.loss):
             return  # (a refused step may have a finite loss: its gradient overflowed)
-        if self._losses and report.loss > factor * float(np.median(self._losses)):
+        if self._losses and report.loss > factor * statistics.median(self._losses):  # (10x np.median's speed)
             return
         self._losses.append(float(report.loss))
         (self.step, self._saved), self.loss = self._pending, float(report.loss)

@@ -5,7 +5,7 @@ import numpy as np
 
 from rnnviz.engine import mechanism as mech
 from rnnviz.lab import commands as c
-from rnnviz.lab.lab import MECHANISM_INTERVAL
+from rnnviz.lab.lab import MECHANISM_INTERVAL, MECHANISM_SHARE
 from rnnviz.training import TrainConfig
 
 from .test_lab import make_lab, snapshots
@@ -48,6 +48,33 @@ def test_while_training_one_view_a_second_and_the_probe_always_has_one():
     lab.handle(c.ProbeForward())
     probe = snapshots(events)[-1]
     assert probe.source == "probe" and probe.mechanism is not None and len(probe.mechanism[0].dhT_dh) == 2
+
+
+def test_an_expensive_view_is_made_less_often_so_that_it_takes_a_bounded_share_of_the_time():
+    lab, events = make_lab(SMALL)
+    now = [0.0]
+    lab.clock = lambda: now[0]
+    trainer = lab.main.trainer
+    make_trace = trainer.last_trace
+
+    def slow_view(row, mechanism=False):  # the view costs 0.1 s of the lab's time, a step nothing
+        if mechanism:
+            now[0] += 0.1
+        return make_trace(row, mechanism=mechanism)
+
+    trainer.last_trace = slow_view
+    lab.handle(c.Train())
+    for _ in range(200):  # 20 s of steps at 10 a second, and the views' time on top
+        now[0] += 0.1
+        lab.tick()
+    with_view = [s.step for s in snapshots(events) if s.live and s.mechanism is not None]
+    spent = 0.1 * len(with_view)
+    assert spent <= MECHANISM_SHARE * now[0] + 0.1  # at most the share of the time (one view's slack)
+    gap = 0.1 / MECHANISM_SHARE  # seconds between views: 5, i.e. 50 steps, not 10 (once a second)
+    assert all(b - a >= gap / 0.1 - 1 for a, b in zip(with_view, with_view[1:], strict=False))
+    assert len(with_view) >= 3  # still made while training
+    lab.handle(c.Pause())
+    assert snapshots(events)[-1].mechanism is not None  # paused: the step is shown whole, at any cost
 
 
 def test_compare_mode_gives_both_runs_a_view():
