@@ -48,8 +48,8 @@ class LayerMechanism:
 
 def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) -> tuple[LayerMechanism, ...]:
     """Every layer's :class:`LayerMechanism` for batch row ``row`` of ``fp`` (run with ``params``).
-    Costs 15-30 ms for H = 128, T = 64 (the LSTM's two curves the most; see engine.mechanism): callers make
-    it about once a second."""
+    Costs 40-50 ms for the LSTM at H = 128, T = 64 (its two curves ~35 ms, the W_hh spectra ~28 ms): callers make
+    it every second or two (``lab.MECHANISM_SHARE``)."""
     from rnnviz.engine import mechanism as mech  # (engine.mechanism imports this module's neighbours)
 
     jac = mech.state_jacobian_norms(params, fp, row)

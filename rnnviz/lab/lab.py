@@ -521,7 +521,7 @@ class Lab:
                 continue
             shown = run.snapshot
             # stale: another step or row, or a live snapshot made without the mechanism view (made
-            # only once a second while running; a paused step shows it whole)
+            # only every second or two while running; a paused step shows it whole)
             stale = (
                 shown is None or (shown.step, shown.row) != (t.step, t.clamp_row(self.row)) or shown.mechanism is None
             )
