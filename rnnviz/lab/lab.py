@@ -48,8 +48,8 @@ from rnnviz.training.config import same_data
 # fast models are capped, and the default model gets one for every step up to 30 steps a second.
 SNAPSHOT_RATE = 30.0  # per second
 # The mechanism view (the Jacobian through time and the W_hh spectrum, engine.trace.mechanism_views)
-# costs 40-50 ms for the default model (an LSTM: 4 eigen-decompositions of 128 x 128 blocks, ~7 ms each,
-# and both Jacobian curves, ~35 ms), and twice that on a busy machine: made once a second it took 5-10%
+# costs 40-50 ms for the default model (an LSTM: the spectra of 4 blocks of 128 x 128, ~5 ms each, and
+# both Jacobian curves, ~25 ms), and twice that on a busy machine: made once a second it took 5-10%
 # of the training loop. While running, a run's snapshot carries it at most once a second and at most
 # MECHANISM_SHARE of the time: after a view that took d seconds the next is due d / MECHANISM_SHARE
 # later (the default model: every ~2 s; a small one: every second). The mechanism panel says which
