@@ -44,6 +44,9 @@ class LayerMechanism:
     # order) and their largest modulus over the blocks, the spectral radius rho
     eigenvalues: tuple = ()
     spectral_radius: float = float("nan")
+    # each gate block's rho and sigma_max, in the cell's gate order (NaN for a layer that is not finite)
+    block_radius: tuple = ()
+    block_sigma: tuple = ()
 
 
 def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) -> tuple[LayerMechanism, ...]:
@@ -69,6 +72,7 @@ def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) ->
             dhT_dc=None if j.dhT_dc is None else _readonly(np.array(j.dhT_dc)), growth=growth, sigma_max=sigma,
             saturated=s.h, gate_saturation=dict(s.gates), regime=regime.name, explanation=regime.explanation,
             eigenvalues=eigenvalues, spectral_radius=rho,
+            block_radius=tuple(b.spectral_radius for b in blocks), block_sigma=tuple(b.sigma_max for b in blocks),
         ))  # fmt: skip
     return tuple(out)
 

@@ -450,6 +450,7 @@ class MainWindow(QMainWindow):
             else:  # run B of a comparison: its curves start over; the panels keep showing A
                 self.loss_panel.set_model(ev)
                 self.norm_panel.set_model(ev)
+                self.mechanism.set_model(ev)
                 self.status.other_model(ev.step)
         elif isinstance(ev, e.CompareInfo):
             self._set_compare(ev)
@@ -466,9 +467,12 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, e.EvalResult):
             self.loss_panel.add_eval(ev)
             self.status.add_eval(ev)
+        elif isinstance(ev, e.MechanismPoint):
+            self.mechanism.add_point(ev)
         elif isinstance(ev, e.RunLog):
             self.loss_panel.load_log(ev)
             self.norm_panel.load_log(ev)
+            self.mechanism.load_log(ev)
         elif isinstance(ev, e.HistoryInfo):
             self._history_infos[ev.run] = ev
             if ev.run == self.shown_run:  # the slider scrubs the run the panels show

@@ -4,6 +4,7 @@
     Snapshot      what the sequence panels show (``snapshot``): the newest only is drawn
     ModelInfo     a run's model was built or loaded: what the panels need to label things
     RunLog        a loaded run's history of losses and norms, to draw its curves again
+    MechanismPoint a mechanism view of a training step, as the run's log keeps it (all of them)
     HistoryInfo   what the step history of a run holds (for the scrub slider)
     StateChanged, Problem, EvalResult, Notice
 
@@ -13,7 +14,7 @@ window only reads them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +36,17 @@ class StepScalars:
     clipped: bool
     lr: float
     tokens: int
+
+
+@dataclass(frozen=True)
+class MechanismPoint:
+    """A mechanism view of a run's training step, as its log keeps it (``training.log.mechanism_row``).
+    Sent whole, as step scalars are: the snapshot that carried the view may never be drawn (only the
+    newest is), and the curves over training must not miss it."""
+
+    run: str
+    step: int
+    values: dict  # training.log.mechanism_columns -> float
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class RunLog:
     eval_step: np.ndarray  # (m,)
     eval_loss: np.ndarray  # (m,)
     eval_accuracy: np.ndarray  # (m,) NaN where the task has none
+    mechanism: dict = field(default_factory=dict)  # "x" (steps) and training.log.mechanism_columns, (k,) each
 
 
 @dataclass(frozen=True)

@@ -316,11 +316,12 @@ class Lab:
         """Tell the front end what ``run`` is (its ModelInfo) and what it has done so far (its log)."""
         self.emit(model_info(run, self.probe.text, self.labels.get(run.id, "")))
         log = run.trainer.log
-        if log.steps.n or log.evals.n:
-            s, v = log.steps, log.evals
+        if log.steps.n or log.evals.n or log.mechanism.n:
+            s, v, m = log.steps, log.evals, log.mechanism
             self.emit(e.RunLog(
                 run.id, s["x"].copy(), s["loss"].copy(), s["grad_norm"].copy(), s["clipped_norm"].copy(),
                 s["clipped"].copy(), v["x"].copy(), v["loss"].copy(), v["accuracy"].copy(),
+                {k: m[k].copy() for k in ("x", *m.names)},
             ))  # fmt: skip
 
     def _emit_compare_info(self) -> None:
@@ -499,6 +500,9 @@ class Lab:
         if due:
             took = self.clock() - now
             self._mechanism_due[run.id] = now + max(MECHANISM_INTERVAL, took / MECHANISM_SHARE)
+            if trace is not None and trace.mechanism:  # the trainer logged it: tell the curves over training
+                m = run.trainer.log.mechanism
+                self.emit(e.MechanismPoint(run.id, int(m["x"][-1]), {k: float(m[k][-1]) for k in m.names}))
         return trace
 
     def _keep_snapshot(self, run: Run, trace) -> None:

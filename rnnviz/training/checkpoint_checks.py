@@ -22,7 +22,7 @@ from rnnviz.engine.cells import get_cell
 from rnnviz.engine.checkpoint import CheckpointError, Entry
 from rnnviz.engine.config import ModelConfig, param_shapes
 from rnnviz.training.config import SETTINGS, TrainConfig, model_config
-from rnnviz.training.log import EVAL_COLUMNS, MAX_POINTS, STEP_COLUMNS
+from rnnviz.training.log import EVAL_COLUMNS, MAX_POINTS, STEP_COLUMNS, mechanism_columns
 from rnnviz.training.settings import Setting
 
 # -- the metadata, declared once: what each value is and the range it must be in ----------------------
@@ -212,8 +212,9 @@ def _misfit(key: str, entry: Entry, d: Described, shapes: dict[str, tuple[int, .
         if not 1 <= rows <= d.train_config.batch_size or entry.shape[1] != cfg.hidden_size:
             return f"where this model carries (1 to {d.train_config.batch_size}, {cfg.hidden_size})"
         return None if entry.dtype == cfg.np_dtype else f"where this model carries {cfg.np_dtype}"
-    group, _, column = rest.partition(".")  # log.step.<column>, log.eval.<column>
-    if column not in _LOG_COLUMNS.get(group, ()):
+    group, _, column = rest.partition(".")  # log.step.<column>, log.eval.<column>, log.mech.<column>
+    columns = ("x", *mechanism_columns(get_cell(cfg.cell).GATES)) if group == "mech" else _LOG_COLUMNS.get(group, ())
+    if column not in columns:
         return "not a column of the training history"
     if len(entry.shape) != 1 or entry.shape[0] > MAX_POINTS or entry.dtype.kind not in "fiu":
         return f"where the training history keeps at most {MAX_POINTS:,} numbers a column"

@@ -23,6 +23,7 @@ import numpy as np
 from rnnviz import __version__
 from rnnviz.corpus import Task, Vocab
 from rnnviz.engine import checkpoint
+from rnnviz.engine.cells import get_cell
 from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.config import ModelConfig
 from rnnviz.engine.optim import Optimizer
@@ -101,7 +102,7 @@ class SavedModel:
         """The loss and validation history saved with the run (empty for files older than the log).
         Raises ``CheckpointError("corrupted")`` when it is there but malformed."""
         try:
-            return TrainingLog.from_arrays(self.arrays)
+            return TrainingLog.from_arrays(self.arrays, get_cell(self.model_cfg.cell).GATES)
         except ValueError as e:
             raise checkpoint.damaged(self.name, str(e)) from e
 

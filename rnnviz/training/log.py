@@ -61,6 +61,15 @@ class Columns:
         self.n = len(kept)
         self.decimated = True
 
+    def put(self, x: float, **values: float) -> None:
+        """``append``, for a series that runs forward: a row at the last row's x replaces it, one before
+        it is dropped (a paused step shown again, a view of an older step)."""
+        if self.n and self["x"][-1] >= x:
+            if self["x"][-1] > x:
+                return
+            self.n -= 1
+        self.append(x, **values)
+
     def __getitem__(self, name: str) -> np.ndarray:
         return self._cols[name][: self.n]
 
@@ -77,12 +86,32 @@ STEP_COLUMNS = ("loss", "grad_norm", "clipped_norm", "clipped")  # clipped: 1.0 
 EVAL_COLUMNS = ("loss", "accuracy")  # accuracy NaN where the task has none
 
 
-class TrainingLog:
-    """``steps``: one row per training step (x is the step); ``evals``: one row per validation pass."""
+def mechanism_columns(gates: tuple[str, ...]) -> tuple[str, ...]:
+    """What the log keeps of each mechanism view (``engine.trace.LayerMechanism``) of the first layer, the
+    one the lessons are about: the growth factor per step of ||dh_T/dh_t||, the share of saturated units,
+    and rho and sigma_max of each gate block of W_hh (``rho_f``, ``sigma_f``: the LSTM's forget gate)."""
+    return ("growth", "saturated", *(f"{q}_{g}" for g in gates for q in ("rho", "sigma")))
 
-    def __init__(self) -> None:
+
+def mechanism_row(m, gates: tuple[str, ...]) -> dict[str, float]:
+    """The :func:`mechanism_columns` values of one view ``m`` (a LayerMechanism; NaN where it has none)."""
+    row = {"growth": float(m.growth), "saturated": float(m.saturated)}
+    for k, g in enumerate(gates):
+        row[f"rho_{g}"] = float(m.block_radius[k]) if k < len(m.block_radius) else float("nan")
+        row[f"sigma_{g}"] = float(m.block_sigma[k]) if k < len(m.block_sigma) else float("nan")
+    return row
+
+
+class TrainingLog:
+    """``steps``: one row per training step (x is the step); ``evals``: one row per validation pass;
+    ``mechanism``: one row per mechanism view of a training step (the app makes one every second or
+    two), with the columns of ``mechanism_columns(gates)``, ``gates`` the cell's."""
+
+    def __init__(self, gates: tuple[str, ...] = ("h",)) -> None:
+        self.gates = tuple(gates)
         self.steps = Columns(STEP_COLUMNS)
         self.evals = Columns(EVAL_COLUMNS)
+        self.mechanism = Columns(mechanism_columns(self.gates))
 
     def add_step(self, step: int, loss: float, grad_norm: float, clipped_norm: float, clipped: bool) -> None:
         self.steps.append(step, loss=loss, grad_norm=grad_norm, clipped_norm=clipped_norm, clipped=float(clipped))
@@ -95,18 +124,28 @@ class TrainingLog:
             e.n -= 1
         e.append(step, loss=loss, accuracy=np.nan if accuracy is None else accuracy)
 
+    def add_mechanism(self, step: int, m) -> None:
+        """The mechanism view ``m`` (a LayerMechanism) of training step ``step``; another view of the same
+        step replaces it (a pause shows the newest step again, maybe for another row), an older one is
+        not kept (the log runs forward)."""
+        self.mechanism.put(step, **mechanism_row(m, self.gates))
+
     def arrays(self) -> dict[str, np.ndarray]:
-        """For a checkpoint: ``log.step.<column>`` and ``log.eval.<column>``, float64 1-D."""
-        return {**self.steps.arrays("log.step."), **self.evals.arrays("log.eval.")}
+        """For a checkpoint: ``log.step.<column>``, ``log.eval.<column>``, ``log.mech.<column>``, float64 1-D."""
+        return {k: a for cols, prefix in self._groups() for k, a in cols.arrays(prefix).items()}
+
+    def _groups(self) -> tuple[tuple[Columns, str], ...]:
+        return (self.steps, "log.step."), (self.evals, "log.eval."), (self.mechanism, "log.mech.")
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TrainingLog:
-        """The log saved by ``arrays`` (an empty log when the file has none: older checkpoints).
+    def from_arrays(cls, arrays: dict[str, np.ndarray], gates: tuple[str, ...] = ("h",)) -> TrainingLog:
+        """The log saved by ``arrays`` for a cell with ``gates`` (an empty log, or no mechanism rows, when
+        the file has none: older checkpoints).
 
         Raises ``ValueError`` when the columns are not 1-D float arrays of one length each.
         """
-        log = cls()
-        for cols, prefix in ((log.steps, "log.step."), (log.evals, "log.eval.")):
+        log = cls(gates)
+        for cols, prefix in log._groups():
             names = ("x", *cols.names)
             present = [prefix + n in arrays for n in names]
             if not any(present):

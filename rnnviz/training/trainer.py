@@ -23,6 +23,7 @@ import numpy as np
 from rnnviz.corpus import Task
 from rnnviz.corpus.batch import Batch
 from rnnviz.engine.buffers import BufferPool
+from rnnviz.engine.cells import get_cell
 from rnnviz.engine.clipping import ClipConfig, ClipReport, global_norm
 from rnnviz.engine.config import init_params
 from rnnviz.engine.model import State
@@ -104,7 +105,8 @@ class Trainer:
         # the pool, which then rotates two sets instead of one (no new allocations).
         self._last: tuple | None = None
         self._last_batch: Batch | None = None  # the newest step's batch (``restore_weights`` shows it again)
-        self.log = TrainingLog()  # every step's loss and norms, every validation (saved with checkpoints)
+        # every step's loss and norms, every validation and mechanism view (saved with checkpoints)
+        self.log = TrainingLog(get_cell(self.model_cfg.cell).GATES)
 
     # -- training -------------------------------------------------------------------------------
     @property
@@ -186,12 +188,15 @@ class Trainer:
         if r.bw is None:
             return None
         row = self.clamp_row(row)
-        return build_trace(
+        trace = build_trace(
             old_params, r.fp, y, r.per_step, [lg.dh for lg in r.bw.layers], r.grad_norms, r.clip,
             row=row, spectrum=self._spectrum(old_params) if spectrum else None,
             gradients=gradients or not r.applied,  # a refused step's gradients explain why: always shown
             mechanism=mechanism,
         )  # fmt: skip
+        if trace.mechanism:  # kept over training (the app's "Over training" tab, and checkpoints)
+            self.log.add_mechanism(self.step, trace.mechanism[0])
+        return trace
 
     def fork(self, cfg: TrainConfig | None = None) -> Trainer:
         """A second run that is this one at this step: the same weights, optimizer state, carried state,

@@ -105,9 +105,18 @@ def test_the_mechanism_panel_draws_the_snapshots_numbers_for_both_runs(qtbot, ma
     np.testing.assert_array_equal(xs, np.concatenate(a.eigenvalues).real)
     np.testing.assert_array_equal(ys, np.concatenate(a.eigenvalues).imag)
     steps(qtbot, w, 1)  # paused steps each bring a view: rho and sigma_max over training grow by one point
-    qtbot.waitUntil(lambda: w.mechanism.spectrum_history.n == 3, timeout=5000)
-    h = w.mechanism.spectrum_history
-    assert list(h["x"]) == [1, 2, 3] and h["sigma"][-1] == w.mechanism.shown["A"].mechanism[0].sigma_max
+    # every view the lab made, though a frame draws only the newest snapshot (MechanismPoint events)
+    qtbot.waitUntil(lambda: all(w.mechanism.over_training[r].n == 3 for r in "AB"), timeout=5000)
+    h, hb = w.mechanism.over_training["A"], w.mechanism.over_training["B"]
+    a, b = w.mechanism.shown["A"].mechanism[0], w.mechanism.shown["B"].mechanism[0]
+    assert list(h["x"]) == list(hb["x"]) == [1, 2, 3]
+    assert h["sigma_h"][-1] == a.sigma_max and h["growth"][-1] == a.growth and h["saturated"][-1] == a.saturated
+    # B, an LSTM: each gate block's rho and sigma_max, in the cell's gate order
+    assert [hb[f"rho_{g}"][-1] for g in "ifgo"] == list(b.block_radius) and max(b.block_sigma) == b.sigma_max
+    np.testing.assert_array_equal(w.mechanism.sat_curve.yData, h["saturated"])  # (yData: before the log axis)
+    w.mechanism.set_main_run("B")  # the run switch: B's series, and A's kept for the way back
+    np.testing.assert_array_equal(w.mechanism.block_curves["f"][0].yData, hb["rho_f"])
+    assert not w.mechanism.block_curves["h"][0].isVisible() and w.mechanism.over_training["A"].n == 3
 
 
 def test_compare_before_training_a_lesson_makes_the_lessons_own_comparison(qtbot, make):

@@ -135,7 +135,7 @@ def test_the_heatmap_csv_has_a_header_row_of_tokens_and_one_row_per_unit(qtbot, 
     np.testing.assert_allclose(np.array(rows[1:], float)[:, 1:], w.heatmap._matrix)
 
 
-def test_loading_a_checkpoint_brings_back_its_loss_and_norm_curves(qtbot, make, tmp_path):
+def test_loading_a_checkpoint_brings_back_its_loss_norm_and_mechanism_curves(qtbot, make, tmp_path):
     w = make()
     w.controller.send(c.Reset(small(w.settings_panel.config())))
     qtbot.waitUntil(lambda: w.info.hidden == 32 and w.state == m.IDLE, timeout=20000)
@@ -143,6 +143,9 @@ def test_loading_a_checkpoint_brings_back_its_loss_and_norm_curves(qtbot, make, 
     w.loss_panel.refresh()
     losses = w.loss_panel.history["loss"].copy()
     norms = w.norm_panel.history["pre"].copy()
+    over = w.mechanism.over_training["A"]  # the mechanism views over training (every paused step has one)
+    qtbot.waitUntil(lambda: over.n and over["x"][-1] == 3, timeout=5000)
+    views = {k: over[k].copy() for k in ("x", *over.names)}
     path = tmp_path / "run.npz"
     w.save_checkpoint(str(path))
     qtbot.waitUntil(path.exists, timeout=5000)
@@ -153,6 +156,8 @@ def test_loading_a_checkpoint_brings_back_its_loss_and_norm_curves(qtbot, make, 
     np.testing.assert_array_equal(w.loss_panel.history["loss"], losses)
     np.testing.assert_array_equal(w.norm_panel.history["pre"], norms)
     assert "of 3 steps clipped" in w.norm_panel.summary.text()
+    for k, v in views.items():
+        np.testing.assert_array_equal(w.mechanism.over_training["A"][k], v)
 
 
 def test_a_remembered_live_setting_that_differs_from_the_preset_is_flagged(qtbot, make, tmp_path):

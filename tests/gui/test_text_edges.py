@@ -229,10 +229,18 @@ def test_panels_leave_out_what_is_not_finite_without_warnings(qtbot):
     for snap in snaps:
         softmax.show(snap)
     mechanism.show_snapshot(train)
+    from rnnviz.lab.events import MechanismPoint
+    from rnnviz.training.log import mechanism_row
+
+    for step in (3, 4):  # the curves over training: a point of NaN among finite ones
+        values = mechanism_row(nan_view if step == 3 else view, info.gate_names)
+        mechanism.add_point(MechanismPoint(info.run, step, values))
     for tab in range(mechanism.tabs.count()):
         mechanism.tabs.setCurrentIndex(tab)
         mechanism.grab()  # paints, and pyqtgraph computes the data bounds
     softmax.grab()
-    for item in (softmax.pred_curve, mechanism.eig_points, mechanism.rho_curve, mechanism.sat_curve):
+    blocks = [curve for pair in mechanism.block_curves.values() for curve in pair]
+    assert blocks  # the over-training curves were drawn, NaN left out
+    for item in (softmax.pred_curve, mechanism.eig_points, mechanism.growth_curve, mechanism.sat_curve, *blocks):
         x, y = item.getData()
         assert x is None or (np.isfinite(x).all() and np.isfinite(y).all())

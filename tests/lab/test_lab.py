@@ -350,3 +350,19 @@ def test_a_language_models_validation_carries_its_perplexity():
     lab.train_steps(EVAL_EVERY)
     (ev,) = [x for x in events if isinstance(x, e.EvalResult)]
     assert ev.perplexity == pytest.approx(math.exp(ev.loss))
+
+
+def test_a_loaded_checkpoint_brings_its_mechanism_views_over_training(tmp_path):
+    lab, events = make_lab()
+    lab.train_steps(3)  # the pause shows the newest step whole: one mechanism view, logged
+    lab.step_update()
+    logged = lab.main.trainer.log.mechanism
+    assert list(logged["x"][-2:]) == [3, 4]  # (and those made while it ran)
+    path = str(tmp_path / "run.npz")
+    lab.handle(c.SaveCheckpoint(path))
+    events.clear()
+    lab.handle(c.LoadCheckpoint(path))
+    (log,) = [ev for ev in events if isinstance(ev, e.RunLog)]
+    assert set(log.mechanism) == {"x", *logged.names}
+    for name, values in log.mechanism.items():
+        np.testing.assert_array_equal(values, logged[name])

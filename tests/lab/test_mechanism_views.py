@@ -115,3 +115,23 @@ def test_the_view_carries_the_spectrum_of_w_hh_as_engine_spectral_computes_it():
         np.testing.assert_allclose(np.sort_complex(values), np.sort_complex(np.linalg.eigvals(block)), rtol=1e-9)
     assert abs(m.spectral_radius - max(b.spectral_radius for b in stats)) < 1e-9
     assert abs(m.sigma_max - max(b.sigma_max for b in stats)) < 1e-9
+
+
+def test_every_view_made_while_training_reaches_the_front_end_as_the_log_keeps_it():
+    from rnnviz.lab import events as e
+
+    lab, events = make_lab(SMALL)
+    now = [0.0]
+    lab.clock = lambda: now[0]
+    lab.handle(c.Train())
+    for _ in range(35):
+        now[0] += 0.1
+        lab.tick()
+    lab.handle(c.Pause())
+    points = [ev for ev in events if isinstance(ev, e.MechanismPoint)]
+    log = lab.main.trainer.log.mechanism
+    assert len(points) == log.n >= 4 and [p.step for p in points] == list(log["x"])
+    for k, p in enumerate(points):
+        assert p.values == {name: log[name][k] for name in log.names}
+    with_view = [s.step for s in snapshots(events) if s.mechanism is not None]
+    assert with_view == [p.step for p in points]  # one point per view, none without

@@ -139,7 +139,8 @@ def test_resuming_lands_on_the_batch_an_uninterrupted_run_trains_next(tmp_path, 
     [("param.layer0.W_hh", lambda a: a.astype(np.int64)), ("param.layer0.W_hh", lambda a: a.astype(np.complex64)),
      ("param.head.b_y", lambda a: a.astype(np.float64)), ("opt.m.layer0.W_hh", lambda a: a[:2]),
      ("state.h0", lambda a: a.astype(np.float16)), ("param.layer9.W_hh", lambda a: np.zeros((4, 16), np.float32)),
-     ("state.c3", lambda a: np.zeros((1, 4), np.float32)), ("log.step.loss", lambda a: np.zeros((2, 2)))],
+     ("state.c3", lambda a: np.zeros((1, 4), np.float32)), ("log.step.loss", lambda a: np.zeros((2, 2))),
+     ("log.mech.rho_q", lambda a: np.zeros(3)), ("log.mech.growth", lambda a: np.zeros((2, 2)))],
 )  # fmt: skip
 def test_arrays_that_do_not_fit_the_model_are_a_damaged_checkpoint(tmp_path, saved, key, change):
     """int64 or complex weights used to load and fail at the first step ("Cannot cast array data")."""

@@ -14,12 +14,21 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QTabWidget
 
-from rnnviz.gui.panels.base import Panel, PlotCaption, cache_axes, finite_positive, log_plot, pen
+from rnnviz.gui.panels.base import (
+    COLORS,
+    Panel,
+    PlotCaption,
+    cache_axes,
+    finite_positive,
+    log_plot,
+    pen,
+)
 from rnnviz.gui.panels.history import compare_labels
 from rnnviz.lab import events as e
-from rnnviz.training.log import Columns
+from rnnviz.training.log import Columns, mechanism_columns
 
 LAYER_COLORS = ("purple", "green", "blue")  # layer 0, 1, 2 (a colour per quantity; runs differ by dash)
+BLOCK_COLORS = ("purple", "blue", "green", "grey")  # the gate blocks of W_hh in the cell's order
 REGIME_WORDS = {"exploding": "EXPLODING", "vanishing": "VANISHING", "saturated": "SATURATED", "stable": "STABLE",
                 "unknown": "?"}  # fmt: skip
 
@@ -65,33 +74,47 @@ class MechanismPanel(Panel):
         self.eig_plot.plot(np.cos(angle), np.sin(angle), pen=pen("grey", 1, dash=True))
         self.eig_points = self.eig_plot.plot(pen=None, symbol="o", symbolSize=4, symbolPen=None,
                                              symbolBrush=(148, 103, 189, 160))  # fmt: skip
-        self.over_time = pg.PlotWidget()
+        # over training (the run's log, training.log.mechanism_columns, kept in checkpoints too): per gate
+        # block of W_hh rho solid and sigma_max dashed in the gate's colour; the growth factor; saturation
+        # (log y: sigma_max runs from ~1 to thousands when a run blows up, the growth factor from 1e-3 to ~1.1)
+        self.over_time = log_plot()
         ot = self.over_time.getPlotItem()
-        ot.setLabel("bottom", "training step")
-        ot.setTitle("ρ (solid), σ_max (dashed), share of units saturated (dots)", size="8pt")
-        self.rho_curve = self.over_time.plot(pen=pen("purple", 2))
-        self.sigma_curve = self.over_time.plot(pen=pen("purple", 1, dash=True))
-        self.sat_curve = self.over_time.plot(pen=None, symbol="o", symbolSize=4, symbolBrush=(230, 120, 20))
+        ot.setLabel("bottom", "training step (first layer, a point per mechanism view)")
+        ot.showGrid(x=True, y=True, alpha=0.2)
+        self.block_curves: dict[str, tuple] = {}  # gate -> (rho curve, sigma curve)
+        self.growth_curve = self.over_time.plot(pen=pen("red", 2))
+        self.sat_curve = self.over_time.plot(pen=None, symbol="o", symbolSize=5, symbolPen=None,
+                                             symbolBrush=COLORS["orange"])  # fmt: skip
         self.tabs.addTab(cache_axes(self.eig_plot), "W_hh eigenvalues")
         self.tabs.addTab(cache_axes(self.over_time), "Over training")
-        self.spectrum_history = Columns(("rho", "sigma", "saturated"))  # the shown run's, one row a view
+        self.over_training: dict[str, Columns] = {}  # run -> its mechanism views over training
+        self.gates: dict[str, tuple[str, ...]] = {}  # run -> its cell's gate names
         self.curves: dict[tuple[str, int, str], object] = {}  # (run, layer, "h" or "c") -> curve
         self.shown: dict[str, object] = {}  # run -> the newest snapshot with a mechanism view
         self.labels: dict[str, str] = {}  # compare mode: run -> "clip=off"
         self.main_run = e.MAIN  # whose regime the caption explains (the window's run switch)
 
     def set_model(self, info: e.ModelInfo) -> None:
+        """A run's new model (run B's in a comparison: its views over training start over, or from its log)."""
+        self.gates[info.run] = info.gate_names
         if info.run == e.MAIN:
+            self.over_time.setToolTip("Gate blocks of W_hh: " + ", ".join(info.gate_labels))
             self.clear()
-        self.set_source(f"{info.cell_name}, {info.layers} layer{'s' if info.layers > 1 else ''} of {info.hidden}")
+            self.set_source(f"{info.cell_name}, {info.layers} layer{'s' if info.layers > 1 else ''} of {info.hidden}")
+        self.over_training[info.run] = Columns(mechanism_columns(info.gate_names))
 
     def clear(self) -> None:
         for curve in self.curves.values():
             self.plot.removeItem(curve)
         self.curves.clear()
         self.shown.clear()
-        self.spectrum_history.clear()
-        for item in (self.eig_points, self.rho_curve, self.sigma_curve, self.sat_curve):
+        self.over_training.clear()
+        for item in (
+            self.eig_points,
+            self.growth_curve,
+            self.sat_curve,
+            *(c for p in self.block_curves.values() for c in p),
+        ):
             item.setData([], [])
         self.styles.setText(" ")
         self.caption.setText(" ")
@@ -101,7 +124,6 @@ class MechanismPanel(Panel):
         """Whose regime, spectrum and history the panel explains (the window's run switch)."""
         if run != self.main_run:
             self.main_run = run
-            self.spectrum_history.clear()
             self._redraw()
 
     def set_compare(self, info: e.CompareInfo | None) -> None:
@@ -115,12 +137,23 @@ class MechanismPanel(Panel):
         if snap is None or snap.mechanism is None:
             return
         self.shown[snap.run] = snap
-        m = snap.mechanism[0]
-        if snap.run == self.main_run and snap.source == "train" and snap.history is None:
-            h = self.spectrum_history
-            if not h.n or snap.step > h["x"][-1]:  # one point per step, in order (a pause re-sends it)
-                h.append(snap.step, rho=m.spectral_radius, sigma=m.sigma_max, saturated=m.saturated)
         self._redraw()
+
+    def add_point(self, point: e.MechanismPoint) -> None:
+        """A view of a training step for the curves over training (every one the lab made, in order)."""
+        over = self.over_training.get(point.run)
+        if over is not None:
+            over.put(point.step, **point.values)
+            if point.run == self.main_run:
+                self._draw_spectrum()
+
+    def load_log(self, log: e.RunLog) -> None:
+        """A loaded (or forked) run's mechanism views so far, from its log."""
+        over = self.over_training.get(log.run)
+        if over is not None and log.mechanism:
+            over.clear()
+            over.extend(log.mechanism["x"], **{k: log.mechanism[k] for k in over.names})
+            self._redraw()
 
     def _curve(self, run: str, layer: int, kind: str):
         key = (run, layer, kind)
@@ -166,10 +199,40 @@ class MechanismPanel(Panel):
         values = np.concatenate([np.asarray(v) for v in snap.mechanism[0].eigenvalues] or [np.empty(0, complex)])
         values = values[np.isfinite(values)]  # weights that overflowed: no point to draw
         self.eig_points.setData(values.real, values.imag)
-        h = self.spectrum_history
-        for curve, y in ((self.rho_curve, h["rho"]), (self.sigma_curve, h["sigma"]), (self.sat_curve, h["saturated"])):
-            keep = np.isfinite(y)  # a NaN hides a line; all-NaN points make pyqtgraph warn ("All-NaN slice")
-            curve.setData(h["x"][keep], y[keep])
+        h = self.over_training.get(self.main_run)
+        if h is None:
+            return
+        series = [(self.growth_curve, h["growth"]), (self.sat_curve, h["saturated"])]
+        for k, gate in enumerate(self.gates[self.main_run]):
+            rho, sigma = self._block_curves(gate, k)
+            series += [(rho, h[f"rho_{gate}"]), (sigma, h[f"sigma_{gate}"])]
+        for gate, curves in self.block_curves.items():  # another cell's gates (the run switch): hidden
+            for curve in curves:
+                curve.setVisible(gate in self.gates[self.main_run])
+        for curve, y in series:  # (NaN hides a whole line, and a log axis shows no 0)
+            curve.setData(*finite_positive(h["x"], y))
+        self.over_time.getPlotItem().setTitle(self._over_training_title(), size="8pt")
+
+    def _over_training_title(self) -> str:
+        """What each line is, in its colour (a legend box would sit on the lines)."""
+        labels = self.gates[self.main_run]  # the short names: "i, f, g, o" (the full ones did not fit)
+        colors = [BLOCK_COLORS[k % len(BLOCK_COLORS)] for k in range(len(labels))]
+        blocks = ", ".join(f'<span style="color:{c}">{label}</span>' for c, label in zip(colors, labels, strict=True))
+        block = f"W_hh blocks {blocks}" if len(labels) > 1 else "W_hh"  # (the vanilla RNN's one block: W_hh)
+        return (
+            f"{block}: ρ solid, σ_max dashed · <span style='color:red'>growth per step</span> · "
+            "<span style='color:#e67814'>● share saturated</span>"
+        )
+
+    def _block_curves(self, gate: str, k: int):
+        """The rho and sigma_max curves of gate block ``gate`` (made on first use, one colour per gate)."""
+        if gate not in self.block_curves:
+            color = BLOCK_COLORS[k % len(BLOCK_COLORS)]
+            self.block_curves[gate] = (
+                self.over_time.plot(pen=pen(color, 2)),
+                self.over_time.plot(pen=pen(color, 1.2, dash=True)),
+            )
+        return self.block_curves[gate]
 
     def explain(self) -> None:
         run = self.main_run if self.main_run in self.shown else next(iter(self.shown), None)
@@ -192,9 +255,10 @@ class MechanismPanel(Panel):
         self.regime.setText("\n".join(lines))
 
     def data(self) -> dict[str, np.ndarray]:
-        h = self.spectrum_history
-        out = {"spectrum_step": h["x"], "spectral_radius": h["rho"], "sigma_max": h["sigma"],
-               "saturated_share": h["saturated"]}  # fmt: skip
+        out = {}
+        for run, h in self.over_training.items():  # over training: the run's mechanism views, as logged
+            if h.n:
+                out.update({f"{run}_over_training_{k}": np.array(h[k]) for k in ("x", *h.names)})
         for run, snap in self.shown.items():
             for layer, m in enumerate(snap.mechanism):
                 p = f"{run}_layer{layer}_"
