@@ -88,6 +88,31 @@ def quantities(w: Walkthrough) -> tuple[Quantity, ...]:
     return tuple(out)
 
 
+def explain(w: Walkthrough, q: Quantity, t: int, i: int) -> str:
+    """Where number ``i`` of quantity ``q`` at step ``t`` comes from, in a few lines: its formula and,
+    for the elementwise ones, the formula with the numbers it was made of (what a hover shows)."""
+    v = float(q.values[t, i])
+    name = q.label if q.kind != "vector" else f"{q.label}[{q.index_labels[i]}]"
+    lines = [f"{name} at t = {t}", q.formula]
+    T, y = w.T, int(w.y[t])
+    if q.key in ("x", "y"):
+        tok = int(q.values[t, 0])
+        return "\n".join([*lines, f"= {w.token(tok)!r} (id {tok})"])
+    if q.key == "probs":
+        lines.append(f"= exp({w.logits[t, i]:.4f}) / {np.exp(w.logits[t]).sum():.4f}")
+    elif q.key == "loss":
+        lines.append(f"= -log p_t[{w.token(y)!r}] = -log {w.probs[t, y]:.4f}")
+    elif q.key == "dy":
+        lines.append(f"= ({w.probs[t, i]:.4f} - {int(i == y)}) / {T}")
+    elif q.key == "dh":
+        later = float(w.dh_next[t + 1, i]) if t + 1 < T else 0.0
+        lines.append(f"= {w.dh_above[t, i]:.4f} (dy W_hy^T) + {later:.4f} (dh_next of t = {t + 1})")
+    elif q.key == "dh_raw":
+        lines.append(f"= (1 - {w.h[t + 1, i]:.4f}^2) * {w.dh[t, i]:.4f}")
+    lines.append(f"= {v:.6g}")
+    return "\n".join(lines)
+
+
 # -- CSV --------------------------------------------------------------------------------------------
 
 
@@ -145,7 +170,7 @@ def _matrix(title: str, a: np.ndarray, rows: tuple[str, ...], cols: tuple[str, .
     return [title, _header(cols, lw), *(_row(f"  {r}", a[i], lw) for i, r in enumerate(rows))]
 
 
-def _axes(w: Walkthrough, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def axes(w: Walkthrough, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Row and column labels of parameter ``name``: tokens on the vocabulary's axes, units elsewhere
     (gate blocks side by side for the gated cells: i0 i1 ... f0 f1 ...)."""
     units = tuple(str(i) for i in range(w.H))
@@ -179,7 +204,7 @@ def format_text(w: Walkthrough, title: str = "") -> str:
         "WEIGHTS (engine name = tutorial name)",
     ]
     for name, a in w.weights.items():
-        r, c = _axes(w, name)
+        r, c = axes(w, name)
         lines += _matrix(f"{TUTORIAL_NAMES.get(name, name)}  ({name}, {' x '.join(map(str, a.shape))})", a, r, c)
     qs = quantities(w)
     lw = max(len(q.label) for q in qs) + 4
@@ -195,11 +220,11 @@ def format_text(w: Walkthrough, title: str = "") -> str:
         lines += _vectors(by_section["backward"], t, lw)
     lines += ["", f"GRADIENTS (accumulated over the {T} steps, before clipping)"]
     for name, g in w.grads.items():
-        r, c = _axes(w, name)
+        r, c = axes(w, name)
         lines += _matrix(f"{GRADIENT_FORMULAS[name]}   ({name})", g, r, c)
     lines += ["", f"CLIPPING ({w.clip.config}): {clip_words(w.clip)}", "", f"UPDATE ({update_words(w)})"]
     for name, d in w.update.items():
-        r, c = _axes(w, name)
+        r, c = axes(w, name)
         lines += _matrix(f"change of {TUTORIAL_NAMES[name]} (new - old)", d, r, c)
     lines += ["", f"LOSS ON THIS SEQUENCE: {w.loss:.4f} before the update, {w.loss_after:.4f} after"]
     return "\n".join(lines) + "\n"
