@@ -15,7 +15,7 @@ import csv
 import sys
 
 from rnnviz.lab.presets import apply_preset
-from rnnviz.lab.walkthrough import MAX_UNITS, build_walkthrough, why_no_walkthrough
+from rnnviz.lab.walkthrough import MAX_UNITS, WalkthroughRefused, build_walkthrough
 from rnnviz.lab.walkthrough_text import csv_rows, format_text
 
 EXIT_OK, EXIT_INPUT = 0, 2
@@ -49,15 +49,17 @@ def run_walkthrough(args) -> int:
     else:
         name = args.preset or "toy"
         trainer, what = Trainer(apply_preset(name, TrainConfig())), f"preset {name}"
-    cfg = trainer.model_cfg
-    reason = why_no_walkthrough(cfg.hidden_size, cfg.num_layers, cfg.head)
-    if reason:
-        raise InputError(f"{what}: {reason}")
     x, y = trainer.first_sequence()  # from zeros: the first sequence carries no state
     if args.steps is not None:
         x, y = x[: args.steps], y[: args.steps]
     vocab = trainer.task.spec.vocab
-    w = build_walkthrough(trainer.params, cfg, x, y, clip=trainer.clip, optimizer=trainer.opt, labels=vocab.labels())
+    try:
+        w = build_walkthrough(
+            trainer.params, trainer.model_cfg, x, y, clip=trainer.clip, optimizer=trainer.opt,
+            labels=None if vocab is None else vocab.labels(),
+        )  # fmt: skip
+    except WalkthroughRefused as e:
+        raise InputError(f"{what}: {e}") from None
     sys.stdout.write(format_text(w, title=f"Walkthrough of one training iteration of {what}"))
     if args.csv:
         rows = csv_rows(w)

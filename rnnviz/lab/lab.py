@@ -600,7 +600,7 @@ class Lab:
             return
         self._walkthrough_key = key
         cfg = t.model_cfg
-        reason = why_no_walkthrough(cfg.hidden_size, cfg.num_layers, cfg.head)
+        reason = why_no_walkthrough(cfg.hidden_size, cfg.num_layers, cfg.head)  # (before any data is read)
         if reason:
             self.emit(e.WalkthroughReady(run.id, t.step, None, "", reason))
             return

@@ -171,11 +171,9 @@ def build_walkthrough(
     how each token id is shown (default: the ids). Raises ``WalkthroughRefused`` for a model it cannot
     show. Weights or numbers that are not finite are shown as they are (NaN), not refused.
     """
-    refusal = why_no_walkthrough(cfg.hidden_size, cfg.num_layers, cfg.head)
+    refusal = why_no_walkthrough(cfg.hidden_size, cfg.num_layers, cfg.head)  # (a language model reads tokens)
     if refusal:
         raise WalkthroughRefused(refusal)
-    if cfg.input == "dense":
-        raise WalkthroughRefused("The walkthrough reads tokens; this model reads values.")
     x = np.asarray(x, np.intp).reshape(1, -1)  # (1, T): a batch of one
     y = np.asarray(y, np.intp).reshape(1, -1)
     if x.shape != y.shape or x.shape[1] < 1:

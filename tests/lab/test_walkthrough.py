@@ -28,7 +28,7 @@ X, Y = [0, 1, 2, 3], [1, 2, 3, 4]
 
 
 def toy(cell="rnn", seed=0, **changes):
-    cfg = ModelConfig(cell=cell, input="onehot", vocab_size=5, hidden_size=5, **changes)
+    cfg = ModelConfig(cell=cell, **{"input": "onehot", "vocab_size": 5, "hidden_size": 5, **changes})
     return cfg, init_params(cfg, np.random.default_rng(seed))
 
 
@@ -96,10 +96,13 @@ def test_the_tutorials_equations_hold_for_the_rnn():
     np.testing.assert_allclose(w.update["head.W_hy"], -0.1 * w.grads["head.W_hy"], rtol=1e-9)  # SGD at 0.1, no clip
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_accumulated_gradients_match_finite_differences_on_the_toy(cell):
-    cfg, params = toy(cell)
+@pytest.mark.parametrize("cell, inp", [("rnn", "onehot"), ("lstm", "onehot"), ("gru", "onehot"), ("rnn", "embedding")])
+def test_accumulated_gradients_match_finite_differences_on_the_toy(cell, inp):
+    cfg, params = toy(cell, input=inp, embed_size=3) if inp == "embedding" else toy(cell)
     w = build_walkthrough(params, cfg, X, Y)
+    if inp == "embedding":  # the input vector is the embedding row the forward pass gathered
+        np.testing.assert_array_equal(w.inputs, params["embed.E"][X])
+        assert set(w.grads) == set(params) and "x_embed" in {q.key for q in quantities(w)}
     x, y, eps = np.array([X]), np.array([Y]), 1e-6
     for name, p in params.items():
         numeric = np.zeros_like(p)

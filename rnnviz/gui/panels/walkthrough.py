@@ -179,7 +179,7 @@ class WalkthroughPanel(Panel):
         self.stage = 0
         reason = why_no_walkthrough(info.hidden, info.layers, info.head)
         self._clear()
-        self.set_message(reason or "Making the walkthrough...")
+        self.set_message(reason or "Every number of the next training iteration shows here while training is paused.")
 
     def set_running(self, running: bool) -> None:
         self._running = running
