@@ -20,7 +20,7 @@ while this panel is on screen and training is not running (``WatchWalkthrough``)
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -101,7 +101,6 @@ class WalkthroughPanel(Panel):
         "the weights as they are (the update is shown, not made). N steps through the stages one at a time, "
         "Shift+N goes back; hover a number for its formula."
     )
-    stage_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -239,7 +238,6 @@ class WalkthroughPanel(Panel):
             return
         self.stage = max(0, min(int(stage), len(self.stages)))
         self._apply_stage()
-        self.stage_changed.emit(self.stage)
 
     def stage_number(self, kind: str, t: int | None = None) -> int:
         """The number of the stage that makes ``kind`` (at step ``t``)."""
