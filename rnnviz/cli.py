@@ -9,6 +9,7 @@
     rnnviz eval CKPT [CORPUS]  loss and perplexity (accuracy and confusion matrix for classification)
     rnnviz serve CKPT          serve a model over HTTP: generate, predict, its info and history
     rnnviz gradcheck ...       compare the engine's gradients with finite differences
+    rnnviz walkthrough ...     every forward and backward number of one iteration of a small model
 
 Exit codes: 0 done; 1 stopped by the numbers (a training step went NaN/infinite, a gradient check
 failed, a checkpoint's model or its loss is not finite); 2 bad input (a file that cannot be used, a bad
@@ -31,13 +32,14 @@ from rnnviz import __version__
 from rnnviz.cli_compare import add_compare_parser, run_compare, run_presets
 from rnnviz.cli_serve import add_serve_parser, run_serve
 from rnnviz.cli_train import add_train_parser, run_train
+from rnnviz.cli_walkthrough import add_walkthrough_parser, run_walkthrough
 from rnnviz.corpus import CorpusError, LMCorpus, load_text
 from rnnviz.engine.cells import CELLS
 from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.config import HEADS
 
 EXIT_OK, EXIT_NUMBERS, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-SUBCOMMANDS = ("train", "compare", "presets", "generate", "eval", "serve", "gradcheck")
+SUBCOMMANDS = ("train", "compare", "presets", "generate", "eval", "serve", "gradcheck", "walkthrough")
 
 
 class InputError(Exception):
@@ -97,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--layers", type=int, choices=[1, 2, 3], default=None, help="default: 1 and 2")
     gc.add_argument("--tolerance", type=float, default=1e-6)
     gc.add_argument("--seed", type=int, default=0)
+    add_walkthrough_parser(sub)
     return parser
 
 
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = {
             "train": run_train, "compare": run_compare, "presets": run_presets, "generate": run_generate,
-            "eval": run_eval, "serve": run_serve, "gradcheck": run_gradcheck,
+            "eval": run_eval, "serve": run_serve, "gradcheck": run_gradcheck, "walkthrough": run_walkthrough,
         }[args.command]  # fmt: skip
         return run(args)
     except (InputError, CorpusError, CheckpointError, ValueError) as e:

@@ -16,6 +16,7 @@ PURE_MODULES = [
     "rnnviz.cli",
     "rnnviz.cli_train",
     "rnnviz.cli_serve",
+    "rnnviz.cli_walkthrough",
     "rnnviz.lab",
 ]
 SERVER_LIBRARIES = ("fastapi", "uvicorn", "pydantic", "starlette")

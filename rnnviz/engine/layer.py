@@ -134,6 +134,12 @@ class LayerGrads:
     the total dL/dh_t reaching each state from the output above and from the future; ``dh0 (B, H)``
     and ``dc0`` the gradient reaching the initial state (zero gradient flows further back: that is
     truncated BPTT).
+
+    Recorded only when asked (``layer_backward(record=True)``, the walkthrough of a small model): the
+    gradient from above alone, ``dh_above (T, B, H)`` (the head's ``dy @ W_hy.T``, before the future's
+    share is added), and what each step's backward returns, ``dh_prev (T, B, H)``: ``dh_prev[t]`` is
+    dL/dh_{t-1} through step t (the tutorial's ``dh_next`` computed at step t; ``dh_prev[0]`` is
+    ``dh0``), with the LSTM's ``dc_prev`` likewise (``None`` for the other cells).
     """
 
     dax: np.ndarray
@@ -141,13 +147,20 @@ class LayerGrads:
     dh: np.ndarray
     dh0: np.ndarray
     dc0: np.ndarray | None
+    dh_above: np.ndarray | None = None
+    dh_prev: np.ndarray | None = None
+    dc_prev: np.ndarray | None = None
 
 
-def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, runtime: Runtime = DEFAULT) -> LayerGrads:
+def layer_backward(
+    trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, runtime: Runtime = DEFAULT, record: bool = False
+) -> LayerGrads:
     """Backpropagate through time through one layer.
 
     ``dh_out (T, B, H)`` is the gradient the layer's outputs h_1..h_T receive from above (the head or
     the next layer). It is consumed: on return it holds the total gradient dL/dh_t (``LayerGrads.dh``).
+    ``record``: also keep ``dh_above``, ``dh_prev`` and ``dc_prev`` (see ``LayerGrads``): copies of what
+    the loop computes anyway, for the walkthrough; training never asks for them.
     """
     cell = get_cell(trace.cell)
     T, G, B, H = trace.acts.shape
@@ -158,13 +171,22 @@ def layer_backward(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, runt
     W_hh_T = np.ascontiguousarray(W_hh.T)  # (G*H, H)
     dh_next = None  # dL/dh_t arriving from step t+1; none at the last step
     dc_next = None
+    dh_above = dh_out.copy() if record else None
+    dh_prev = np.empty_like(dh_out) if record else None
+    dc_prev = np.empty_like(dh_out) if record and cell.HAS_CELL_STATE else None
     with runtime.loop_context():
         for t in range(T - 1, -1, -1):
             dh = dh_out[t]
             if dh_next is not None:
                 dh += dh_next  # total dL/dh_t = from the output at t + from the future
             dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh_T, dax[t], dah[t])
-    return LayerGrads(dax=dax, dah=dah, dh=dh_out, dh0=dh_next, dc0=dc_next)
+            if record:
+                dh_prev[t] = dh_next
+                if dc_prev is not None:
+                    dc_prev[t] = dc_next
+    return LayerGrads(
+        dax=dax, dah=dah, dh=dh_out, dh0=dh_next, dc0=dc_next, dh_above=dh_above, dh_prev=dh_prev, dc_prev=dc_prev
+    )
 
 
 def layer_backward_states(

@@ -279,6 +279,7 @@ def backward(
     dout: np.ndarray,
     *,
     param_grads: bool = True,
+    record_steps: bool = False,
 ) -> Backward:
     """Backpropagation through time for the whole network.
 
@@ -286,6 +287,8 @@ def backward(
     With ``param_grads=False`` only the gradients with respect to the states are formed: the
     weight-gradient products are skipped and each layer runs the cells' Jacobian-coefficient form of
     BPTT (``layer_backward_states``, fastest for one row). See also :func:`backward_states`.
+    ``record_steps``: each layer also keeps the per-step quantities the walkthrough shows
+    (``LayerGrads.dh_above``, ``dh_prev``, ``dc_prev``); with ``param_grads`` only.
     """
     cfg = fp.cfg
     T, B = fp.T, fp.B
@@ -308,7 +311,7 @@ def backward(
         lt = fp.layers[layer]
         W_xh = params[f"layer{layer}.W_xh"]
         if param_grads:
-            lg = layer_backward(lt, params[f"layer{layer}.W_hh"], dh_above, fp.runtime)
+            lg = layer_backward(lt, params[f"layer{layer}.W_hh"], dh_above, fp.runtime, record=record_steps)
         else:
             lg = layer_backward_states(lt, params[f"layer{layer}.W_hh"], dh_above, fp.runtime)
         layer_grads[layer] = lg

@@ -17,6 +17,8 @@ state, ||dh_T/dh_t||, against the lag (log scale), with the regime named in word
 vanishing (falling), saturated (a large W_hh, but the units pinned at +-1).</li>
 <li><b>Gradient norm per step</b>: the whole gradient before (blue) and after (orange) clipping.</li>
 <li><b>Loss</b>: training loss per step, its average, and validation.</li>
+<li><b>Walkthrough</b> (small models, the toy preset): every number of the next training iteration,
+forward and backward per time step; N walks through its stages one at a time, Shift+N goes back.</li>
 </ul>
 <p><b>Step through a sentence</b>: type a probe sentence in the Text panel and press Enter, then Right
 arrow feeds one token (Left steps back, Home starts over). Every number is computed with the current

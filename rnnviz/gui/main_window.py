@@ -36,6 +36,7 @@ from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
 from rnnviz.gui.panels.mechanism import MechanismPanel
 from rnnviz.gui.panels.softmax import WORDS, SoftmaxPanel
 from rnnviz.gui.panels.textstrip import TextStripPanel
+from rnnviz.gui.panels.walkthrough import WalkthroughPanel
 from rnnviz.gui.status import TrainingStatusBar
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
@@ -133,10 +134,11 @@ class MainWindow(QMainWindow):
         self.norm_panel = NormHistoryPanel()
         self.mechanism = MechanismPanel()
         self.text_strip = TextStripPanel()
+        self.walkthrough = WalkthroughPanel()
         self.settings_panel = SettingsPanel()
         self.settings_panel.setMaximumWidth(320)
         self.text_strip.setMaximumHeight(150)
-        for panel in (self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.mechanism):
+        for panel in (self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.mechanism, self.walkthrough):
             panel.setMinimumHeight(200)
         self.message_bar = MessageBar()
         central = QWidget()
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
             ("softmax", "Next token", self.softmax, Qt.DockWidgetArea.RightDockWidgetArea),
             ("gradients", "Gradients through time", self.gradients, Qt.DockWidgetArea.RightDockWidgetArea),
             ("mechanism", "Why gradients vanish or explode", self.mechanism, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("walkthrough", "Walkthrough", self.walkthrough, Qt.DockWidgetArea.RightDockWidgetArea),
             ("loss", "Loss", self.loss_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("norm", "Gradient norm per step", self.norm_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
@@ -163,6 +166,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["loss"], self.docks["norm"], Qt.Orientation.Horizontal)
         self.splitDockWidget(self.docks["softmax"], self.docks["gradients"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["gradients"], self.docks["mechanism"])
+        # every number of a small model's iteration, a tab away (raised for the toy preset: _new_model)
+        self.tabifyDockWidget(self.docks["mechanism"], self.docks["walkthrough"])
         self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
         # the curves below keep a readable height however tall the settings column grows
         self.resizeDocks([self.docks["loss"], self.docks["norm"]], [260, 260], Qt.Orientation.Vertical)
@@ -175,10 +180,18 @@ class MainWindow(QMainWindow):
         self.settings_panel.lr_changed.connect(self.set_lr)
         self.message_bar.roll_back_requested.connect(self.roll_back)
         self.message_bar.continue_requested.connect(self.continue_after_spike)
+        # the lab makes walkthroughs only while the panel is on screen (its tab in front, the dock open).
+        # Only this signal says so: a dock whose tab is behind another stays isVisible().
+        self.walkthrough_on_screen = False
+        self._walkthrough_large = False  # in a column of its own (the toy lesson: show_walkthrough_large)
+        self.docks["walkthrough"].visibilityChanged.connect(self._watch_walkthrough)
 
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
-        return (self.heatmap, self.softmax, self.gradients, self.mechanism, self.loss_panel, self.norm_panel)
+        return (
+            self.heatmap, self.softmax, self.gradients, self.mechanism, self.loss_panel, self.norm_panel,
+            self.walkthrough,
+        )  # fmt: skip
 
     # -- layout persistence ---------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -196,6 +209,7 @@ class MainWindow(QMainWindow):
 
     def restore_default_layout(self) -> None:
         self.restoreState(self._default_layout)
+        self._walkthrough_large = False
         for dock in self.docks.values():
             dock.show()
 
@@ -388,6 +402,34 @@ class MainWindow(QMainWindow):
         if path:
             self.load_checkpoint(path)
 
+    def walkthrough_stage(self, delta: int) -> None:
+        """The slow motion's next (+1) or previous (-1) stage; the walkthrough comes to the front first."""
+        dock = self.docks["walkthrough"]
+        if not self.walkthrough_on_screen:  # closed, or a tab behind another
+            dock.show()
+            dock.raise_()
+        self.walkthrough.move_stage(delta)
+
+    def show_walkthrough_large(self) -> None:
+        """The walkthrough in a column of its own beside the next-token bars, the whole height of the
+        middle row and over half the window's width (the toy's heatmap needs little room: five units
+        by four steps). View > Restore panel layout puts it back among the tabs."""
+        dock = self.docks["walkthrough"]
+        self.removeDockWidget(dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Horizontal)  # a new column
+        dock.show()
+        self._walkthrough_large = True
+        self.resizeDocks(
+            [self.docks["softmax"], dock], [self.width() // 6, self.width() * 3 // 5], Qt.Orientation.Horizontal
+        )
+
+    def _watch_walkthrough(self, visible: bool | None = None) -> None:
+        """Tell the lab whether the walkthrough is on screen (``visible``; None: as it was last said)."""
+        if visible is not None:
+            self.walkthrough_on_screen = bool(visible)
+        if hasattr(self, "controller"):  # (the layout is restored before the training process starts)
+            self.controller.send(c.WatchWalkthrough(self.walkthrough_on_screen))
+
     def select_time(self, t: int | None) -> None:
         """Select time step ``t`` in every panel (clicking the selected column again deselects)."""
         self.frames.select(t)
@@ -479,6 +521,8 @@ class MainWindow(QMainWindow):
                 self.history_bar.set_info(ev, self._enabled("history_back"))
         elif isinstance(ev, e.Notice):
             self.status.showMessage(ev.message, 6000)
+        elif isinstance(ev, e.WalkthroughReady):
+            self.walkthrough.show_walkthrough(ev)
 
     def _set_compare(self, info: e.CompareInfo) -> None:
         self.compare_info = info if info.comparing else None
@@ -504,7 +548,7 @@ class MainWindow(QMainWindow):
         self.step = info.step
         self.frames.reset()
         for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip,
-                      self.mechanism):  # fmt: skip
+                      self.mechanism, self.walkthrough):  # fmt: skip
             panel.set_model(info)
         self.docks["softmax"].setWindowTitle(WORDS[info.head][0])  # "Next token", "Predicted class"...
         cfg = TrainConfig.from_dict(info.config)
@@ -521,6 +565,13 @@ class MainWindow(QMainWindow):
         self.status.reset(info.step, info.step / info.batches_per_epoch if info.batches_per_epoch else 0.0)
         if info.notes:  # e.g. "decoded as Windows-1252": all of them, not only the last
             self.status.showMessage("   ·   ".join(info.notes), 12000)
+        if cfg.task == "toy":  # the lesson whose every number fits on screen: show them, large
+            self.show_walkthrough_large()
+        elif self._walkthrough_large:  # another lesson: back among the tabs, where it started
+            self.tabifyDockWidget(self.docks["mechanism"], self.docks["walkthrough"])
+            self.docks["mechanism"].raise_()
+            self._walkthrough_large = False
+        self._watch_walkthrough()  # (a new training process knows nothing of what the window shows)
         self.save_settings()  # now, not only on close: a killed or crashed app still comes back to it
 
     def _enabled(self, key: str) -> bool:
@@ -538,6 +589,7 @@ class MainWindow(QMainWindow):
         self.clip_control.setEnabled(state != e.LOADING)
         self.settings_panel.reset_button.setEnabled(self._enabled("reset"))
         self.history_bar.set_scrubbable(self._enabled("history_back"))
+        self.walkthrough.set_running(state == e.RUNNING)
         self.status.set_state(state)
         if state == e.RUNNING:
             self.message_bar.clear_kind("nonfinite")

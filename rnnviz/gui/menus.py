@@ -41,6 +41,10 @@ ACTIONS = (
      "Fork the run: A goes on as it is, B with clipping toggled, on the same batches (again: end compare)"),
     ("compare_scratch", "Compare from scratch...", "Ctrl+Shift+C", "compare_from_scratch",
      "Start runs A and B anew on the same batches, B with one setting changed (cell, learning rate...)"),
+    ("walk_next", "Next walkthrough stage", Qt.Key.Key_N, lambda w: w.walkthrough_stage(+1),
+     "Walkthrough: the next stage of one training iteration, in slow motion"),
+    ("walk_back", "Previous walkthrough stage", "Shift+N", lambda w: w.walkthrough_stage(-1),
+     "Walkthrough: the previous stage of the slow motion"),
     ("reset", "Reset model", "Ctrl+R", lambda w: w.reset_model(w.settings_panel.config()),
      "Build a new network with the settings shown"),
     ("restore_layout", "Restore panel layout", None, "restore_default_layout", "Put every panel back where it started"),
@@ -125,6 +129,9 @@ def build_toolbar_and_menus(window) -> None:
         model_menu.addAction(a[key])
     model_menu.addSeparator()
     for key in ("history_back", "history_forward"):
+        model_menu.addAction(a[key])
+    model_menu.addSeparator()
+    for key in ("walk_next", "walk_back"):
         model_menu.addAction(a[key])
     view_menu = bar.addMenu("&View")
     for dock in window.docks.values():

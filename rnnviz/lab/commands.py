@@ -138,5 +138,14 @@ class RollBack(Command):
 
 
 @dataclass(frozen=True)
+class WatchWalkthrough(Command):
+    """The walkthrough is on screen (``on``) or not: while it is, every pause, step update, new model or
+    change of weights, row or setting brings a :class:`~rnnviz.lab.events.WalkthroughReady` (never
+    while training runs)."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class Stop(Command):
     """End the lab's loop (the training process exits)."""

@@ -6,6 +6,7 @@
     RunLog        a loaded run's history of losses and norms, to draw its curves again
     MechanismPoint a mechanism view of a training step, as the run's log keeps it (all of them)
     HistoryInfo   what the step history of a run holds (for the scrub slider)
+    WalkthroughReady  every number of one iteration of a small model (when the front end asks: WatchWalkthrough)
     StateChanged, Problem, EvalResult, Notice
 
 Nothing here imports Qt; in the app these cross a pipe from the training process (pickled), and the
@@ -172,3 +173,16 @@ class SpikeFound:
     median: float
     message: str  # plain words, with what the user can do
     paused: bool = True
+
+
+@dataclass(frozen=True)
+class WalkthroughReady:
+    """Every number of the next training iteration of run ``run`` on one sequence (``lab.walkthrough``),
+    with the weights after step ``step`` (0: a new model); not applied. ``walkthrough`` is None when the
+    model cannot be walked through, and ``reason`` says why."""
+
+    run: str
+    step: int
+    walkthrough: object | None  # a lab.walkthrough.Walkthrough
+    sequence: str  # which sequence, in words: "row 0 of step 12's batch"
+    reason: str = ""

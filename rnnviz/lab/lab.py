@@ -37,6 +37,7 @@ from rnnviz.lab.probe import Probe, probe_trace
 from rnnviz.lab.run import Run, model_info, step_scalars
 from rnnviz.lab.snapshot import HistoryPlace, Snapshot, make_snapshot
 from rnnviz.lab.spikes import SPIKE_QUIET, find_spike
+from rnnviz.lab.walkthrough import build_walkthrough, why_no_walkthrough
 from rnnviz.training import TrainConfig, Trainer, load_trainer, save_trainer
 from rnnviz.training.compare import comparison, fork
 from rnnviz.training.config import same_data
@@ -99,6 +100,8 @@ class Lab:
         self._credit_time = None
         self._last_history_info = -float("inf")
         self._mechanism_due: dict[str, float] = {}  # per run: when its next mechanism view is due (running)
+        self.walkthrough_on = False  # the front end shows the walkthrough (WatchWalkthrough)
+        self._walkthrough_key: tuple | None = None  # what the last walkthrough sent was made of
         self._handlers = {
             c.Train: lambda cmd: self.train(), c.Pause: lambda cmd: self.pause(),
             c.StepUpdate: lambda cmd: self.step_update(), c.ProbeForward: lambda cmd: self.probe_forward(),
@@ -113,6 +116,7 @@ class Lab:
             c.EndCompare: lambda cmd: self.end_compare(cmd.keep),
             c.SetSpikePause: lambda cmd: self.set_spike_pause(cmd.on),
             c.RollBack: lambda cmd: self.roll_back(cmd.step, cmd.run),
+            c.WatchWalkthrough: lambda cmd: self.watch_walkthrough(cmd.on),
         }  # fmt: skip
 
     # -- commands ----------------------------------------------------------------------------------
@@ -122,6 +126,7 @@ class Lab:
         if handler is None:
             raise ValueError(f"the lab cannot handle {cmd!r}")
         handler(cmd)
+        self._offer_walkthrough()  # (a command that changed nothing it is made of sends nothing)
 
     @property
     def ready(self) -> bool:
@@ -579,10 +584,40 @@ class Lab:
                 layer_shapes=run.layer_shapes(), n_out=t.model_cfg.n_out, skipped=probe.skipped,
             )))  # fmt: skip
 
+    # -- the walkthrough ---------------------------------------------------------------------------
+    def watch_walkthrough(self, on: bool) -> None:
+        self.walkthrough_on = bool(on)
+        self._walkthrough_key = None  # shown again: send the current one even if it was sent before
+
+    def _offer_walkthrough(self) -> None:
+        """Send the main run's walkthrough (``lab.walkthrough``) if the front end shows it, training is
+        not running and something it is made of changed: the weights, the optimizer or its settings,
+        the clipping, the row or the newest batch. For the small models it shows it costs well under a
+        millisecond; it is never made while training runs."""
+        if not self.walkthrough_on or self.running or not self.ready:
+            return
+        run = self.main
+        t = run.trainer
+        row = t.clamp_row(self.row)
+        key = (id(t), t.step, tuple(map(id, t.params.values())), row, str(t.clip), t.opt.config, t.opt.step)
+        if key == self._walkthrough_key:
+            return
+        self._walkthrough_key = key
+        cfg = t.model_cfg
+        reason = why_no_walkthrough(cfg.hidden_size, cfg.num_layers, cfg.head)  # (before any data is read)
+        if reason:
+            self.emit(e.WalkthroughReady(run.id, t.step, None, "", reason))
+            return
+        x, y, state, step = t.newest_sequence(row)
+        w = build_walkthrough(t.params, cfg, x, y, state=state, clip=t.clip, optimizer=t.opt, labels=run.token_labels)
+        sequence = f"row {row} of step {step:,}'s batch" if step else "the first sequence of the data"
+        self.emit(e.WalkthroughReady(run.id, t.step, w, sequence))
+
     # -- state and descriptions --------------------------------------------------------------------
     def set_state(self, state: str, message: str = "") -> None:
         self.state = state
         self.emit(e.StateChanged(state, message))
+        self._offer_walkthrough()  # paused, a step made, a new model: the walkthrough follows
 
     def fail(self, message: str) -> None:
         """Something went wrong outside a command's own handling: stop training, say so (ERROR)."""

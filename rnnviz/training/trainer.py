@@ -244,6 +244,26 @@ class Trainer:
             if self.task.spec.head == "lm" and r.bw is not None:  # the next chunk goes on from this one
                 self.state = r.fp.final_state()
 
+    def first_sequence(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(x (T,), y)``: the first row of the data's first batch, as a fresh run's data order starts
+        (the walkthrough's sequence before any step)."""
+        batch = next(self.task.train_batches(np.random.default_rng(0)))
+        return np.array(batch.x[0]), np.array(batch.y[0])
+
+    def newest_sequence(self, row: int = 0) -> tuple[np.ndarray, np.ndarray, State | None, int | None]:
+        """One sequence to look at closely (the walkthrough): ``(x (T,), y, state, step)``: row ``row``
+        (clamped) of the newest step's batch with the state that step started it from (one row) and
+        that step's number; before any step (or after a load), :meth:`first_sequence` from zeros
+        (``state`` and ``step`` None)."""
+        if self._last is None or self._last_batch is None:
+            return *self.first_sequence(), None, None
+        row = self.clamp_row(row)
+        state = [
+            (lt.hs[0, row : row + 1].copy(), None if lt.cs is None else lt.cs[0, row : row + 1].copy())
+            for lt in self._last[1].fp.layers
+        ]
+        return np.array(self._last_batch.x[row]), np.array(self._last_batch.y[row]), state, self.step
+
     def clamp_row(self, row: int) -> int:
         """``row`` as a row of the newest step's batch (the last batch of an epoch may be smaller)."""
         return row if self._last is None else min(max(row, 0), self._last[1].fp.B - 1)

@@ -31,6 +31,19 @@ GATE_RANGES = ((0.0, 1.0), (0.0, 1.0), (-1.0, 1.0))
 GATE_LABELS = ("reset gate r", "update gate z", "candidate n")
 # The gate whose bias ``forget_bias`` sets at initialisation (None: the cell has none).
 FORGET_GATE = None
+# The walkthrough's formulas (see rnn.EQUATIONS); dz_k is dL/d(input pre-activation of gate k), what
+# step_backward writes into dax (its recurrent part, dah, is r * dz_n in the n block).
+EQUATIONS = {
+    "h": "h_t = (1 - z) * n + z * h_{t-1}",
+    "gates": "r, z = sigmoid(x_t W_x[r z] + h_{t-1} W_h[r z] + b),  "
+    "n = tanh(x_t W_xn + b_in + r * (h_{t-1} W_hn + b_hn))",
+    "dz": (
+        "dz_r = dz_n * (h_{t-1} W_hn + b_hn) * r (1 - r)",
+        "dz_z = dh * (h_{t-1} - n) * z (1 - z)",
+        "dz_n = dh * (1 - z) * (1 - n^2)",
+    ),
+    "dh_next": "dh_next = [dz_r dz_z r*dz_n] W_hh^T + dh * z",
+}
 
 # Constants and scratch arrays per (B, H, dtype), one set per thread: scratch written by two
 # threads at once would corrupt both results.

@@ -33,6 +33,21 @@ GATE_RANGES = ((0.0, 1.0), (0.0, 1.0), (-1.0, 1.0), (0.0, 1.0))
 GATE_LABELS = ("input gate i", "forget gate f", "candidate g", "output gate o")
 # The gate whose bias ``forget_bias`` sets at initialisation (None: the cell has none).
 FORGET_GATE = "f"
+# The walkthrough's formulas (see rnn.EQUATIONS); dz_k is dL/d(pre-activation of gate k), what
+# step_backward writes into dax, and dc = dh * o * (1 - tanh(c_t)^2) + dc_next its cell-state gradient.
+EQUATIONS = {
+    "h": "h_t = o * tanh(c_t),  c_t = f * c_{t-1} + i * g",
+    "gates": "[i f g o] = [sigmoid sigmoid tanh sigmoid](x_t W_xh + h_{t-1} W_hh + b_h)",
+    "c": "c_t = f * c_{t-1} + i * g",
+    "dz": (
+        "dz_i = dc * g * i (1 - i)",
+        "dz_f = dc * c_{t-1} * f (1 - f)",
+        "dz_g = dc * i * (1 - g^2)",
+        "dz_o = dh * tanh(c_t) * o (1 - o)",
+    ),
+    "dh_next": "dh_next = [dz_i dz_f dz_g dz_o] W_hh^T",
+    "dc_next": "dc_next = dc * f,  dc = dh * o * (1 - tanh(c_t)^2) + dc_next(t+1)",
+}
 
 # Constants and scratch arrays per (B, H, dtype), one set per thread: scratch written by two
 # threads at once would corrupt both results.

@@ -22,6 +22,13 @@ GATE_RANGES = ((-1.0, 1.0),)
 GATE_LABELS = ("hidden state h",)
 # The gate whose bias ``forget_bias`` sets at initialisation (None: the cell has none).
 FORGET_GATE = None
+# The walkthrough's formulas (row vectors, as everywhere here), in the names of the numbers it shows:
+# the forward step, then per gate block what the backward step computes, then what it sends back.
+EQUATIONS = {
+    "h": "h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h)",
+    "dz": ("dh_raw = (1 - h_t^2) * dh",),
+    "dh_next": "dh_next = dh_raw W_hh^T",
+}
 
 
 def step_forward(ax_t, W4, b_hh, step):
