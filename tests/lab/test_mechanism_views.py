@@ -13,6 +13,20 @@ from .test_lab import make_lab, snapshots
 SMALL = TrainConfig(hidden=12, seq_len=10, batch_size=4, dtype="float64", cell="lstm")
 
 
+class Ticker:
+    """The lab's clock, moved by hand: ``ticks(n)`` trains n steps 0.1 s apart (10 steps a second)."""
+
+    def __init__(self, lab):
+        self.lab, self.now = lab, 0.0
+        lab.clock = lambda: self.now
+        lab.handle(c.Train())
+
+    def ticks(self, n: int) -> None:
+        for _ in range(n):
+            self.now += 0.1
+            self.lab.tick()
+
+
 def test_a_paused_snapshot_carries_the_engines_jacobian_norms_for_its_row():
     lab, events = make_lab(SMALL)
     lab.handle(c.SetRow(2))
@@ -33,12 +47,7 @@ def test_a_paused_snapshot_carries_the_engines_jacobian_norms_for_its_row():
 
 def test_while_training_one_view_a_second_and_the_probe_always_has_one():
     lab, events = make_lab(SMALL)
-    now = [0.0]
-    lab.clock = lambda: now[0]  # 10 training steps a second, as the lab's clock sees them
-    lab.handle(c.Train())
-    for _ in range(40):  # 4 seconds
-        now[0] += 0.1
-        lab.tick()
+    Ticker(lab).ticks(40)  # 4 seconds
     live = [s for s in snapshots(events) if s.live]
     with_view = [s.step for s in live if s.mechanism is not None]
     assert len(live) == 40  # a snapshot every step (30 a second allowed) ...
@@ -52,24 +61,20 @@ def test_while_training_one_view_a_second_and_the_probe_always_has_one():
 
 def test_an_expensive_view_is_made_less_often_so_that_it_takes_a_bounded_share_of_the_time():
     lab, events = make_lab(SMALL)
-    now = [0.0]
-    lab.clock = lambda: now[0]
     trainer = lab.main.trainer
     make_trace = trainer.last_trace
+    clock = Ticker(lab)
 
     def slow_view(row, mechanism=False):  # the view costs 0.1 s of the lab's time, a step nothing
         if mechanism:
-            now[0] += 0.1
+            clock.now += 0.1
         return make_trace(row, mechanism=mechanism)
 
     trainer.last_trace = slow_view
-    lab.handle(c.Train())
-    for _ in range(200):  # 20 s of steps at 10 a second, and the views' time on top
-        now[0] += 0.1
-        lab.tick()
+    clock.ticks(200)  # 20 s of steps at 10 a second, and the views' time on top
     with_view = [s.step for s in snapshots(events) if s.live and s.mechanism is not None]
     spent = 0.1 * len(with_view)
-    assert spent <= MECHANISM_SHARE * now[0] + 0.1  # at most the share of the time (one view's slack)
+    assert spent <= MECHANISM_SHARE * clock.now + 0.1  # at most the share of the time (one view's slack)
     gap = 0.1 / MECHANISM_SHARE  # seconds between views: 5, i.e. 50 steps, not 10 (once a second)
     assert all(b - a >= gap / 0.1 - 1 for a, b in zip(with_view, with_view[1:], strict=False))
     assert len(with_view) >= 3  # still made while training
@@ -88,12 +93,7 @@ def test_compare_mode_gives_both_runs_a_view():
 
 def test_pausing_on_a_live_snapshot_without_the_view_shows_the_step_with_it():
     lab, events = make_lab(SMALL)
-    now = [0.0]
-    lab.clock = lambda: now[0]
-    lab.handle(c.Train())
-    for _ in range(3):
-        now[0] += 0.1
-        lab.tick()
+    Ticker(lab).ticks(3)
     assert snapshots(events)[-1].mechanism is None  # the third step's came too soon after the first's
     lab.handle(c.Pause())
     final = snapshots(events)[-1]
@@ -121,12 +121,7 @@ def test_every_view_made_while_training_reaches_the_front_end_as_the_log_keeps_i
     from rnnviz.lab import events as e
 
     lab, events = make_lab(SMALL)
-    now = [0.0]
-    lab.clock = lambda: now[0]
-    lab.handle(c.Train())
-    for _ in range(35):
-        now[0] += 0.1
-        lab.tick()
+    Ticker(lab).ticks(35)
     lab.handle(c.Pause())
     points = [ev for ev in events if isinstance(ev, e.MechanismPoint)]
     log = lab.main.trainer.log.mechanism
