@@ -138,5 +138,13 @@ class RollBack(Command):
 
 
 @dataclass(frozen=True)
+class FreeRun(Command):
+    """The sine task: feed run ``run``'s predictions back as its inputs after a prime of the wave
+    (``lab.freerun``); answered with a ``FreeRunSeries``."""
+
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
 class Stop(Command):
     """End the lab's loop (the training process exits)."""
