@@ -36,8 +36,8 @@ def test_saturation_lesson_holds():
 
 
 def test_next_word_lesson_holds():
-    r = lessons.next_word(0, scale=1.0)  # at most 100 updates of the word LSTM on Alice
-    assert r["start_val_loss"] > 7.5 and r["below_at"] is not None and r["unigram_entropy"] < 5.4, r
+    r = lessons.next_word(0, scale=1.0)  # 200 updates of the word LSTM on Alice
+    assert r["start_val_loss"] > 7.5 and r["below_at"] <= 100 and r["unigram_entropy"] < 5.4 and r["holds"], r
 
 
 @pytest.mark.parametrize("seed", [0])

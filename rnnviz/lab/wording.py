@@ -24,10 +24,8 @@ def wording(task: str, head: str, level: str = "char", delay: int = 0) -> Wordin
     """The wording of the task ``task`` (a TrainConfig task name) with head ``head``; ``level`` is a
     language model's token level and ``delay`` the echo task's d."""
     if task == "echo":
-        ago = f"the input from {delay} step{'' if delay == 1 else 's'} ago"
-        return Wording(
-            f"Input from {delay} steps ago", "time step t", f"true: {ago}", f"{ago}, as recalled", f"recalled: {ago}"
-        )
+        ago = f"input from {delay} step{'' if delay == 1 else 's'} ago"
+        return Wording(ago[0].upper() + ago[1:], "time step t", ago, f"the {ago}, as recalled", "recalled value")
     if head == "regress":
         wave = "the value the network predicts next"
         return Wording("Next value of the wave", "time step t", "true next value", wave, "predicted next value")

@@ -74,7 +74,7 @@ def test_the_echo_preset_loads_and_its_panels_say_what_they_show(qtbot, make):
         qtbot.keyClick(w, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: w.softmax.snapshot is not None and w.softmax.snapshot.length == 12, timeout=10000)
     summary = w.softmax.summary.text()
-    assert "recalled: the input from 10 steps ago" in summary and "true: the input from 10 steps ago" in summary
+    assert "blue: recalled value, orange: input from 10 steps ago" in summary
     assert "next" not in summary
     snap = shown_snapshot(w)
     np.testing.assert_array_equal(w.softmax.data()["true"][10:], snap.inputs[:2, 0])  # the inputs, 10 steps on

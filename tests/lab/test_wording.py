@@ -13,7 +13,7 @@ from rnnviz.lab.wording import wording
         ("toy", "lm", "word", 0, "Next token", "true next token"),
         ("classify", "classify", "char", 0, "Predicted class", "true class"),
         ("sine", "regress", "char", 0, "Next value of the wave", "true next value"),
-        ("echo", "regress", "char", 4, "Input from 4 steps ago", "true: the input from 4 steps ago"),
+        ("echo", "regress", "char", 4, "Input from 4 steps ago", "input from 4 steps ago"),
     ],
 )
 def test_each_task_names_what_its_panels_show(task, head, level, delay, title, target):
@@ -21,4 +21,8 @@ def test_each_task_names_what_its_panels_show(task, head, level, delay, title, t
     assert (w.title, w.target) == (title, target)
     if task == "echo":
         assert "next" not in f"{w.title} {w.axis} {w.target} {w.hint} {w.prediction}"
-    assert wording("echo", "regress", delay=1).target == "true: the input from 1 step ago"
+    assert wording("echo", "regress", delay=1).target == "input from 1 step ago"
+
+
+def test_one_step_is_singular():
+    assert wording("echo", "regress", delay=1).title == "Input from 1 step ago"

@@ -50,9 +50,8 @@ class FreeRunOverlay(QObject):
         self.prime_line.setVisible(True)
         self.plot.enableAutoRange()
         self.caption.setText(
-            f"free run after step {series.step:,}: the network read the wave up to t = {P} (grey line), then "
-            f"its own predictions\ngreen: free run, orange: true wave; mean squared error {series.mse:.4f} "
-            f"over {N} steps"
+            f"free run, weights of step {series.step:,}: it reads the wave up to t = {P} (grey line), then its "
+            f"own outputs\ngreen: free run, orange: true wave; mean squared error {series.mse:.4f} over {N} steps"
         )
 
     def clear(self) -> None:

@@ -99,8 +99,10 @@ class SoftmaxPanel(SequencePanel):
 
     def show(self, snap: Snapshot) -> None:
         self.snapshot = snap
-        if self.free_run.series is not None:  # a snapshot replaces the free run it drew over
-            self.free_run.clear()
+        if self.free_run.series is not None:
+            if snap.source == "train" and snap.step == self.free_run.series.step:
+                return  # the same weights shown again (a paused step, whole): the free run stays over them
+            self.free_run.clear()  # another step, or the probe: the free run of older weights goes
         info = self.info
         if info is None:
             return
@@ -185,7 +187,7 @@ class SoftmaxPanel(SequencePanel):
         err = np.nanmean(snap.losses) if np.isfinite(snap.losses).any() else float("nan")
         at = "" if not math.isfinite(snap.losses[t]) else f"; at t = {t + 1}: {snap.losses[t]:.4f}"
         w = self.words
-        self.summary.setText(f"blue: {w.prediction}, orange: {w.target}; mean squared error {err:.4f}{at}")
+        self.summary.setText(f"blue: {w.prediction}, orange: {w.target}\nmean squared error {err:.4f}{at}")
         self._data = {"t": steps, "prediction": pred, "true": true}
 
     def show_free_run(self, series) -> None:
