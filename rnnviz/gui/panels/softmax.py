@@ -63,16 +63,18 @@ class SoftmaxPanel(SequencePanel):
         self.free_run = FreeRunOverlay(self.plot, self.summary)  # the sine task's closed loop, on request
         self.header.insertWidget(1, self.free_run.button)
         self.info: ModelInfo | None = None
+        self._words = wording("lm", "lm")  # what the panel calls what it shows: the model's task's (set_model)
         self.shown_t: int | None = None  # the step the bars show now
         self._data: dict[str, np.ndarray] = {}
         self._ticks: list = []
 
     @property
     def words(self) -> Wording:
-        return wording_of(self.info) if self.info is not None else wording("lm", "lm")
+        return self._words
 
     def set_model(self, info: ModelInfo) -> None:
         self.info = info
+        self._words = wording_of(info)
         self.selected_t = self.shown_t = None
         self.snapshot = None
         item = self.plot.getPlotItem()
