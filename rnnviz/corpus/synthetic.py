@@ -19,8 +19,22 @@ from rnnviz.corpus.batch import Batch, TaskSpec
 from rnnviz.corpus.vocab import Vocab
 
 
+class _DrawnEachBatch:
+    """The stream of a task that draws every batch fresh (``make_batch``): endless training batches,
+    restarting at any batch, and ``n_val_batches`` fixed validation batches from ``val_seed``."""
+
+    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
+        return _endless(self.make_batch, rng, self.batches_per_epoch, start)
+
+    def restart_point(self, n: int) -> int:
+        return n  # every batch is drawn on its own
+
+    def val_batches(self) -> Iterator[Batch]:
+        return _validation(self.make_batch, self.val_seed, self.n_val_batches)
+
+
 @dataclass(frozen=True)
-class SineTask:
+class SineTask(_DrawnEachBatch):
     """Predict the next value of a sine wave: x ``(B, T, 1)``, y ``(B, T, 1)``, ``y[:, t] == x[:, t + 1]``.
 
     Each row is ``sin(2 pi f t + phase)`` for t = 0..T with its own phase (uniform in [0, 2 pi)) and
@@ -80,18 +94,9 @@ class SineTask:
         series = series.astype(self.dtype)[:, :, None]  # (B, T+1, 1)
         return Batch(x=series[:, :T].copy(), y=series[:, 1:].copy(), carry=False, epoch=epoch, fraction=fraction)
 
-    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
-        return _endless(self.make_batch, rng, self.batches_per_epoch, start)
-
-    def restart_point(self, n: int) -> int:
-        return n  # every batch is drawn on its own
-
-    def val_batches(self) -> Iterator[Batch]:
-        return _validation(self.make_batch, self.val_seed, self.n_val_batches)
-
 
 @dataclass(frozen=True)
-class EchoTask:
+class EchoTask(_DrawnEachBatch):
     """Say again the input of ``delay`` steps ago: x ``(B, T, 1)``, y ``(B, T, 1)``,
     ``y[:, t] == x[:, t - delay]`` for ``t >= delay``, and 0 before that.
 
@@ -144,15 +149,6 @@ class EchoTask:
         B, T = self.batch_size, self.seq_len
         x = rng.uniform(-1.0, 1.0, size=(B, T, 1)).astype(self.dtype)  # (B, T, 1)
         return Batch(x=x, y=echo_targets(x, self.delay), carry=False, epoch=epoch, fraction=fraction)
-
-    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
-        return _endless(self.make_batch, rng, self.batches_per_epoch, start)
-
-    def restart_point(self, n: int) -> int:
-        return n  # every batch is drawn on its own
-
-    def val_batches(self) -> Iterator[Batch]:
-        return _validation(self.make_batch, self.val_seed, self.n_val_batches)
 
 
 def echo_targets(x: np.ndarray, delay: int) -> np.ndarray:
