@@ -539,6 +539,8 @@ class MainWindow(QMainWindow):
         self.clip_control.setEnabled(state != e.LOADING)
         self.settings_panel.reset_button.setEnabled(self._enabled("reset"))
         self.history_bar.set_scrubbable(self._enabled("history_back"))
+        # a free run of weights that change at every step would be gone at the next frame: paused only
+        self.softmax.free_run.button.setEnabled(state in (e.IDLE, e.PAUSED, e.STEPPING))
         self.status.set_state(state)
         if state == e.RUNNING:
             self.message_bar.clear_kind("nonfinite")

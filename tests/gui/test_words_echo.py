@@ -87,11 +87,17 @@ def test_the_sine_free_run_button_draws_the_closed_loop_against_the_wave(qtbot, 
     choose_preset(qtbot, w, "sine")
     button = w.softmax.free_run.button
     assert button.isVisible() and w.docks["softmax"].windowTitle() == "Next value of the wave"
+    w.toggle_training()
+    wait_state(qtbot, w, m.RUNNING)
+    assert not button.isEnabled()  # while the weights change at every step, there is nothing to hold still
+    w.toggle_training()
+    wait_state(qtbot, w, m.PAUSED)
+    assert button.isEnabled()
     step_updates(qtbot, w, 3)
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.softmax.free_run.series is not None, timeout=10000)
     series = w.softmax.free_run.series
-    assert series.step == 3 and series.prime == 20
+    assert series.step == w.step and series.prime == 20
     x, y = w.softmax.free_run.curve.getData()
     np.testing.assert_array_equal(y, series.predicted)  # drawn as the lab computed it
     np.testing.assert_array_equal(x, np.arange(21, 21 + len(series.predicted)))
