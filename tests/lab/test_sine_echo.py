@@ -80,3 +80,16 @@ def test_the_echo_probe_targets_are_its_inputs_from_d_steps_ago_every_step_known
     np.testing.assert_array_equal(snap.target_values[:, 0], np.concatenate([np.zeros(3), x[:-3]]))
     assert np.isfinite(snap.losses).all() and snap.has_gradients  # the last step has its target too
     np.testing.assert_allclose(snap.losses, (snap.outputs[:, 0] - snap.target_values[:, 0]) ** 2)
+
+
+def test_the_next_word_preset_names_alice_and_copes_without_bundled_files(monkeypatch):
+    from rnnviz.corpus import CorpusError
+    from rnnviz.lab import presets
+
+    assert presets.BY_KEY["next-word"].settings["corpus"].endswith("alice.txt")
+
+    def missing(name):
+        raise CorpusError("missing", "not installed as files")
+
+    monkeypatch.setattr(presets, "bundled_corpus", missing)
+    assert presets._bundled("alice.txt") is None  # the app still starts; loading then says why
