@@ -17,6 +17,11 @@ Claims (issue 9; the presets are in rnnviz/lab/presets.py):
 - saturation: a vanilla RNN with W_hh = 3 x the identity: sigma_max(W_hh) > 1 and yet the regime is
   "saturated" (most units pinned at +-1, the Jacobian product shrinking) at the start and after 300
   updates.
+- next-word (issue 11): the word-level LSTM's validation loss is below the unigram entropy of its
+  training text at every validation (every 50 updates) from update 100 to 200 (the app validates at 200).
+- echo (issue 11): the echo preset's vanilla RNN (delay 10) has a validation loss below a tenth of the
+  loss of always answering 0 within 500 updates (validated every 50); the same at delay 40 stays above
+  98% of that loss at every validation (every 250) for 1,500 updates.
 
 Every run is a plain Trainer (or two in lockstep); the Jacobian norms and regimes are the engine's
 (rnnviz.engine.mechanism), exactly what the app's mechanism panel shows.
@@ -38,6 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 from rnnviz.engine.trace import mechanism_views  # noqa: E402
+from rnnviz.lab import presets  # noqa: E402
 from rnnviz.lab.presets import BY_KEY, apply_preset  # noqa: E402
 from rnnviz.training import TrainConfig, Trainer  # noqa: E402
 from rnnviz.training.compare import Lockstep, comparison  # noqa: E402
@@ -50,6 +56,12 @@ CLAIMS = {
     "vanishing_lstm_updates": 1000,  # the LSTM reaches ...
     "vanishing_lstm_accuracy": 0.95,  # ... this validation accuracy within that many updates
     "saturation_updates": 300,  # still saturated after this many updates
+    "next_word_updates": 100,  # the next-word preset's validation loss is below the unigram entropy from here ...
+    "next_word_until": 200,  # ... to here (the app's first validation)
+    "echo_updates": 500,  # the echo preset's validation loss falls below ...
+    "echo_fraction": 0.1,  # ... this fraction of the loss of answering 0 within that many updates
+    "echo_far_updates": 1500,  # at the far delay the loss stays ...
+    "echo_far_fraction": 0.98,  # ... above this fraction of the zero answer's loss that long
 }
 
 
@@ -164,7 +176,59 @@ def saturated(seed: int, scale: float) -> dict:
     }  # fmt: skip
 
 
-LESSONS = {"exploding": exploding, "vanishing": vanishing, "saturation": saturated}
+def next_word(seed: int, scale: float) -> dict:
+    cfg = apply_preset("next-word", TrainConfig()).replace(seed=seed)
+    t = Trainer(cfg)
+    entropy, start, below, vals = unigram_entropy(t.task), t.evaluate().loss, None, {}
+    t0 = time.perf_counter()
+    for k in range(1, CLAIMS["next_word_until"] + 1):
+        t.train_step()
+        if k % 50 == 0:
+            vals[k] = t.evaluate().loss
+            below = k if below is None and vals[k] < entropy else below
+    seconds = time.perf_counter() - t0
+    stays = all(v < entropy for k, v in vals.items() if k >= CLAIMS["next_word_updates"])
+    return {
+        "seed": seed, "start_val_loss": start, "unigram_entropy": entropy, "below_at": below,
+        "val_at_end": vals[max(vals)], "seconds": seconds,
+        "holds": below is not None and below <= CLAIMS["next_word_updates"] and stays
+        and entropy <= presets.NEXT_WORD_UNIGRAM,
+    }  # fmt: skip
+
+
+def echo(seed: int, scale: float) -> dict:
+    cfg = apply_preset("echo", TrainConfig()).replace(seed=seed)
+    near = Trainer(cfg)
+    zero = near.task.zero_loss
+    learned = None
+    t0 = time.perf_counter()
+    for k in range(1, CLAIMS["echo_updates"] + 1):
+        near.train_step()
+        if k % 50 == 0 and near.evaluate().loss < CLAIMS["echo_fraction"] * zero:
+            learned = k
+            break
+    seconds = time.perf_counter() - t0
+    far = Trainer(cfg.replace(delay=presets.ECHO_FAR))
+    far_zero, lowest = far.task.zero_loss, math.inf
+    for k in range(1, max(int(CLAIMS["echo_far_updates"] * scale), 250) + 1):
+        far.train_step()
+        if k % 250 == 0:
+            lowest = min(lowest, far.evaluate().loss)
+    holds = learned is not None and lowest >= CLAIMS["echo_far_fraction"] * far_zero
+    return {
+        "seed": seed, "delay": cfg.delay, "zero_loss": zero, "learned_at": learned, "seconds": seconds,
+        "far_delay": presets.ECHO_FAR, "far_zero_loss": far_zero, "far_lowest_over_zero": lowest / far_zero,
+        "holds": holds,
+    }  # fmt: skip
+
+
+LESSONS = {
+    "exploding": exploding,
+    "vanishing": vanishing,
+    "saturation": saturated,
+    "next-word": next_word,
+    "echo": echo,
+}
 
 
 def _fmt(v) -> str:

@@ -33,3 +33,14 @@ def test_saturation_lesson_holds():
     r = lessons.saturated(0, scale=0.2)
     assert r["start_regime"] == r["end_regime"] == "saturated" and r["start_sigma_max"] > 2.9, r
     assert r["start_saturated"] > 0.9 and r["start_growth"] < 0.1
+
+
+def test_next_word_lesson_holds():
+    r = lessons.next_word(0, scale=1.0)  # 200 updates of the word LSTM on Alice
+    assert r["start_val_loss"] > 7.5 and r["below_at"] <= 100 and r["unigram_entropy"] < 5.4 and r["holds"], r
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_echo_lesson_holds(seed):
+    r = lessons.echo(seed, scale=0.2)  # delay 10 up to 500 updates; delay 40 for 300
+    assert r["learned_at"] is not None and r["far_lowest_over_zero"] >= 0.98, r

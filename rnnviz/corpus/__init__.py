@@ -11,7 +11,7 @@ from rnnviz.corpus.lm import LM_MODES, TOY_SENTENCE, LMCorpus, toy_batch, toy_ta
 from rnnviz.corpus.loading import DEFAULT_MAX_BYTES, LoadedText, decode_bytes, load_text
 from rnnviz.corpus.metrics import accuracy, class_weights, confusion_matrix, majority_baseline
 from rnnviz.corpus.names import NAMES_SAMPLING, NamesDataset, NamesTask, load_names, stratified_split
-from rnnviz.corpus.synthetic import LongRangeTask, SineTask
+from rnnviz.corpus.synthetic import EchoTask, LongRangeTask, SineTask, echo_targets
 from rnnviz.corpus.vocab import (
     DEFAULT_CHAR_VOCAB_SIZE,
     DEFAULT_WORD_VOCAB_SIZE,
@@ -43,6 +43,7 @@ __all__ = [
     "UNK",
     "Batch",
     "CorpusError",
+    "EchoTask",
     "Coverage",
     "LMCorpus",
     "LoadedText",
@@ -62,6 +63,7 @@ __all__ = [
     "class_weights",
     "confusion_matrix",
     "decode_bytes",
+    "echo_targets",
     "encode_corpus",
     "encode_with_coverage",
     "fold_to_ascii",

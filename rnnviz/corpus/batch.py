@@ -88,6 +88,9 @@ class TaskSpec:
     seq_len: int | None = None
     vocab: Vocab | None = None
     class_names: tuple[str, ...] = ()
+    # lm and regress: the target at step t is the input at step t + target_offset: 1 is "the next one";
+    # the echo task's -d is "the input from d steps ago" (0 before the sequence starts)
+    target_offset: int = 1
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:

@@ -1,4 +1,4 @@
-"""Generated tasks: sine-wave regression and the long-range dependency lesson.
+"""Generated tasks: sine-wave regression, the echo (delayed copy) and the long-range dependency lesson.
 
 Fresh examples are drawn from ``rng`` for every training batch, so there is nothing to overfit and
 an "epoch" is a nominal ``batches_per_epoch`` batches (for progress bars and "validate every
@@ -19,8 +19,22 @@ from rnnviz.corpus.batch import Batch, TaskSpec
 from rnnviz.corpus.vocab import Vocab
 
 
+class _DrawnEachBatch:
+    """The stream of a task that draws every batch fresh (``make_batch``): endless training batches,
+    restarting at any batch, and ``n_val_batches`` fixed validation batches from ``val_seed``."""
+
+    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
+        return _endless(self.make_batch, rng, self.batches_per_epoch, start)
+
+    def restart_point(self, n: int) -> int:
+        return n  # every batch is drawn on its own
+
+    def val_batches(self) -> Iterator[Batch]:
+        return _validation(self.make_batch, self.val_seed, self.n_val_batches)
+
+
 @dataclass(frozen=True)
-class SineTask:
+class SineTask(_DrawnEachBatch):
     """Predict the next value of a sine wave: x ``(B, T, 1)``, y ``(B, T, 1)``, ``y[:, t] == x[:, t + 1]``.
 
     Each row is ``sin(2 pi f t + phase)`` for t = 0..T with its own phase (uniform in [0, 2 pi)) and
@@ -80,14 +94,70 @@ class SineTask:
         series = series.astype(self.dtype)[:, :, None]  # (B, T+1, 1)
         return Batch(x=series[:, :T].copy(), y=series[:, 1:].copy(), carry=False, epoch=epoch, fraction=fraction)
 
-    def train_batches(self, rng: np.random.Generator, start: int = 0) -> Iterator[Batch]:
-        return _endless(self.make_batch, rng, self.batches_per_epoch, start)
 
-    def restart_point(self, n: int) -> int:
-        return n  # every batch is drawn on its own
+@dataclass(frozen=True)
+class EchoTask(_DrawnEachBatch):
+    """Say again the input of ``delay`` steps ago: x ``(B, T, 1)``, y ``(B, T, 1)``,
+    ``y[:, t] == x[:, t - delay]`` for ``t >= delay``, and 0 before that.
 
-    def val_batches(self) -> Iterator[Batch]:
-        return _validation(self.make_batch, self.val_seed, self.n_val_batches)
+    The inputs are drawn independently and uniformly from [-1, 1] at every step, so nothing but memory
+    predicts the target: the network must hold the last ``delay`` values in its state. The first
+    ``delay`` targets are 0, as if the sequence were preceded by zeros (the engine's regression loss
+    has no mask; a zero target there is honest: the network starts from a zero state and knows it is
+    at the start). The loss of always answering 0 is the variance of the input, 1/3, on the steps
+    from ``delay`` on: ``zero_loss``. ``delay`` 0 is copying the current input; a delay of the whole
+    sequence or more is refused (no step would have an echo).
+    """
+
+    delay: int = 3
+    seq_len: int = 30
+    batch_size: int = 32
+    dtype: str = "float64"
+    batches_per_epoch: int = 100
+    n_val_batches: int = 4
+    val_seed: int = 20240603
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.delay < self.seq_len:
+            raise ValueError(
+                f"the delay must be at least 0 and shorter than the sequence ({self.seq_len} steps), not {self.delay} "
+                "(no step would have an echo to learn)"
+            )
+        if self.seq_len < 1 or self.batch_size < 1 or self.batches_per_epoch < 1:
+            raise ValueError("seq_len, batch_size and batches_per_epoch must be at least 1")
+        if not np.issubdtype(np.dtype(self.dtype), np.floating):
+            raise ValueError(f"dtype must be a float type, not {self.dtype}")
+
+    @property
+    def spec(self) -> TaskSpec:
+        return TaskSpec(
+            name="echo", title=f"Echo: the input from {self.delay} steps ago", head="regress", input_kind="dense",
+            input_size=1, output_size=1, seq_len=self.seq_len, target_offset=-self.delay,
+        )  # fmt: skip
+
+    @property
+    def zero_loss(self) -> float:
+        """The mean squared error of always answering 0: the input's variance (1/3) on the steps with an echo."""
+        return (self.seq_len - self.delay) / self.seq_len / 3.0
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return (f"Always answering 0 scores a loss of {self.zero_loss:.3f} (the variance of the input).",)
+
+    def make_batch(self, rng: np.random.Generator, epoch: int = 0, fraction: float = 1.0) -> Batch:
+        """One batch of ``batch_size`` fresh random sequences and their echoes."""
+        B, T = self.batch_size, self.seq_len
+        x = rng.uniform(-1.0, 1.0, size=(B, T, 1)).astype(self.dtype)  # (B, T, 1)
+        return Batch(x=x, y=echo_targets(x, self.delay), carry=False, epoch=epoch, fraction=fraction)
+
+
+def echo_targets(x: np.ndarray, delay: int) -> np.ndarray:
+    """``x (B, T, I)`` delayed by ``delay`` steps along T, zeros first: the echo task's targets."""
+    y = np.zeros_like(x)
+    T = x.shape[1]
+    if delay < T:
+        y[:, delay:] = x[:, : T - delay]
+    return y
 
 
 #: Symbols of the long-range task: signals are capital letters, distractors digits then lower case.

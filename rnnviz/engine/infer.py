@@ -140,3 +140,28 @@ def generate(
 ) -> list[int]:
     """``length`` new token ids after reading ``prime`` (at least one id). Language models only."""
     return list(islice(iter_generate(params, cfg, prime, rng, temperature, top_k), length))
+
+
+def free_run(params: dict[str, np.ndarray], cfg: ModelConfig, prime: np.ndarray, steps: int) -> np.ndarray:
+    """``(steps, O)`` values predicted in a closed loop: read ``prime (P, I)`` (P >= 1), then feed each
+    prediction back as the next input, ``steps`` times. Regression with as many outputs as inputs
+    only (the sine task: one value in, the next one out); ``ValueError`` otherwise.
+
+    The first value is the model's prediction after the prime (what it predicts with the true values);
+    each later one is its prediction after reading its own previous one (``step_token``, the engine's
+    step), so errors compound: the honest test of whether it has learned the wave or only its next step.
+    """
+    if cfg.head != "regress" or cfg.input != "dense" or cfg.n_out != cfg.input_size:
+        raise ValueError("a free run feeds the predictions back as inputs: regression with as many outputs as inputs")
+    if len(prime) == 0 or steps < 1:
+        raise ValueError("a free run needs at least one value to start from and one step to predict")
+    prime = np.asarray(prime, cfg.np_dtype).reshape(len(prime), cfg.input_size)  # (P, I)
+    fp = forward(params, cfg, prime[None])  # the prime in one pass: (1, P, I)
+    state, value = fp.final_state(), fp.out[-1, 0]  # (O,) the prediction after the prime
+    out = np.empty((steps, cfg.n_out), cfg.np_dtype)
+    for k in range(steps):
+        out[k] = value
+        if k + 1 < steps:
+            step = step_token(params, cfg, value, state)
+            state, value = step.state, step.logits
+    return out

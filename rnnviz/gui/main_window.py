@@ -34,14 +34,16 @@ from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
 from rnnviz.gui.panels.mechanism import MechanismPanel
-from rnnviz.gui.panels.softmax import WORDS, SoftmaxPanel
+from rnnviz.gui.panels.softmax import SoftmaxPanel
 from rnnviz.gui.panels.textstrip import TextStripPanel
 from rnnviz.gui.panels.walkthrough import WalkthroughPanel
 from rnnviz.gui.status import TrainingStatusBar
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
+from rnnviz.lab.freerun import FreeRunSeries
 from rnnviz.lab.presets import BY_TITLE, NAMES_PRESET, YOUR_TEXT_PRESET, apply_preset
 from rnnviz.lab.snapshot import Snapshot
+from rnnviz.lab.wording import wording_of
 from rnnviz.training import TrainConfig
 from rnnviz.training.compare import toggled_clip
 
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self.heatmap.time_selected.connect(self.select_time)
         self.text_strip.probe_changed.connect(lambda text: self.controller.send(c.SetProbe(text)))
         self.text_strip.step_requested.connect(self._probe_command)
+        self.softmax.free_run.requested.connect(lambda: self.controller.send(c.FreeRun(run=self.shown_run)))
         self.settings_panel.reset_requested.connect(self.reset_model)
         self.settings_panel.lr_changed.connect(self.set_lr)
         self.message_bar.roll_back_requested.connect(self.roll_back)
@@ -523,6 +526,8 @@ class MainWindow(QMainWindow):
             self.status.showMessage(ev.message, 6000)
         elif isinstance(ev, e.WalkthroughReady):
             self.walkthrough.show_walkthrough(ev)
+        elif isinstance(ev, FreeRunSeries) and ev.run == self.shown_run:
+            self.softmax.show_free_run(ev)
 
     def _set_compare(self, info: e.CompareInfo) -> None:
         self.compare_info = info if info.comparing else None
@@ -550,7 +555,7 @@ class MainWindow(QMainWindow):
         for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip,
                       self.mechanism, self.walkthrough):  # fmt: skip
             panel.set_model(info)
-        self.docks["softmax"].setWindowTitle(WORDS[info.head][0])  # "Next token", "Predicted class"...
+        self.docks["softmax"].setWindowTitle(wording_of(info).title)  # "Next word", "Predicted class"...
         cfg = TrainConfig.from_dict(info.config)
         self.settings_panel.show_config(cfg)
         self.clip_control.set_value(ClipConfig.parse(cfg.clip))
@@ -590,6 +595,8 @@ class MainWindow(QMainWindow):
         self.settings_panel.reset_button.setEnabled(self._enabled("reset"))
         self.history_bar.set_scrubbable(self._enabled("history_back"))
         self.walkthrough.set_running(state == e.RUNNING)
+        # a free run of weights that change at every step would be gone at the next frame: paused only
+        self.softmax.free_run.button.setEnabled(state in (e.IDLE, e.PAUSED, e.STEPPING))
         self.status.set_state(state)
         if state == e.RUNNING:
             self.message_bar.clear_kind("nonfinite")

@@ -147,5 +147,13 @@ class WatchWalkthrough(Command):
 
 
 @dataclass(frozen=True)
+class FreeRun(Command):
+    """The sine task: feed run ``run``'s predictions back as its inputs after a prime of the wave
+    (``lab.freerun``); answered with a ``FreeRunSeries``."""
+
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
 class Stop(Command):
     """End the lab's loop (the training process exits)."""

@@ -32,6 +32,7 @@ from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
+from rnnviz.lab.freerun import free_run_series
 from rnnviz.lab.history import DEFAULT_BUDGET
 from rnnviz.lab.probe import Probe, probe_trace
 from rnnviz.lab.run import Run, model_info, step_scalars
@@ -117,6 +118,7 @@ class Lab:
             c.SetSpikePause: lambda cmd: self.set_spike_pause(cmd.on),
             c.RollBack: lambda cmd: self.roll_back(cmd.step, cmd.run),
             c.WatchWalkthrough: lambda cmd: self.watch_walkthrough(cmd.on),
+            c.FreeRun: lambda cmd: self.free_run(cmd.run),
         }  # fmt: skip
 
     # -- commands ----------------------------------------------------------------------------------
@@ -250,6 +252,14 @@ class Lab:
         if self.state == e.STEPPING:  # the panels show the training batch again, so the controls do
             self.set_state(e.PAUSED)
         self._keep_snapshot(r, self._trace(r))  # the same batch, seen with the weights put back
+
+    def free_run(self, run: str = e.MAIN) -> None:
+        """The sine task's free run of ``run`` with its current weights (paused or stepping: read only)."""
+        if self.ready and run in self.runs:
+            try:
+                self.emit(free_run_series(run, self.runs[run].trainer))
+            except ValueError as err:
+                self.emit(e.Problem("error", f"No free run: {err}."))
 
     def set_row(self, row: int) -> None:
         """Follow batch row ``row`` (clamped to the batch). Paused, the newest step is shown for it at once."""
@@ -577,10 +587,11 @@ class Lab:
         for run in self.runs.values():
             t = run.trainer
             spec = t.task.spec
-            trace = probe_trace(t.params, t.model_cfg, probe.ids, probe.position, t.runtime)
+            offset = spec.target_offset  # the next token, or the echo's input from d steps ago
+            trace = probe_trace(t.params, t.model_cfg, probe.ids, probe.position, t.runtime, offset)
             self.emit(self._labelled(make_snapshot(
                 trace, run=run.id, step=t.step, source="probe", head=spec.head, clip=str(t.clip), inputs=probe.ids,
-                input_labels=run.input_labels(probe.ids), known_targets=probe.known_targets(spec.head),
+                input_labels=run.input_labels(probe.ids), known_targets=probe.known_targets(spec.head, offset),
                 layer_shapes=run.layer_shapes(), n_out=t.model_cfg.n_out, skipped=probe.skipped,
             )))  # fmt: skip
 

@@ -20,6 +20,7 @@ from rnnviz.corpus import (
     UNICODE_FORMS,
     UNICODE_SIZE,
     CorpusError,
+    EchoTask,
     LMCorpus,
     LongRangeTask,
     NamesTask,
@@ -35,11 +36,12 @@ from rnnviz.engine.config import MAX_LAYERS, ModelConfig
 from rnnviz.engine.optim import KINDS, OptimConfig
 from rnnviz.training.settings import check_known, setting, settings_of, with_absent
 
-TASKS = ("lm", "classify", "sine", "longrange", "toy")
+TASKS = ("lm", "classify", "sine", "echo", "longrange", "toy")
 TASK_TITLES = {
     "lm": "Language model (predict the next character or word)",
     "classify": "Classify names by language",
     "sine": "Predict the next value of a sine wave",
+    "echo": "Echo: say again the input from d steps ago (memory)",
     "longrange": "Remember a symbol for k steps (vanishing gradients)",
     "toy": "The toy sentence 'the king sits on throne'",
 }
@@ -73,7 +75,8 @@ class TrainConfig:
     # -- the task and its data --------------------------------------------------------------------
     task: str = setting(
         "lm", "Task", "lm: next character/word; classify: names by language; sine: next value of a sine wave; "
-        "longrange: remember a symbol k steps (vanishing gradients); toy: 'the king sits on throne'",
+        "echo: the input from d steps ago; longrange: remember a symbol k steps (vanishing gradients); "
+        "toy: 'the king sits on throne'",
         flag="--task", group="task", choices=TASKS, data=True,
     )  # fmt: skip
     corpus: str | None = setting(
@@ -82,7 +85,7 @@ class TrainConfig:
     )  # fmt: skip
     level: str = setting(
         "char", "Tokens", "lm: characters or words", flag="--level", group="task", choices=("char", "word"),
-        choice_labels=("characters", "words"), data=True,
+        choice_labels=("characters", "words"), panel=_task_is("lm"), data=True,
     )  # fmt: skip
     lower: bool = setting(False, "Lower-case", "lm: lower-case the text", flag="--lower", group="task", data=True)
     max_vocab: int | None = setting(
@@ -127,7 +130,7 @@ class TrainConfig:
     )  # fmt: skip
     seq_len: int = setting(
         64, "Sequence length", "time steps per training sequence (how far back BPTT goes)", flag="--seq-len",
-        group="task", lo=1, hi=10_000, panel=_task_is("lm", "sine"), data=True,
+        group="task", lo=1, hi=10_000, panel=_task_is("lm", "sine", "echo"), data=True,
     )  # fmt: skip
     batch_size: int = setting(
         32, "Batch size", "sequences trained on together in one step", flag="--batch", group="task", lo=1,
@@ -136,6 +139,10 @@ class TrainConfig:
     k: int = setting(
         10, "Gap k", "longrange: steps between the symbol and the question (how long to remember it)",
         flag="--k", group="task", lo=0, hi=1000, panel=_task_is("longrange"), data=True,
+    )  # fmt: skip
+    delay: int = setting(
+        3, "Delay d", "echo: the target is the input from this many steps ago (how long to remember it)",
+        flag="--delay", group="task", lo=0, hi=1000, panel=_task_is("echo"), data=True,
     )  # fmt: skip
     class_weighting: bool = setting(
         False, "Weight classes", "classify: weight the loss by inverse class frequency",
@@ -158,7 +165,10 @@ class TrainConfig:
         0.0, "Dropout", "dropout between stacked layers (training only)", flag="--dropout", lo=0.0, hi=0.95,
         decimals=2, panel=lambda c: c.layers > 1,
     )  # fmt: skip
-    embed_size: int = setting(64, "Embedding size", "word level: embedding size", flag="--embed-size", lo=1, hi=4096)
+    embed_size: int = setting(
+        64, "Embedding size", "word level: the length of the vector each word is read as (its embedding)",
+        flag="--embed-size", lo=1, hi=4096, panel=lambda c: c.task == "lm" and c.level == "word",
+    )  # fmt: skip
     forget_bias: float = setting(
         1.0, "Forget bias", "LSTM: initial forget-gate bias (high: remember by default)", flag="--forget-bias",
         lo=-20.0, hi=20.0, decimals=2, panel=lambda c: get_cell(c.cell).FORGET_GATE is not None,
@@ -289,6 +299,8 @@ def build_task(cfg: TrainConfig, rng: np.random.Generator) -> Task:
         )
     if cfg.task == "sine":
         return SineTask(seq_len=cfg.seq_len, batch_size=cfg.batch_size, dtype=cfg.dtype)
+    if cfg.task == "echo":
+        return EchoTask(delay=cfg.delay, seq_len=cfg.seq_len, batch_size=cfg.batch_size, dtype=cfg.dtype)
     if cfg.task == "longrange":
         return LongRangeTask(k=cfg.k, batch_size=cfg.batch_size)
     return toy_task()

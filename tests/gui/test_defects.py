@@ -183,7 +183,7 @@ def test_the_classifier_and_the_sine_task_say_what_their_panels_show(qtbot, make
     w.controller.send(c.Reset(apply_preset("Sine wave: predict the next value (GRU)", TrainConfig())))
     qtbot.waitUntil(lambda: w.info.head == "regress" and w.state == m.IDLE, timeout=20000)
     train_steps(qtbot, w, 1)
-    assert w.docks["softmax"].windowTitle() == "Next value"
+    assert w.docks["softmax"].windowTitle() == "Next value of the wave"
     assert "true next value" in w.softmax.summary.text()
     assert " · " in w.text_strip.strip.shown_text()  # numbers never run together
     import re

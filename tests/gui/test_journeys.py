@@ -94,7 +94,7 @@ def test_stepping_adds_one_column_per_token_and_shows_the_true_next_token(qtbot,
     qtbot.keyClick(w, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: w.heatmap._matrix.shape == (128, 2), timeout=5000)
     # after "He" the true next token is "l": its bar is orange, with p and -log p
-    assert "true next: 'l'" in w.softmax.summary.text() and "-log p" in w.softmax.summary.text()
+    assert "true next character: 'l'" in w.softmax.summary.text() and "-log p" in w.softmax.summary.text()
     marker = w.softmax.true_marker  # a marker over the true token's bar, however thin it is
     assert marker.isVisible() and (marker.pos().x(), "l") in w.softmax._ticks and marker.pos().y() > 0
     assert w.text_strip.strip.shown_text() == "H[e]llo"  # the token just read is highlighted

@@ -23,15 +23,10 @@ from rnnviz.gui.panels.base import (
     place_hint,
     source_text,
 )
+from rnnviz.gui.panels.freerun import FreeRunOverlay
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
-
-# Wording by head: (panel title, the bars' axis, what the orange bar is, what the hint says)
-WORDS = {
-    "lm": ("Next token", "next token", "true next", "what the network expects next"),
-    "classify": ("Predicted class", "class", "true class", "the class the network predicts"),
-    "regress": ("Next value", "time step t", "true next value", "the value the network predicts next"),
-}
+from rnnviz.lab.wording import Wording, wording, wording_of
 
 
 class SoftmaxPanel(SequencePanel):
@@ -65,25 +60,31 @@ class SoftmaxPanel(SequencePanel):
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.hint = hint(self.plot, "what the network expects next")
         self.summary = PlotCaption(self.plot)
+        self.free_run = FreeRunOverlay(self.plot, self.summary)  # the sine task's closed loop, on request
+        self.header.insertWidget(1, self.free_run.button)
         self.info: ModelInfo | None = None
+        self._words = wording("lm", "lm")  # what the panel calls what it shows: the model's task's (set_model)
         self.shown_t: int | None = None  # the step the bars show now
         self._data: dict[str, np.ndarray] = {}
         self._ticks: list = []
 
     @property
-    def words(self) -> tuple[str, str, str, str]:
-        return WORDS[self.info.head if self.info is not None else "lm"]
+    def words(self) -> Wording:
+        return self._words
 
     def set_model(self, info: ModelInfo) -> None:
         self.info = info
+        self._words = wording_of(info)
         self.selected_t = self.shown_t = None
         self.snapshot = None
         item = self.plot.getPlotItem()
         regress = info.head == "regress"
+        self.free_run.clear()
+        self.free_run.button.setVisible(info.config.get("task") == "sine")
         self.bars.setVisible(not regress)
         item.setLabel("left", "value" if regress else "probability")
-        item.setLabel("bottom", self.words[1])
-        self.hint.setText(self.words[3])
+        item.setLabel("bottom", self.words.axis)
+        self.hint.setText(self.words.hint)
         self.bars.setOpts(x=[], height=[])
         self.true_marker.setVisible(False)
         self._ticks = []
@@ -100,6 +101,10 @@ class SoftmaxPanel(SequencePanel):
 
     def show(self, snap: Snapshot) -> None:
         self.snapshot = snap
+        if self.free_run.series is not None:
+            if snap.source == "train" and snap.step == self.free_run.series.step:
+                return  # the same weights shown again (a paused step, whole): the free run stays over them
+            self.free_run.clear()  # another step, or the probe: the free run of older weights goes
         info = self.info
         if info is None:
             return
@@ -159,7 +164,7 @@ class SoftmaxPanel(SequencePanel):
         text = f"{step}: most likely {labels[top]!r} (p = {heights[0]:.3f})"
         if true_id is not None:
             nll = "" if not math.isfinite(true_nll) else f"   -log p = {true_nll:.2f} nats"
-            text = f"{self.words[2]}: {labels[true_id]!r}   p = {true_p:.3f}{nll}\n" + text
+            text = f"{self.words.target}: {labels[true_id]!r}   p = {true_p:.3f}{nll}\n" + text
         self.summary.setText(text)
         self._data = {
             "token_ids": np.array(shown),
@@ -183,11 +188,20 @@ class SoftmaxPanel(SequencePanel):
         self.selected_line.setPos(t + 1)
         err = np.nanmean(snap.losses) if np.isfinite(snap.losses).any() else float("nan")
         at = "" if not math.isfinite(snap.losses[t]) else f"; at t = {t + 1}: {snap.losses[t]:.4f}"
-        self.summary.setText(f"blue: predicted next value, orange: true next value; mean squared error {err:.4f}{at}")
+        w = self.words
+        self.summary.setText(f"blue: {w.prediction}, orange: {w.target}\nmean squared error {err:.4f}{at}")
         self._data = {"t": steps, "prediction": pred, "true": true}
 
+    def show_free_run(self, series) -> None:
+        """The free run of the sine task (``lab.freerun.FreeRunSeries``) over the wave."""
+        self.pred_curve.setData([], [])
+        self.true_curve.setData([], [])
+        self.selected_line.setVisible(False)
+        place_hint(self.plot, self.hint, False)
+        self.free_run.show_series(series)
+
     def data(self) -> dict[str, np.ndarray]:
-        return dict(self._data)
+        return self.free_run.data() or dict(self._data)
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
