@@ -6,6 +6,8 @@
     RunLog        a loaded run's history of losses and norms, to draw its curves again
     HistoryInfo   what the step history of a run holds (for the scrub slider)
     StateChanged, Problem, EvalResult, Notice
+    Generated     text a language model wrote (asked for, or sampled while training)
+    GradientCheck analytic against numeric gradients of a few weights
 
 Nothing here imports Qt; in the app these cross a pipe from the training process (pickled), and the
 window only reads them.
@@ -159,3 +161,42 @@ class SpikeFound:
     median: float
     message: str  # plain words, with what the user can do
     paused: bool = True
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Text run ``run`` wrote at step ``step`` (``lab.generation``); ``error`` says why not, in plain words."""
+
+    run: str
+    step: int
+    prime: str  # the prime as the model read it
+    text: str  # the prime, then the generated text ("" on error)
+    temperature: float
+    top_k: int
+    seed: int
+    unknown: tuple[str, ...] = ()  # what the model never saw in the typed prime (left out)
+    while_training: bool = False  # a "sample every N steps" sample
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """Analytic against central-difference gradients of ``checked`` weights of run ``run`` at step
+    ``step`` on batch row ``row`` (``lab.gradient_check``); ``error`` says why none were checked."""
+
+    run: str
+    step: int
+    row: int
+    what: str  # the parameter checked, or "random weights"
+    names: tuple[str, ...]  # (n,) the parameter of each entry
+    index: np.ndarray  # (n,) flat index in the parameter
+    analytic: np.ndarray  # (n,)
+    numeric: np.ndarray  # (n,)
+    errors: np.ndarray  # (n,) engine.gradcheck.entry_errors
+    total: int  # weights there are to check (in ``what``)
+    verdict: str  # plain words: the largest error and what it means, and how much was checked
+    error: str = ""
+
+    @property
+    def checked(self) -> int:
+        return len(self.names)
