@@ -9,6 +9,7 @@ when it cannot work.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.frames import FrameScheduler
 from rnnviz.gui.menus import build_actions, build_toolbar_and_menus
 from rnnviz.gui.message_bar import MessageBar
+from rnnviz.gui.panels.generate import GeneratePanel
+from rnnviz.gui.panels.gradient_check import GradientCheckPanel
 from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
@@ -62,6 +65,8 @@ ENABLED_IN = {
     "save": HAVE_MODEL,
     "compare": HAVE_MODEL,
     "compare_scratch": HAVE_MODEL,
+    "generate": HAVE_MODEL,
+    "check_gradients": HAVE_MODEL,
 }
 
 
@@ -134,6 +139,8 @@ class MainWindow(QMainWindow):
         self.mechanism = MechanismPanel()
         self.text_strip = TextStripPanel()
         self.settings_panel = SettingsPanel()
+        self.generate_panel = GeneratePanel()
+        self.gradcheck_panel = GradientCheckPanel()
         self.settings_panel.setMaximumWidth(320)
         self.text_strip.setMaximumHeight(150)
         for panel in (self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.mechanism):
@@ -152,6 +159,8 @@ class MainWindow(QMainWindow):
             ("softmax", "Next token", self.softmax, Qt.DockWidgetArea.RightDockWidgetArea),
             ("gradients", "Gradients through time", self.gradients, Qt.DockWidgetArea.RightDockWidgetArea),
             ("mechanism", "Why gradients vanish or explode", self.mechanism, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("generate", "Generate", self.generate_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("gradcheck", "Check gradients", self.gradcheck_panel, Qt.DockWidgetArea.RightDockWidgetArea),
             ("loss", "Loss", self.loss_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("norm", "Gradient norm per step", self.norm_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
@@ -163,6 +172,9 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["loss"], self.docks["norm"], Qt.Orientation.Horizontal)
         self.splitDockWidget(self.docks["softmax"], self.docks["gradients"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["gradients"], self.docks["mechanism"])
+        self.tabifyDockWidget(self.docks["softmax"], self.docks["generate"])  # one tab away, found by Ctrl+G
+        self.tabifyDockWidget(self.docks["mechanism"], self.docks["gradcheck"])  # ... and by Ctrl+Shift+G
+        self.docks["softmax"].raise_()
         self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
         # the curves below keep a readable height however tall the settings column grows
         self.resizeDocks([self.docks["loss"], self.docks["norm"]], [260, 260], Qt.Orientation.Vertical)
@@ -175,6 +187,11 @@ class MainWindow(QMainWindow):
         self.settings_panel.lr_changed.connect(self.set_lr)
         self.message_bar.roll_back_requested.connect(self.roll_back)
         self.message_bar.continue_requested.connect(self.continue_after_spike)
+        self.generate_panel.generate_requested.connect(lambda cmd: self._send_to_shown_run(cmd))
+        self.generate_panel.sample_every_changed.connect(lambda cmd: self.controller.send(cmd))
+        self.generate_panel.step_through_requested.connect(self.step_through)
+        self.gradcheck_panel.check_requested.connect(self._check_gradients_of)
+        self._checks = 0  # gradient checks asked for: each draws other random weights (its seed)
 
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
@@ -217,6 +234,42 @@ class MainWindow(QMainWindow):
             self.controller.send(c.Pause())
         elif self._enabled("train"):
             self.controller.send(c.Train())
+
+    def _send_to_shown_run(self, cmd) -> None:
+        """``cmd`` (it carries a ``run``) for the run the panels show."""
+        if self._enabled("generate"):
+            self.controller.send(dataclasses.replace(cmd, run=self.shown_run))
+
+    def _show_dock(self, key: str) -> None:
+        self.docks[key].show()
+        self.docks[key].raise_()
+
+    def generate_now(self) -> None:
+        """Show the Generate panel and write with its settings (Ctrl+G)."""
+        self._show_dock("generate")
+        self.generate_panel.generate_now()
+
+    def check_gradients(self) -> None:
+        """Show the Check gradients panel and check the weights chosen there (Ctrl+Shift+G)."""
+        self._show_dock("gradcheck")
+        self.gradcheck_panel.request()
+
+    def _check_gradients_of(self, param: str) -> None:
+        if self._enabled("check_gradients"):
+            self._checks += 1
+            self.controller.send(c.CheckGradients(param, seed=self._checks, run=self.shown_run))
+
+    def step_through(self, text: str) -> None:
+        """Make ``text`` (a generated one) the probe, at its start, ready for the arrow keys."""
+        if not self._enabled("step_token"):
+            return
+        self.text_strip.probe_edit.setText(text)
+        self.controller.send(c.SetProbe(text))
+        self.controller.send(c.ProbeRestart())
+        self._show_dock("text")
+        focused = self.focusWidget()
+        if focused is not None:  # the window's keys again: → steps, ← goes back
+            focused.clearFocus()
 
     def step_update(self) -> None:
         if self._enabled("step_update"):
@@ -475,6 +528,10 @@ class MainWindow(QMainWindow):
                 self.history_bar.set_info(ev, self._enabled("history_back"))
         elif isinstance(ev, e.Notice):
             self.status.showMessage(ev.message, 6000)
+        elif isinstance(ev, e.Generated):
+            self.generate_panel.show_generated(ev)
+        elif isinstance(ev, e.GradientCheck):
+            self.gradcheck_panel.show_check(ev)
 
     def _set_compare(self, info: e.CompareInfo) -> None:
         self.compare_info = info if info.comparing else None
@@ -500,7 +557,7 @@ class MainWindow(QMainWindow):
         self.step = info.step
         self.frames.reset()
         for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip,
-                      self.mechanism):  # fmt: skip
+                      self.mechanism, self.generate_panel, self.gradcheck_panel):  # fmt: skip
             panel.set_model(info)
         self.docks["softmax"].setWindowTitle(WORDS[info.head][0])  # "Next token", "Predicted class"...
         cfg = TrainConfig.from_dict(info.config)

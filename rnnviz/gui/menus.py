@@ -41,6 +41,10 @@ ACTIONS = (
      "Fork the run: A goes on as it is, B with clipping toggled, on the same batches (again: end compare)"),
     ("compare_scratch", "Compare from scratch...", "Ctrl+Shift+C", "compare_from_scratch",
      "Start runs A and B anew on the same batches, B with one setting changed (cell, learning rate...)"),
+    ("generate", "Generate", "Ctrl+G", "generate_now",
+     "Let the language model write from a prime (the Generate panel)"),
+    ("check_gradients", "Check gradients", "Ctrl+Shift+G", "check_gradients",
+     "Compare backpropagation's gradient of a few weights with finite differences (the Check gradients panel)"),
     ("reset", "Reset model", "Ctrl+R", lambda w: w.reset_model(w.settings_panel.config()),
      "Build a new network with the settings shown"),
     ("restore_layout", "Restore panel layout", None, "restore_default_layout", "Put every panel back where it started"),
@@ -125,6 +129,9 @@ def build_toolbar_and_menus(window) -> None:
         model_menu.addAction(a[key])
     model_menu.addSeparator()
     for key in ("history_back", "history_forward"):
+        model_menu.addAction(a[key])
+    model_menu.addSeparator()
+    for key in ("generate", "check_gradients"):
         model_menu.addAction(a[key])
     view_menu = bar.addMenu("&View")
     for dock in window.docks.values():

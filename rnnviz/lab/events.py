@@ -63,6 +63,7 @@ class ModelInfo:
     probe_text: str  # the probe sentence the lab chose or kept
     step: int = 0  # 0 for a new model; the saved step for a loaded checkpoint
     label: str = ""  # in a comparison, what tells the run apart: "clip=off" (A), "clip=norm:1" (B)
+    param_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()  # the weights: (name, shape), as the engine names them
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,16 @@ from rnnviz.training.generation import sample_text
 MAX_LENGTH = 2000  # tokens: each one is a forward step of the model (~0.3 ms for the default LSTM)
 
 
-def unavailable(run: Run) -> str:
-    """Why ``run`` cannot generate text ("" if it can)."""
-    spec = run.trainer.task.spec
-    if spec.head != "lm" or spec.vocab is None:
-        return f"Only a language model writes text; this run is {spec.title!r} (pick a text task to generate)."
+def unavailable_reason(head: str, title: str) -> str:
+    """Why a model with this head and task title cannot generate text ("" if it can; the panel says it too)."""
+    if head != "lm":
+        return f"Only a language model writes text; this model is {title!r} (choose a text task to generate)."
     return ""
+
+
+def unavailable(run: Run) -> str:
+    spec = run.trainer.task.spec
+    return unavailable_reason(spec.head if spec.vocab is not None else "none", spec.title)
 
 
 def generated(run: Run, cmd: c.Generate, while_training: bool = False) -> e.Generated:
