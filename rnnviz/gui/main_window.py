@@ -47,6 +47,7 @@ from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig
 from rnnviz.training.compare import toggled_clip
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's largest widget size (PySide6 does not export the constant)
 HAVE_MODEL = (e.IDLE, e.RUNNING, e.PAUSED, e.STEPPING, e.ERROR)
 # What needs no working model: starting over (Reset starts a new training process if it died) and loading.
 WITHOUT_MODEL = ("reset", "open", "open_names")
@@ -76,7 +77,8 @@ def scrolled(widget: QWidget) -> QScrollArea:
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setMaximumWidth(widget.maximumWidth() + 20)
+    if widget.maximumWidth() < QWIDGETSIZE_MAX:  # (a widget without a maximum keeps none)
+        area.setMaximumWidth(widget.maximumWidth() + 20)
     return area
 
 
@@ -159,8 +161,8 @@ class MainWindow(QMainWindow):
             ("softmax", "Next token", self.softmax, Qt.DockWidgetArea.RightDockWidgetArea),
             ("gradients", "Gradients through time", self.gradients, Qt.DockWidgetArea.RightDockWidgetArea),
             ("mechanism", "Why gradients vanish or explode", self.mechanism, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("generate", "Generate", self.generate_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("gradcheck", "Check gradients", self.gradcheck_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("generate", "Generate", scrolled(self.generate_panel), Qt.DockWidgetArea.RightDockWidgetArea),
+            ("gradcheck", "Check gradients", scrolled(self.gradcheck_panel), Qt.DockWidgetArea.RightDockWidgetArea),
             ("loss", "Loss", self.loss_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("norm", "Gradient norm per step", self.norm_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
@@ -172,9 +174,10 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["loss"], self.docks["norm"], Qt.Orientation.Horizontal)
         self.splitDockWidget(self.docks["softmax"], self.docks["gradients"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["gradients"], self.docks["mechanism"])
-        self.tabifyDockWidget(self.docks["softmax"], self.docks["generate"])  # one tab away, found by Ctrl+G
-        self.tabifyDockWidget(self.docks["mechanism"], self.docks["gradcheck"])  # ... and by Ctrl+Shift+G
-        self.docks["softmax"].raise_()
+        # one tab away, found by Ctrl+G and Ctrl+Shift+G (with the tabs that are there already: a new tab
+        # bar elsewhere would make the window's smallest height taller)
+        self.tabifyDockWidget(self.docks["mechanism"], self.docks["generate"])
+        self.tabifyDockWidget(self.docks["generate"], self.docks["gradcheck"])
         self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
         # the curves below keep a readable height however tall the settings column grows
         self.resizeDocks([self.docks["loss"], self.docks["norm"]], [260, 260], Qt.Orientation.Vertical)

@@ -24,8 +24,10 @@ RIGHT, CLOSE = 1e-4, 1e-2
 RANDOM = "random weights"
 
 
-def verdict(worst: float, checked: int, total: int, what: str) -> str:
-    """Plain words for the largest relative error of ``checked`` of ``total`` weights of ``what``."""
+def verdict(worst: float, checked: int, total: int, what: str, unused: int = 0) -> str:
+    """Plain words for the largest relative error of ``checked`` of ``total`` weights of ``what``, of
+    which ``unused`` had no gradient either way (the row never uses them: one-hot rows of characters
+    it does not contain)."""
     if worst < RIGHT:
         meaning = "the gradients are right"
     elif worst < CLOSE:
@@ -35,7 +37,8 @@ def verdict(worst: float, checked: int, total: int, what: str) -> str:
     of = f"all {total:,}" if checked == total else f"{checked:,} of {total:,}"
     where = "weights of the model" if what == RANDOM else f"entries of {what}"
     note = "" if checked == total else " (a random sample: checking every one would take too long)"
-    return f"Max relative error {worst:.1e}: {meaning}. Checked {of} {where}{note}."
+    zeros = f" {unused} of them are 0 in both: this row does not use them." if unused else ""
+    return f"Max relative error {worst:.1e}: {meaning}. Checked {of} {where}{note}.{zeros}"
 
 
 def _entries(params: dict[str, np.ndarray], param: str, rng: np.random.Generator) -> tuple[list, int]:
@@ -82,5 +85,5 @@ def check_gradients(run: Run, row: int, param: str = "", seed: int = 0) -> e.Gra
     worst = float(check.errors.max())
     return e.GradientCheck(
         run.id, t.step, row, what, check.names, check.index, check.analytic, check.numeric, check.errors, total,
-        verdict(worst, len(entries), total, what),
+        verdict(worst, len(entries), total, what, int(((check.analytic == 0) & (check.numeric == 0)).sum())),
     )  # fmt: skip

@@ -17,7 +17,7 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -86,33 +86,38 @@ class GeneratePanel(QWidget):
         font.setPointSize(11)
         self.output.setFont(font)
         self.output.setPlaceholderText("Press Generate now: the prime in bold, then what the model wrote.")
+        self.output.setMinimumHeight(5 * self.output.fontMetrics().lineSpacing())
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.samples_list = QListWidget()
-        self.samples_list.setMaximumHeight(5 * 20 + 6)
+        self.samples_list.setMaximumHeight(SAMPLES_KEPT * (self.samples_list.fontMetrics().lineSpacing() + 2) + 8)
         self.samples_list.setToolTip(f"The last {SAMPLES_KEPT} texts, newest first: click one to show it")
 
-        form = QFormLayout()
-        form.addRow("Prime", self.prime)
-        row = QHBoxLayout()
-        for label, widget in (("Length", self.length), ("Temperature", self.temperature), ("Top-k", self.top_k),
-                              ("Seed", self.seed)):  # fmt: skip
-            row.addWidget(QLabel(label))
-            row.addWidget(release_focus_on_enter(widget))
-        form.addRow(row)
+        fields = QGridLayout()
+        fields.addWidget(QLabel("Prime"), 0, 0)
+        fields.addWidget(self.prime, 0, 1, 1, 3)
+        for i, (label, widget) in enumerate((("Length", self.length), ("Temperature", self.temperature),
+                                             ("Top-k", self.top_k), ("Seed", self.seed))):  # fmt: skip
+            fields.addWidget(QLabel(label), 1 + i // 2, 2 * (i % 2))
+            fields.addWidget(release_focus_on_enter(widget), 1 + i // 2, 2 * (i % 2) + 1)
+        fields.setColumnStretch(1, 1)
+        fields.setColumnStretch(3, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button)
         buttons.addWidget(self.step_button)
         buttons.addStretch(1)
-        buttons.addWidget(self.every_box)
-        buttons.addWidget(release_focus_on_enter(self.every))
+        every = QHBoxLayout()
+        every.addWidget(self.every_box)
+        every.addWidget(release_focus_on_enter(self.every))
+        every.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(form)
+        layout.addLayout(fields)
         layout.addLayout(buttons)
+        layout.addLayout(every)
         layout.addWidget(self.message)
         layout.addWidget(self.output, 1)
-        layout.addWidget(QLabel("Recent texts (step: beginning)"))
+        layout.addWidget(QLabel(f"The last {SAMPLES_KEPT} texts, newest first (click one to show it again):"))
         layout.addWidget(self.samples_list)
 
         self.samples: list[e.Generated] = []  # newest first, at most SAMPLES_KEPT

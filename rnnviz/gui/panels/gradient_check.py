@@ -28,11 +28,16 @@ from rnnviz.gui.controls import release_focus_on_enter
 from rnnviz.lab import events as e
 from rnnviz.lab.gradient_check import CLOSE, RANDOM_ENTRIES, RIGHT
 
-COLUMNS = ("weight", "analytic dL/dw (backward)", "numeric (central difference)", "relative error")
+COLUMNS = ("weight w", "analytic a", "numeric n", "relative error")
+COLUMN_TIPS = (
+    "The parameter and the entry checked, indexed as the matrix (row, column)",
+    "a = dL/dw from backpropagation (the backward pass the training uses)",
+    "n = (L(w + eps) - L(w - eps)) / (2 eps): the slope measured by nudging the weight",
+    "|a - n| / max(|a| + |n|, 1e-6); 0 when both are 0 (a weight this row does not use)",
+)
 HOW = (
-    "float64, eps = 1e-5, dropout off, on the batch row the panels show. Relative error of an entry: "
-    f"|a − n| / max(|a| + |n|, {TINY:g}) (the floor: a finite difference cannot resolve smaller gradients). "
-    f"Below {RIGHT:g}: right; above {CLOSE:g}: wrong."
+    f"float64, eps = 1e-5, dropout off. Relative error |a − n| / max(|a| + |n|, {TINY:g}): a finite "
+    f"difference cannot resolve smaller gradients. Below {RIGHT:g}: right; above {CLOSE:g}: wrong."
 )
 
 
@@ -49,16 +54,19 @@ class GradientCheckPanel(QWidget):
         self.check_button.setToolTip("Compare backward's gradient with finite differences now (Ctrl+Shift+G)")
         self.verdict = QLabel("Press Check gradients (after at least one training step).")
         self.verdict.setWordWrap(True)
-        self.where = QLabel("")
-        self.where.setStyleSheet("color: #555;")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for j, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(j).setToolTip(tip)
+        row_height = self.table.fontMetrics().lineSpacing() + 6
+        self.table.verticalHeader().setDefaultSectionSize(row_height)
+        self.table.setMinimumHeight(6 * row_height)
         how = QLabel(HOW)
         how.setWordWrap(True)
-        how.setStyleSheet("color: #555;")
+        how.setStyleSheet("color: #555; font-size: 8pt;")
         top = QHBoxLayout()
         top.addWidget(QLabel("Weights:"))
         top.addWidget(release_focus_on_enter(self.param), 1)
@@ -67,7 +75,6 @@ class GradientCheckPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.verdict)
-        layout.addWidget(self.where)
         layout.addWidget(self.table, 1)
         layout.addWidget(how)
         self.shapes: dict[str, tuple[int, ...]] = {}
@@ -89,7 +96,6 @@ class GradientCheckPanel(QWidget):
         self.check = None
         self.verdict.setText("Press Check gradients (after at least one training step).")
         self.verdict.setStyleSheet("")
-        self.where.setText("")
 
     def show_check(self, ev: e.GradientCheck) -> None:
         self.check = ev
@@ -99,9 +105,8 @@ class GradientCheckPanel(QWidget):
             return
         worst = float(ev.errors.max())
         color = "#1b7a1b" if worst < RIGHT else ("#b26a00" if worst < CLOSE else "#b00020")
-        self.verdict.setText(ev.verdict)
+        self.verdict.setText(f"Step {ev.step:,}, batch row {ev.row}: {ev.verdict}")
         self.verdict.setStyleSheet(f"color: {color}; font-weight: bold;")
-        self.where.setText(f"Step {ev.step:,}, batch row {ev.row}, run {ev.run}.")
         self.table.setRowCount(ev.checked)
         for i in range(ev.checked):
             cells = (self.entry_name(ev.names[i], int(ev.index[i])), f"{ev.analytic[i]: .6e}",
