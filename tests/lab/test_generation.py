@@ -63,6 +63,14 @@ def test_unknown_characters_are_left_out_and_named_and_a_prime_of_only_unknown_o
     assert "length" in too_long.error
 
 
+def test_a_word_level_model_writes_words_joined_with_spaces():
+    lab, events = make_lab(TrainConfig(task="toy"))
+    lab.handle(c.Generate("the king", length=4, seed=1))
+    (answer,) = of(events, e.Generated)
+    assert not answer.error and answer.prime == "the king" and answer.text.startswith("the king ")
+    assert len(answer.text.split()) == 2 + 4
+
+
 def test_a_classifier_cannot_generate_and_says_why():
     lab, events = make_lab(TrainConfig(task="sine", hidden=6, seq_len=8, batch_size=2))
     lab.handle(c.Generate("x", length=5))
