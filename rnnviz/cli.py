@@ -167,6 +167,7 @@ def no_display_problem(env, platform: str) -> str | None:
 def run_generate(args) -> int:
     from rnnviz.engine.infer import generate
     from rnnviz.training import load_model
+    from rnnviz.training.generation import encode_prime, full_text
 
     saved = load_model(args.checkpoint)
     if saved.model_cfg.head != "lm" or saved.vocab is None:
@@ -176,19 +177,18 @@ def run_generate(args) -> int:
     if args.length < 0 or args.top_k < 0:
         raise InputError("--length and --top-k must not be negative.")
     vocab = saved.vocab
-    prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab.tokens else vocab.tokens[-1])
-    unknown = vocab.unknown(prime)
+    try:
+        ids, unknown = encode_prime(vocab, args.prime or "")
+    except ValueError as err:
+        raise InputError(f"{err}; try --prime with ordinary text.") from None
     if unknown:
         print(
             f"rnnviz generate: note: the model has never seen {', '.join(map(repr, unknown))}; left out of the prime",
             file=sys.stderr,
         )
-    ids = vocab.encode(prime, errors="skip")
-    if len(ids) == 0:
-        raise InputError("the prime text has no token the model knows; try --prime with ordinary text.")
     rng = np.random.default_rng(args.seed)
     out = generate(saved.params, saved.model_cfg, ids, args.length, rng, args.temperature, args.top_k or None)
-    text = vocab.decode(ids) + vocab.decode(out) if vocab.level == "char" else vocab.decode(list(ids) + out)
+    text = full_text(vocab, ids, out)
     sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
     return EXIT_OK
 

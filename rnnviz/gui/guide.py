@@ -33,4 +33,8 @@ heatmap, bars and text; pressing Compare again ends it, keeping the run you choo
 red cross on the curves. With "Pause on spikes" ticked (the exploding lesson ticks it) training also
 pauses there: Roll back puts the weights from before it back, Continue trains on. After a NaN, Roll back
 puts back the weights of the last calm step, from before the loss began to climb.</p>
+<p><b>Generate</b> (Ctrl+G): the language model writes after a prime of yours (temperature 0: always the
+most likely token), now or every N steps while it trains; "Step through this" makes the text the probe.
+<b>Check gradients</b> (Ctrl+Shift+G): backpropagation's gradient of a few weights beside a finite
+difference, and their relative error.</p>
 """

@@ -9,6 +9,7 @@ when it cannot work.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.frames import FrameScheduler
 from rnnviz.gui.menus import build_actions, build_toolbar_and_menus
 from rnnviz.gui.message_bar import MessageBar
+from rnnviz.gui.panels.generate import GeneratePanel
+from rnnviz.gui.panels.gradient_check import GradientCheckPanel
 from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
@@ -47,6 +50,7 @@ from rnnviz.lab.wording import wording_of
 from rnnviz.training import TrainConfig
 from rnnviz.training.compare import toggled_clip
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's largest widget size (PySide6 does not export the constant)
 HAVE_MODEL = (e.IDLE, e.RUNNING, e.PAUSED, e.STEPPING, e.ERROR)
 # What needs no working model: starting over (Reset starts a new training process if it died) and loading.
 WITHOUT_MODEL = ("reset", "open", "open_names")
@@ -65,6 +69,8 @@ ENABLED_IN = {
     "save": HAVE_MODEL,
     "compare": HAVE_MODEL,
     "compare_scratch": HAVE_MODEL,
+    "generate": HAVE_MODEL,
+    "check_gradients": HAVE_MODEL,
 }
 
 
@@ -74,7 +80,8 @@ def scrolled(widget: QWidget) -> QScrollArea:
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setMaximumWidth(widget.maximumWidth() + 20)
+    if widget.maximumWidth() < QWIDGETSIZE_MAX:  # (a widget without a maximum keeps none)
+        area.setMaximumWidth(widget.maximumWidth() + 20)
     return area
 
 
@@ -138,6 +145,8 @@ class MainWindow(QMainWindow):
         self.text_strip = TextStripPanel()
         self.walkthrough = WalkthroughPanel()
         self.settings_panel = SettingsPanel()
+        self.generate_panel = GeneratePanel()
+        self.gradcheck_panel = GradientCheckPanel()
         self.settings_panel.setMaximumWidth(320)
         self.text_strip.setMaximumHeight(150)
         for panel in (self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.mechanism, self.walkthrough):
@@ -157,6 +166,8 @@ class MainWindow(QMainWindow):
             ("gradients", "Gradients through time", self.gradients, Qt.DockWidgetArea.RightDockWidgetArea),
             ("mechanism", "Why gradients vanish or explode", self.mechanism, Qt.DockWidgetArea.RightDockWidgetArea),
             ("walkthrough", "Walkthrough", self.walkthrough, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("generate", "Generate", scrolled(self.generate_panel), Qt.DockWidgetArea.RightDockWidgetArea),
+            ("gradcheck", "Check gradients", scrolled(self.gradcheck_panel), Qt.DockWidgetArea.RightDockWidgetArea),
             ("loss", "Loss", self.loss_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("norm", "Gradient norm per step", self.norm_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
@@ -170,6 +181,10 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["gradients"], self.docks["mechanism"])
         # every number of a small model's iteration, a tab away (raised for the toy preset: _new_model)
         self.tabifyDockWidget(self.docks["mechanism"], self.docks["walkthrough"])
+        # one tab away, found by Ctrl+G and Ctrl+Shift+G (with the tabs that are there already: a new tab
+        # bar elsewhere would make the window's smallest height taller)
+        self.tabifyDockWidget(self.docks["mechanism"], self.docks["generate"])
+        self.tabifyDockWidget(self.docks["generate"], self.docks["gradcheck"])
         self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
         # the curves below keep a readable height however tall the settings column grows
         self.resizeDocks([self.docks["loss"], self.docks["norm"]], [260, 260], Qt.Orientation.Vertical)
@@ -188,6 +203,11 @@ class MainWindow(QMainWindow):
         self.walkthrough_on_screen = False
         self._walkthrough_large = False  # in a column of its own (the toy lesson: show_walkthrough_large)
         self.docks["walkthrough"].visibilityChanged.connect(self._watch_walkthrough)
+        self.generate_panel.generate_requested.connect(lambda cmd: self._send_to_shown_run(cmd))
+        self.generate_panel.sample_every_changed.connect(lambda cmd: self.controller.send(cmd))
+        self.generate_panel.step_through_requested.connect(self.step_through)
+        self.gradcheck_panel.check_requested.connect(self._check_gradients_of)
+        self._checks = 0  # gradient checks asked for: each draws other random weights (its seed)
 
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
@@ -234,6 +254,42 @@ class MainWindow(QMainWindow):
             self.controller.send(c.Pause())
         elif self._enabled("train"):
             self.controller.send(c.Train())
+
+    def _send_to_shown_run(self, cmd) -> None:
+        """``cmd`` (it carries a ``run``) for the run the panels show."""
+        if self._enabled("generate"):
+            self.controller.send(dataclasses.replace(cmd, run=self.shown_run))
+
+    def _show_dock(self, key: str) -> None:
+        self.docks[key].show()
+        self.docks[key].raise_()
+
+    def generate_now(self) -> None:
+        """Show the Generate panel and write with its settings (Ctrl+G)."""
+        self._show_dock("generate")
+        self.generate_panel.generate_now()
+
+    def check_gradients(self) -> None:
+        """Show the Check gradients panel and check the weights chosen there (Ctrl+Shift+G)."""
+        self._show_dock("gradcheck")
+        self.gradcheck_panel.request()
+
+    def _check_gradients_of(self, param: str) -> None:
+        if self._enabled("check_gradients"):
+            self._checks += 1
+            self.controller.send(c.CheckGradients(param, seed=self._checks, run=self.shown_run))
+
+    def step_through(self, text: str) -> None:
+        """Make ``text`` (a generated one) the probe, at its start, ready for the arrow keys."""
+        if not self._enabled("step_token"):
+            return
+        self.text_strip.probe_edit.setText(text)
+        self.controller.send(c.SetProbe(text))
+        self.controller.send(c.ProbeRestart())
+        self._show_dock("text")
+        focused = self.focusWidget()
+        if focused is not None:  # the window's keys again: → steps, ← goes back
+            focused.clearFocus()
 
     def step_update(self) -> None:
         if self._enabled("step_update"):
@@ -528,6 +584,10 @@ class MainWindow(QMainWindow):
             self.walkthrough.show_walkthrough(ev)
         elif isinstance(ev, FreeRunSeries) and ev.run == self.shown_run:
             self.softmax.show_free_run(ev)
+        elif isinstance(ev, e.Generated):
+            self.generate_panel.show_generated(ev)
+        elif isinstance(ev, e.GradientCheck):
+            self.gradcheck_panel.show_check(ev)
 
     def _set_compare(self, info: e.CompareInfo) -> None:
         self.compare_info = info if info.comparing else None
@@ -553,7 +613,7 @@ class MainWindow(QMainWindow):
         self.step = info.step
         self.frames.reset()
         for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip,
-                      self.mechanism, self.walkthrough):  # fmt: skip
+                      self.mechanism, self.walkthrough, self.generate_panel, self.gradcheck_panel):  # fmt: skip
             panel.set_model(info)
         self.docks["softmax"].setWindowTitle(wording_of(info).title)  # "Next word", "Predicted class"...
         cfg = TrainConfig.from_dict(info.config)

@@ -45,6 +45,10 @@ ACTIONS = (
      "Walkthrough: the next stage of one training iteration, in slow motion"),
     ("walk_back", "Previous walkthrough stage", "Shift+N", lambda w: w.walkthrough_stage(-1),
      "Walkthrough: the previous stage of the slow motion"),
+    ("generate", "Generate", "Ctrl+G", "generate_now",
+     "Let the language model write from a prime (the Generate panel)"),
+    ("check_gradients", "Check gradients", "Ctrl+Shift+G", "check_gradients",
+     "Compare backpropagation's gradient of a few weights with finite differences (the Check gradients panel)"),
     ("reset", "Reset model", "Ctrl+R", lambda w: w.reset_model(w.settings_panel.config()),
      "Build a new network with the settings shown"),
     ("restore_layout", "Restore panel layout", None, "restore_default_layout", "Put every panel back where it started"),
@@ -131,7 +135,7 @@ def build_toolbar_and_menus(window) -> None:
     for key in ("history_back", "history_forward"):
         model_menu.addAction(a[key])
     model_menu.addSeparator()
-    for key in ("walk_next", "walk_back"):
+    for key in ("walk_next", "walk_back", "generate", "check_gradients"):
         model_menu.addAction(a[key])
     view_menu = bar.addMenu("&View")
     for dock in window.docks.values():

@@ -157,3 +157,36 @@ class FreeRun(Command):
 @dataclass(frozen=True)
 class Stop(Command):
     """End the lab's loop (the training process exits)."""
+
+
+@dataclass(frozen=True)
+class Generate(Command):
+    """Write ``length`` tokens after ``prime`` with run ``run``'s current weights (language models;
+    answered by a ``Generated`` event). Temperature 0 is greedy; ``top_k`` 0 keeps every token."""
+
+    prime: str
+    length: int = 200
+    temperature: float = 1.0
+    top_k: int = 0
+    seed: int = 0
+    run: str = MAIN
+
+
+@dataclass(frozen=True)
+class SampleEvery(Command):
+    """While training, generate as ``sample`` asks every ``every`` steps (0: never), with each step's
+    weights and the same seed, so the samples differ only by what the model has learned."""
+
+    every: int
+    sample: Generate | None = None
+
+
+@dataclass(frozen=True)
+class CheckGradients(Command):
+    """Compare run ``run``'s analytic gradient with central differences on the shown batch row:
+    the entries of parameter ``param``, or ("") random weights of the whole model (``seed`` picks
+    them). Answered by a ``GradientCheck`` event; the weights are not changed."""
+
+    param: str = ""
+    seed: int = 0
+    run: str = MAIN

@@ -8,6 +8,8 @@
     HistoryInfo   what the step history of a run holds (for the scrub slider)
     WalkthroughReady  every number of one iteration of a small model (when the front end asks: WatchWalkthrough)
     StateChanged, Problem, EvalResult, Notice
+    Generated     text a language model wrote (asked for, or sampled while training)
+    GradientCheck analytic against numeric gradients of a few weights
 
 Nothing here imports Qt; in the app these cross a pipe from the training process (pickled), and the
 window only reads them.
@@ -74,6 +76,7 @@ class ModelInfo:
     probe_text: str  # the probe sentence the lab chose or kept
     step: int = 0  # 0 for a new model; the saved step for a loaded checkpoint
     label: str = ""  # in a comparison, what tells the run apart: "clip=off" (A), "clip=norm:1" (B)
+    param_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()  # the weights: (name, shape), as the engine names them
 
 
 @dataclass(frozen=True)
@@ -186,3 +189,42 @@ class WalkthroughReady:
     walkthrough: object | None  # a lab.walkthrough.Walkthrough
     sequence: str  # which sequence, in words: "row 0 of step 12's batch"
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Text run ``run`` wrote at step ``step`` (``lab.generation``); ``error`` says why not, in plain words."""
+
+    run: str
+    step: int
+    prime: str  # the prime as the model read it
+    text: str  # the prime, then the generated text ("" on error)
+    temperature: float
+    top_k: int
+    seed: int
+    unknown: tuple[str, ...] = ()  # what the model never saw in the typed prime (left out)
+    while_training: bool = False  # a "sample every N steps" sample
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """Analytic against central-difference gradients of ``checked`` weights of run ``run`` at step
+    ``step`` on batch row ``row`` (``lab.gradient_check``); ``error`` says why none were checked."""
+
+    run: str
+    step: int
+    row: int
+    what: str  # the parameter checked, or "random weights"
+    names: tuple[str, ...]  # (n,) the parameter of each entry
+    index: np.ndarray  # (n,) flat index in the parameter
+    analytic: np.ndarray  # (n,)
+    numeric: np.ndarray  # (n,)
+    errors: np.ndarray  # (n,) engine.gradcheck.entry_errors
+    total: int  # weights there are to check (in ``what``)
+    verdict: str  # plain words: the largest error and what it means, and how much was checked
+    error: str = ""
+
+    @property
+    def checked(self) -> int:
+        return len(self.names)

@@ -33,6 +33,8 @@ from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
 from rnnviz.lab.freerun import free_run_series
+from rnnviz.lab.generation import Sampling, generated
+from rnnviz.lab.gradient_check import check_gradients
 from rnnviz.lab.history import DEFAULT_BUDGET
 from rnnviz.lab.probe import Probe, probe_trace
 from rnnviz.lab.run import Run, model_info, step_scalars
@@ -103,6 +105,7 @@ class Lab:
         self._mechanism_due: dict[str, float] = {}  # per run: when its next mechanism view is due (running)
         self.walkthrough_on = False  # the front end shows the walkthrough (WatchWalkthrough)
         self._walkthrough_key: tuple | None = None  # what the last walkthrough sent was made of
+        self.sampling = Sampling()  # "sample every N steps while training" (lab.generation)
         self._handlers = {
             c.Train: lambda cmd: self.train(), c.Pause: lambda cmd: self.pause(),
             c.StepUpdate: lambda cmd: self.step_update(), c.ProbeForward: lambda cmd: self.probe_forward(),
@@ -119,6 +122,10 @@ class Lab:
             c.RollBack: lambda cmd: self.roll_back(cmd.step, cmd.run),
             c.WatchWalkthrough: lambda cmd: self.watch_walkthrough(cmd.on),
             c.FreeRun: lambda cmd: self.free_run(cmd.run),
+            c.Generate: lambda cmd: self._for_run(cmd.run, lambda run: self.emit(generated(run, cmd))),
+            c.SampleEvery: self.sampling.set,
+            c.CheckGradients: lambda cmd: self._for_run(
+                cmd.run, lambda run: self.emit(check_gradients(run, self.row, cmd.param, cmd.seed))),
         }  # fmt: skip
 
     # -- commands ----------------------------------------------------------------------------------
@@ -129,6 +136,11 @@ class Lab:
             raise ValueError(f"the lab cannot handle {cmd!r}")
         handler(cmd)
         self._offer_walkthrough()  # (a command that changed nothing it is made of sends nothing)
+
+    def _for_run(self, run_id: str, action) -> None:
+        """``action(run)`` if run ``run_id`` exists and the lab is not loading (else there is nothing to ask)."""
+        if self.ready and run_id in self.runs:
+            action(self.runs[run_id])
 
     @property
     def ready(self) -> bool:
@@ -505,6 +517,8 @@ class Lab:
                 ev = t.evaluate(max_batches=eval_batches(t))
                 if ev is not None:
                     self.emit(e.EvalResult(run.id, t.step, ev.loss, ev.accuracy, ev.perplexity))
+            if run.id == e.MAIN:
+                self.sampling.after_step(run, self.emit)
         return True
 
     def _trace(self, run: Run):

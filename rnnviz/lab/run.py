@@ -58,6 +58,7 @@ def model_info(run: Run, probe_text: str, label: str = "") -> e.ModelInfo:
         labels=labels, notes=tuple(t.task.notes), batches_per_epoch=t.task.batches_per_epoch,
         batch_rows=int(getattr(t.task, "batch_size", t.cfg.batch_size)),
         config=t.cfg.to_dict(), probe_text=probe_text, step=t.step, label=label,
+        param_shapes=tuple((name, tuple(w.shape)) for name, w in t.params.items()),
     )  # fmt: skip
 
 

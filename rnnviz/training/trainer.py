@@ -198,6 +198,14 @@ class Trainer:
             self.log.add_mechanism(self.step, trace.mechanism[0])
         return trace
 
+    def newest_batch(self) -> tuple[Batch, State] | None:
+        """The newest step's batch and the state each of its rows started from (copies: per layer
+        ``(h (B, H), c (B, H) or None)``, zeros unless carried); None before the first step."""
+        if self._last is None or self._last_batch is None:
+            return None
+        fp = self._last[1].fp
+        return self._last_batch, [(lt.hs[0].copy(), None if lt.cs is None else lt.cs[0].copy()) for lt in fp.layers]
+
     def fork(self, cfg: TrainConfig | None = None) -> Trainer:
         """A second run that is this one at this step: the same weights, optimizer state, carried state,
         random streams, log and newest step (so ``last_trace`` works for it), with ``cfg``'s live

@@ -99,3 +99,31 @@ def test_cell_step_backward_matches_finite_differences(cell):
             num.flat[k] = (up - down) / (2 * eps)
         err = np.linalg.norm(analytic[name] - num) / (np.linalg.norm(analytic[name]) + np.linalg.norm(num))
         assert err < 1e-7, f"{cell} d/d{name}: relative error {err:.2e}"
+
+
+def test_entry_errors_measure_tiny_gradients_against_the_floor():
+    """Below TINY both numbers are rounding noise of the finite difference: not called wrong; zero in
+    both is no error; a real disagreement is large whatever the size."""
+    from rnnviz.engine.gradcheck import TINY, entry_errors
+
+    a = np.array([1e-12, 0.0, 0.5, 2e-3, -1.0])
+    n = np.array([3e-12, 0.0, 0.5 + 1e-9, 1e-3, 1.0])
+    err = entry_errors(a, n)
+    assert err[0] == pytest.approx(2e-12 / TINY) and err[0] < 1e-5
+    assert err[1] == 0.0 and err[2] < 1e-8
+    assert err[3] == pytest.approx(1 / 3) and err[4] == 1.0
+
+
+def test_check_entries_agrees_with_the_whole_check_and_leaves_the_weights_alone():
+    from rnnviz.engine.config import init_params
+    from rnnviz.engine.gradcheck import check_entries
+
+    cfg = small_config("gru", "lm", 2, "onehot")
+    rng = np.random.default_rng(5)
+    params = init_params(cfg, rng)
+    before = {k: v.copy() for k, v in params.items()}
+    problem = random_problem(cfg, rng)
+    entries = [(name, k) for name in params for k in (0, params[name].size - 1)]
+    check = check_entries(cfg, params, problem, entries)
+    assert check.errors.max() < 1e-6 and len(check.names) == len(entries)
+    assert all(np.array_equal(before[k], params[k]) for k in params)
