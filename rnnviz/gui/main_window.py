@@ -34,7 +34,7 @@ from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
 from rnnviz.gui.panels.mechanism import MechanismPanel
-from rnnviz.gui.panels.softmax import WORDS, SoftmaxPanel
+from rnnviz.gui.panels.softmax import SoftmaxPanel
 from rnnviz.gui.panels.textstrip import TextStripPanel
 from rnnviz.gui.status import TrainingStatusBar
 from rnnviz.lab import commands as c
@@ -502,7 +502,7 @@ class MainWindow(QMainWindow):
         for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip,
                       self.mechanism):  # fmt: skip
             panel.set_model(info)
-        self.docks["softmax"].setWindowTitle(WORDS[info.head][0])  # "Next token", "Predicted class"...
+        self.docks["softmax"].setWindowTitle(self.softmax.title)  # per task: "Next token", "Predicted language"...
         cfg = TrainConfig.from_dict(info.config)
         self.settings_panel.show_config(cfg)
         self.clip_control.set_value(ClipConfig.parse(cfg.clip))

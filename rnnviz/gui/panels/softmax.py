@@ -25,22 +25,12 @@ from rnnviz.gui.panels.base import (
 )
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
-
-# Wording by head: (panel title, the bars' axis, what the orange bar is, what the hint says)
-WORDS = {
-    "lm": ("Next token", "next token", "true next", "what the network expects next"),
-    "classify": ("Predicted class", "class", "true class", "the class the network predicts"),
-    "regress": ("Next value", "time step t", "true next value", "the value the network predicts next"),
-}
+from rnnviz.lab.wording import NEXT_TOKEN, TaskWording, wording_for
 
 
 class SoftmaxPanel(SequencePanel):
-    title = "Next token"
-    help_text = (
-        "The probability the network gives each possible next token after reading up to the chosen step "
-        "(the bars add up to 1 over the whole vocabulary; only the most likely are shown). Orange is the "
-        "token that really came next: -log p is the loss the network pays for it."
-    )
+    title = NEXT_TOKEN.title  # (and its other words) per task: rnnviz.lab.wording
+    help_text = NEXT_TOKEN.help
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -71,8 +61,8 @@ class SoftmaxPanel(SequencePanel):
         self._ticks: list = []
 
     @property
-    def words(self) -> tuple[str, str, str, str]:
-        return WORDS[self.info.head if self.info is not None else "lm"]
+    def words(self) -> TaskWording:
+        return wording_for(self.info.config if self.info is not None else None)
 
     def set_model(self, info: ModelInfo) -> None:
         self.info = info
@@ -82,8 +72,11 @@ class SoftmaxPanel(SequencePanel):
         regress = info.head == "regress"
         self.bars.setVisible(not regress)
         item.setLabel("left", "value" if regress else "probability")
-        item.setLabel("bottom", self.words[1])
-        self.hint.setText(self.words[3])
+        words = self.words
+        self.title = words.title
+        self.setToolTip(words.help)
+        item.setLabel("bottom", words.axis)
+        self.hint.setText(words.hint)
         self.bars.setOpts(x=[], height=[])
         self.true_marker.setVisible(False)
         self._ticks = []
@@ -154,12 +147,14 @@ class SoftmaxPanel(SequencePanel):
             self._ticks = ticks
             self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
         top = shown[0]
-        head = self.info.head
-        step = f"after {t + 1} {'characters' if head == 'classify' else 'tokens'} (last {after!r})"
+        words = self.words
+        step = f"after {t + 1} {words.steps} (last {after!r})"
+        if words.per_step:
+            step += f", {words.per_step}"
         text = f"{step}: most likely {labels[top]!r} (p = {heights[0]:.3f})"
         if true_id is not None:
             nll = "" if not math.isfinite(true_nll) else f"   -log p = {true_nll:.2f} nats"
-            text = f"{self.words[2]}: {labels[true_id]!r}   p = {true_p:.3f}{nll}\n" + text
+            text = f"{words.truth}: {labels[true_id]!r}   p = {true_p:.3f}{nll}\n" + text
         self.summary.setText(text)
         self._data = {
             "token_ids": np.array(shown),

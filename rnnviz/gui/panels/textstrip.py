@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QStyl
 from rnnviz.gui.panels.base import SequencePanel, source_text
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
+from rnnviz.lab.wording import wording_for
 
 MAX_TOKENS = 400  # a very long sequence is shown around the current token
 READ, UNREAD, CURRENT_BG = QColor(20, 20, 20), QColor(158, 158, 158), QColor(255, 213, 79)
@@ -172,7 +173,10 @@ class TextStripPanel(SequencePanel):
         unit = "values" if dense else "tokens"
         if snap.source == "train" and not dense and snap.head == "classify" and snap.target_ids is not None:
             target = int(snap.target_ids[-1]) if snap.length else -1
-            extra = f" (class {self.info.labels[target]})" if target >= 0 and self.info is not None else ""
+            if target >= 0 and self.info is not None:  # "(language Russian)": the task's word (lab.wording)
+                extra = f" ({wording_for(self.info.config).axis} {self.info.labels[target]})"
+            else:
+                extra = ""
         else:
             extra = ""
         self.set_source(source_text(snap, unit) + extra)
