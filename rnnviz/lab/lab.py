@@ -32,6 +32,7 @@ from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
+from rnnviz.lab.classes import class_report
 from rnnviz.lab.history import DEFAULT_BUDGET
 from rnnviz.lab.probe import Probe, probe_trace
 from rnnviz.lab.run import Run, model_info, step_scalars
@@ -485,6 +486,8 @@ class Lab:
                 ev = t.evaluate(max_batches=eval_batches(t))
                 if ev is not None:
                     self.emit(e.EvalResult(run.id, t.step, ev.loss, ev.accuracy, ev.perplexity))
+                if ev is not None and ev.confusion is not None:  # a classifier: the Classes panel's numbers
+                    self.emit(class_report(run.id, t.step, t.task, ev))
         return True
 
     def _trace(self, run: Run):
