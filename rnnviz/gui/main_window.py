@@ -30,6 +30,7 @@ from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.frames import FrameScheduler
 from rnnviz.gui.menus import build_actions, build_toolbar_and_menus
 from rnnviz.gui.message_bar import MessageBar
+from rnnviz.gui.panels.classes import ClassesPanel
 from rnnviz.gui.panels.gradients import GradientFlowPanel
 from rnnviz.gui.panels.heatmap import HeatmapPanel
 from rnnviz.gui.panels.history import LossPanel, NormHistoryPanel
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self.norm_panel = NormHistoryPanel()
         self.mechanism = MechanismPanel()
         self.text_strip = TextStripPanel()
+        self.classes = ClassesPanel()
         self.settings_panel = SettingsPanel()
         self.settings_panel.setMaximumWidth(320)
         self.text_strip.setMaximumHeight(150)
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
             ("softmax", "Next token", self.softmax, Qt.DockWidgetArea.RightDockWidgetArea),
             ("gradients", "Gradients through time", self.gradients, Qt.DockWidgetArea.RightDockWidgetArea),
             ("mechanism", "Why gradients vanish or explode", self.mechanism, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("classes", "Classes", self.classes, Qt.DockWidgetArea.RightDockWidgetArea),
             ("loss", "Loss", self.loss_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("norm", "Gradient norm per step", self.norm_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
@@ -163,6 +166,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.docks["loss"], self.docks["norm"], Qt.Orientation.Horizontal)
         self.splitDockWidget(self.docks["softmax"], self.docks["gradients"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["gradients"], self.docks["mechanism"])
+        self.tabifyDockWidget(self.docks["mechanism"], self.docks["classes"])  # raised for a classifier
         self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
         # the curves below keep a readable height however tall the settings column grows
         self.resizeDocks([self.docks["loss"], self.docks["norm"]], [260, 260], Qt.Orientation.Vertical)
@@ -178,7 +182,8 @@ class MainWindow(QMainWindow):
 
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
-        return (self.heatmap, self.softmax, self.gradients, self.mechanism, self.loss_panel, self.norm_panel)
+        return (self.heatmap, self.softmax, self.gradients, self.mechanism, self.classes, self.loss_panel,
+                self.norm_panel)  # fmt: skip
 
     # -- layout persistence ---------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -466,6 +471,8 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, e.EvalResult):
             self.loss_panel.add_eval(ev)
             self.status.add_eval(ev)
+        elif isinstance(ev, e.ClassReport):
+            self.classes.show_report(ev)
         elif isinstance(ev, e.RunLog):
             self.loss_panel.load_log(ev)
             self.norm_panel.load_log(ev)
@@ -503,6 +510,11 @@ class MainWindow(QMainWindow):
                       self.mechanism):  # fmt: skip
             panel.set_model(info)
         self.docks["softmax"].setWindowTitle(self.softmax.title)  # per task: "Next token", "Predicted language"...
+        self.classes.set_model(info)
+        if self.classes.active:  # in front for a classifier
+            self.docks["classes"].raise_()
+        elif not self.docks["classes"].visibleRegion().isEmpty():  # its tab was in front: the lessons' panel again
+            self.docks["mechanism"].raise_()
         cfg = TrainConfig.from_dict(info.config)
         self.settings_panel.show_config(cfg)
         self.clip_control.set_value(ClipConfig.parse(cfg.clip))

@@ -36,7 +36,10 @@ WORDING: dict[str, TaskWording] = {
     "lm": NEXT_TOKEN,
     "toy": NEXT_TOKEN,
     "classify": TaskWording(
-        "Predicted language", "language", "true language", "the language the network guesses for the name",
+        "Predicted language",
+        "language",
+        "true language",
+        "the language the network guesses for the name",
         "characters",
         "The probability the network gives each language after reading the name up to the chosen step: the "
         "classifier's head applied to that step's hidden state, as if the name ended there (in training only "
@@ -45,13 +48,21 @@ WORDING: dict[str, TaskWording] = {
         per_step="if the name ended here",
     ),
     "longrange": TaskWording(
-        "Predicted symbol", "symbol", "true symbol", "the symbol the network says it saw first", "tokens",
+        "Predicted symbol",
+        "symbol",
+        "true symbol",
+        "the symbol the network says it saw first",
+        "tokens",
         "The probability the network gives each symbol after reading up to the chosen step, as if the sequence "
         "ended there (only the answer at the end is trained). Orange is the symbol that was really first.",
         per_step="if the sequence ended here",
     ),
     "sine": TaskWording(
-        "Next value", "time step t", "true next value", "the value the network predicts next", "values",
+        "Next value",
+        "time step t",
+        "true next value",
+        "the value the network predicts next",
+        "values",
         "The value the network predicts for the next step (blue) against the true next value of the wave "
         "(orange, dashed); the loss is their squared difference.",
     ),
