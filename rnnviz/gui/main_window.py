@@ -476,6 +476,7 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, e.RunLog):
             self.loss_panel.load_log(ev)
             self.norm_panel.load_log(ev)
+            self.classes.load_log(ev)
         elif isinstance(ev, e.HistoryInfo):
             self._history_infos[ev.run] = ev
             if ev.run == self.shown_run:  # the slider scrubs the run the panels show

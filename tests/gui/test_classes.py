@@ -148,3 +148,21 @@ def test_the_names_journey_in_the_window(qtbot, make):
     sampling.setCurrentIndex(sampling.findData("balanced"))
     cfg = w.settings_panel.config()
     assert cfg.class_weighting and cfg.sampling == "balanced"
+
+
+def test_a_loaded_runs_log_gives_the_overall_curve_and_the_next_validation_adds_to_it(qtbot, names_run):
+    info, reports = names_run
+    panel = ClassesPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(info)
+    empty = np.zeros(0)
+    log = m.RunLog(m.MAIN, empty, empty, empty, empty, empty, np.array([5.0, 10.0]), np.array([1.0, 0.9]),
+                   np.array([0.3, np.nan]))  # fmt: skip
+    panel.load_log(log)
+    steps, overall = panel.overall_curve.getData()
+    assert steps.tolist() == [5.0] and overall.tolist() == [0.3]  # (a NaN accuracy is left out)
+    panel.show_report(reports[0])
+    steps, overall = panel.overall_curve.getData()
+    assert steps.tolist() == [5.0, reports[0].step] and overall.tolist() == [0.3, reports[0].accuracy]
+    x, y = panel.class_curves[0].getData()
+    assert x.tolist() == [reports[0].step]  # the per-class curves start at the first ClassReport

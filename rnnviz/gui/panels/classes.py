@@ -62,9 +62,15 @@ class ClassesPanel(Panel):
         self.counts.setWordWrap(True)
         self.counts.setStyleSheet("font-size: 8pt;")
         self.counts.setTextFormat(Qt.TextFormat.PlainText)
-        self.layout_.addWidget(self.counts)
+        # The matrix takes the whole height of the panel (18 rows in a dock a third of the window high),
+        # so what explains it sits in the left column, above the accuracy curves.
         body = QHBoxLayout()
         left = QVBoxLayout()
+        self.matrix_title = QLabel("")
+        self.matrix_title.setWordWrap(True)
+        self.matrix_title.setStyleSheet("font-size: 8pt;")
+        left.addWidget(self.matrix_title)
+        left.addWidget(self.counts)
         pick = QHBoxLayout()
         pick.addWidget(QLabel("Highlight:"))
         self.highlight = QComboBox()
@@ -75,21 +81,17 @@ class ClassesPanel(Panel):
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
-        item.setLabel("left", "accuracy (validation)")
-        item.setLabel("bottom", "training step")
+        item.setLabel("left", "accuracy")
+        item.setLabel("bottom", "training step (validation accuracy)")
         item.showGrid(y=True, alpha=0.2)
         self.plot.setYRange(0, 1, padding=0.02)
-        self.legend = item.addLegend(offset=(-4, 4), **LEGEND_STYLE)
+        self.legend = item.addLegend(offset=(-4, 4), labelTextSize="8pt", **LEGEND_STYLE)
         self.overall_curve = self.plot.plot(pen=pen("blue", 2), symbol="o", symbolSize=4, name="all names")
         self.highlight_curve = self.plot.plot(pen=pen("orange", 2), name="(none)")
         self.class_curves: list[pg.PlotDataItem] = []
         left.addWidget(cache_axes(self.plot), 1)
-        body.addLayout(left, 2)
+        body.addLayout(left, 4)
         right = QVBoxLayout()
-        self.matrix_title = QLabel("")
-        self.matrix_title.setWordWrap(True)
-        self.matrix_title.setStyleSheet("font-size: 8pt;")
-        right.addWidget(self.matrix_title)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -102,18 +104,21 @@ class ClassesPanel(Panel):
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setFont(font)
             header.setMinimumSectionSize(10)
-            header.setDefaultSectionSize(11)
+            header.setDefaultSectionSize(10)
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setFixedHeight(14)
+        self.table.setFrameShape(QTableWidget.Shape.NoFrame)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # columns stretch to fit
         self.table.cellClicked.connect(self.select_cell)
         right.addWidget(self.table, 1)
-        body.addLayout(right, 3)
+        body.addLayout(right, 5)
         self.layout_.addLayout(body, 1)
         self.examples = QLabel(CLICK_TEXT)
         self.examples.setWordWrap(True)
         self.examples.setStyleSheet("font-size: 8pt;")
         self.examples.setTextFormat(Qt.TextFormat.PlainText)
         self.examples.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.layout_.addWidget(self.examples)
+        left.addWidget(self.examples)
         self.info: e.ModelInfo | None = None
         self.report: e.ClassReport | None = None
         self.steps: list[int] = []
@@ -156,11 +161,22 @@ class ClassesPanel(Panel):
             self.set_source(info.title)
             return
         self.matrix_title.setText(
-            f"Rows: true {words.axis}; columns: predicted (first {SHORT} letters); % of each row's validation "
-            "names. Hover: counts; click: names."
+            f"Right: rows true {words.axis}, columns predicted; % of each row's validation names. Hover a "
+            "cell: counts; click: names."
         )
         self.counts.setText(EMPTY_TEXT)
         self.set_source(f"{info.title} · validation every 200 steps")
+
+    def load_log(self, log: e.RunLog) -> None:
+        """A loaded run's past validations: their overall accuracy (the log keeps no per-class numbers,
+        so the faint curves start at the next validation)."""
+        if not self.active or log.run != e.MAIN or self.info is None:
+            return
+        keep = np.isfinite(log.eval_accuracy)
+        self.steps = [int(s) for s in log.eval_step[keep]]
+        self.overall = [float(a) for a in log.eval_accuracy[keep]]
+        self.per_class = [np.full(len(self.info.labels), np.nan) for _ in self.steps]
+        self.overall_curve.setData(np.asarray(self.steps, float), np.asarray(self.overall))
 
     def show_report(self, rep: e.ClassReport) -> None:
         """A validation arrived: one more point on each curve, and the matrix of it."""
@@ -249,8 +265,8 @@ class ClassesPanel(Panel):
         big = int(np.argmax(rep.train_counts))
         share = rep.train_counts[big] / max(int(rep.train_counts.sum()), 1)
         return (
-            f"Rows: training names in brackets; {self.info.labels[big]} alone is {100 * share:.0f}% of "
-            f"{int(rep.train_counts.sum()):,}. {settings}"
+            f"(n): training names; {self.info.labels[big]} is {100 * share:.0f}% of {int(rep.train_counts.sum()):,}. "
+            f"{settings}"
         )
 
     def _row_labels(self, rep: e.ClassReport) -> list[str]:
