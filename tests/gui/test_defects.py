@@ -116,7 +116,7 @@ def test_exported_pictures_show_the_figure_without_the_panels_controls(qtbot, ma
         path = tmp_path / f"{panel.title}.png"
         panel.export(path)
         image = QImage(str(path))
-        size = panel.plot.size() * panel.plot.devicePixelRatioF()
+        size = panel.figure().size() * panel.figure().devicePixelRatioF()  # the plot (Classes: plot and matrix)
         assert (image.width(), image.height()) == (size.width(), size.height()), panel.title
         assert image.height() < panel.height() * panel.devicePixelRatioF()
 

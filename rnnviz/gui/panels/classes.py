@@ -64,20 +64,21 @@ class ClassesPanel(Panel):
         self.counts.setTextFormat(Qt.TextFormat.PlainText)
         # The matrix takes the whole height of the panel (18 rows in a dock a third of the window high),
         # so what explains it sits in the left column, above the accuracy curves.
-        body = QHBoxLayout()
+        self.body = QWidget()  # the figure a picture export shows (without the header's controls)
+        body = QHBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
         left = QVBoxLayout()
         self.matrix_title = QLabel("")
         self.matrix_title.setWordWrap(True)
         self.matrix_title.setStyleSheet("font-size: 8pt;")
         left.addWidget(self.matrix_title)
         left.addWidget(self.counts)
-        pick = QHBoxLayout()
-        pick.addWidget(QLabel("Highlight:"))
+        self.highlight_label = QLabel("Highlight:")
+        self.header.insertWidget(1, self.highlight_label)  # beside the source line: a control, not the figure
         self.highlight = QComboBox()
         self.highlight.setToolTip("Draw one class's validation accuracy in orange")
         self.highlight.currentIndexChanged.connect(self._draw_highlight)
-        pick.addWidget(self.highlight, 1)
-        left.addLayout(pick)
+        self.header.insertWidget(2, self.highlight)
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         item = self.plot.getPlotItem()
@@ -112,7 +113,7 @@ class ClassesPanel(Panel):
         self.table.cellClicked.connect(self.select_cell)
         right.addWidget(self.table, 1)
         body.addLayout(right, 5)
-        self.layout_.addLayout(body, 1)
+        self.layout_.addWidget(self.body, 1)
         self.examples = QLabel(CLICK_TEXT)
         self.examples.setWordWrap(True)
         self.examples.setStyleSheet("font-size: 8pt;")
@@ -146,6 +147,8 @@ class ClassesPanel(Panel):
         self.highlight.clear()
         self.highlight.addItems(["(none)", *labels])
         self.highlight.blockSignals(False)
+        self.highlight.setVisible(self.active)
+        self.highlight_label.setVisible(self.active)
         self._draw_highlight()
         self.table.clear()
         self.table.setRowCount(K)
@@ -282,7 +285,7 @@ class ClassesPanel(Panel):
 
     # -- export ---------------------------------------------------------------------------------
     def figure(self) -> QWidget:
-        return self
+        return self.body
 
     def plot_items(self):
         return [self.plot.getPlotItem()]
