@@ -28,9 +28,11 @@ def names_run():
 
 
 def shown_fractions(panel: ClassesPanel) -> np.ndarray:
-    """The row-normalised values as the table shows them (cell text, in %, '' for an empty cell)."""
+    """The row-normalised values as the table shows them (cell text, in %; '' for an empty cell and
+    '<1' for a few names are 0 after rounding)."""
     K = panel.table.rowCount()
-    return np.array([[float(panel.table.item(i, j).text() or 0) for j in range(K)] for i in range(K)])
+    text = [[panel.table.item(i, j).text() for j in range(K)] for i in range(K)]
+    return np.array([[0.0 if t in ("", "<1") else float(t) for t in row] for row in text])
 
 
 def test_a_validation_shows_the_payloads_numbers(qtbot, names_run):
@@ -42,6 +44,9 @@ def test_a_validation_shows_the_payloads_numbers(qtbot, names_run):
         panel.show_report(rep)
     rep = reports[-1]
     np.testing.assert_allclose(shown_fractions(panel), np.round(100 * rep.fractions), atol=0.5)
+    few = (rep.confusion > 0) & (rep.fractions < 0.005)
+    assert all(panel.table.item(i, j).text() == "<1" for i, j in zip(*np.nonzero(few), strict=True))
+    assert all(panel.table.item(i, j).text() == "" for i, j in zip(*np.nonzero(rep.confusion == 0), strict=True))
     i, j = np.unravel_index(np.argmax(rep.confusion - np.diag(np.diag(rep.confusion))), rep.confusion.shape)
     tip = panel.table.item(i, j).toolTip()  # counts on hover
     assert f"{rep.confusion[i, j]:,} of {rep.confusion[i].sum():,}" in tip and info.labels[i] in tip

@@ -48,6 +48,13 @@ def cell_color(fraction: float) -> QColor:
     return QColor(int(255 + (r - 255) * f), int(255 + (g - 255) * f), int(255 + (b - 255) * f))
 
 
+def percent_text(fraction: float, count: int) -> str:
+    """A cell's text: its % of the row, "<1" for a few names that round to 0, "" for none."""
+    if count == 0:
+        return ""
+    return "<1" if 100 * fraction < 0.5 else f"{100 * fraction:.0f}"
+
+
 class ClassesPanel(Panel):
     title = "Classes"
     help_text = (
@@ -77,6 +84,7 @@ class ClassesPanel(Panel):
         self.header.insertWidget(1, self.highlight_label)  # beside the source line: a control, not the figure
         self.highlight = QComboBox()
         self.highlight.setToolTip("Draw one class's validation accuracy in orange")
+        self.highlight.setMinimumContentsLength(11)  # "Vietnamese" whole
         self.highlight.currentIndexChanged.connect(self._draw_highlight)
         self.header.insertWidget(2, self.highlight)
         self.plot = pg.PlotWidget()
@@ -216,7 +224,7 @@ class ClassesPanel(Panel):
                     item = QTableWidgetItem()
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                     self.table.setItem(i, j, item)
-                item.setText(f"{100 * f:.0f}" if rep.confusion[i, j] else "")
+                item.setText(percent_text(f, int(rep.confusion[i, j])))
                 item.setBackground(QBrush(cell_color(f)))
                 item.setForeground(QBrush(QColor("white") if f > 0.55 else QColor(30, 30, 30)))
                 item.setToolTip(
