@@ -33,10 +33,11 @@ from PySide6.QtWidgets import (
 
 from rnnviz.gui.panels.base import LEGEND_STYLE, Panel, cache_axes, pen
 from rnnviz.lab import events as e
+from rnnviz.lab.lab import EVAL_EVERY
 from rnnviz.lab.wording import wording_for
 
 NOT_A_CLASSIFIER = "Only for classification: choose the preset 'Names to languages: GRU classifier' to see it."
-EMPTY_TEXT = "Train: the first validation (every 200 steps) fills the accuracy curves and the confusion matrix."
+EMPTY_TEXT = f"Train: the first validation (every {EVAL_EVERY} steps) fills the accuracy curves and the matrix."
 CLICK_TEXT = "Click a cell of the matrix to list names from it."
 SHORT = 3  # letters of a class name over a column (the full name is in its tooltip)
 
@@ -129,6 +130,7 @@ class ClassesPanel(Panel):
         self.examples.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         left.addWidget(self.examples)
         self.info: e.ModelInfo | None = None
+        self.words = wording_for(None)
         self.report: e.ClassReport | None = None
         self.steps: list[int] = []
         self.overall: list[float] = []
@@ -176,7 +178,7 @@ class ClassesPanel(Panel):
             "cell: counts; click: names."
         )
         self.counts.setText(EMPTY_TEXT)
-        self.set_source(f"{info.title} · validation every 200 steps")
+        self.set_source(f"{info.title} · validation every {EVAL_EVERY} steps")
 
     def load_log(self, log: e.RunLog) -> None:
         """A loaded run's past validations: their overall accuracy (the log keeps no per-class numbers,
