@@ -69,3 +69,10 @@ def test_serve_benchmark_smoke():
     for row in result["rows"]:
         assert row["requests"] > 0 and row["errors"] == 0 and row["health_requests"] > 0
     assert all(v is None or v > 0 for v in result["rss_mb"].values())
+
+
+def test_classes_benchmark_smoke():
+    result = run(BENCH / "classes.py", "--steps", "3", "--seeds", "0", "--json")
+    assert result["benchmark"] == "classes" and len(result["rows"]) == 3
+    for row in result["rows"]:
+        assert 0 <= row["accuracy"] <= 1 and 0 <= row["classes_below_20pct"] <= 18

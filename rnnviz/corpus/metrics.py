@@ -23,6 +23,24 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
+def row_fractions(confusion: np.ndarray) -> np.ndarray:
+    """``(K, K)`` float64: each row of a confusion matrix divided by its sum (row i: where the
+    examples of true class i went). A class with no examples has a row of zeros, not NaN."""
+    m = np.asarray(confusion, dtype=np.float64)
+    totals = m.sum(axis=1, keepdims=True)  # (K, 1)
+    return np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
+
+
+def class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """``(K,)`` float64 per-class accuracy (recall): the diagonal over the row sums; NaN for a class
+    with no examples (its accuracy is not defined: no name of it was asked)."""
+    m = np.asarray(confusion, dtype=np.float64)
+    totals = m.sum(axis=1)
+    out = np.full(len(m), np.nan)
+    np.divide(np.diag(m), totals, out=out, where=totals > 0)
+    return out
+
+
 def majority_baseline(train_labels: np.ndarray, eval_labels: np.ndarray | None = None) -> float:
     """Accuracy of always answering the most frequent training class, measured on ``eval_labels``
     (default: the training labels). The number a classifier has to beat."""

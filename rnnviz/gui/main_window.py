@@ -31,6 +31,7 @@ from rnnviz.gui.controls import SettingsPanel
 from rnnviz.gui.frames import FrameScheduler
 from rnnviz.gui.menus import build_actions, build_toolbar_and_menus
 from rnnviz.gui.message_bar import MessageBar
+from rnnviz.gui.panels.classes import ClassesPanel
 from rnnviz.gui.panels.generate import GeneratePanel
 from rnnviz.gui.panels.gradient_check import GradientCheckPanel
 from rnnviz.gui.panels.gradients import GradientFlowPanel
@@ -46,7 +47,6 @@ from rnnviz.lab import events as e
 from rnnviz.lab.freerun import FreeRunSeries
 from rnnviz.lab.presets import BY_TITLE, NAMES_PRESET, YOUR_TEXT_PRESET, apply_preset
 from rnnviz.lab.snapshot import Snapshot
-from rnnviz.lab.wording import wording_of
 from rnnviz.training import TrainConfig
 from rnnviz.training.compare import toggled_clip
 
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.mechanism = MechanismPanel()
         self.text_strip = TextStripPanel()
         self.walkthrough = WalkthroughPanel()
+        self.classes = ClassesPanel()
         self.settings_panel = SettingsPanel()
         self.generate_panel = GeneratePanel()
         self.gradcheck_panel = GradientCheckPanel()
@@ -168,6 +169,7 @@ class MainWindow(QMainWindow):
             ("walkthrough", "Walkthrough", self.walkthrough, Qt.DockWidgetArea.RightDockWidgetArea),
             ("generate", "Generate", scrolled(self.generate_panel), Qt.DockWidgetArea.RightDockWidgetArea),
             ("gradcheck", "Check gradients", scrolled(self.gradcheck_panel), Qt.DockWidgetArea.RightDockWidgetArea),
+            ("classes", "Classes", self.classes, Qt.DockWidgetArea.RightDockWidgetArea),
             ("loss", "Loss", self.loss_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
             ("norm", "Gradient norm per step", self.norm_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
@@ -185,6 +187,7 @@ class MainWindow(QMainWindow):
         # bar elsewhere would make the window's smallest height taller)
         self.tabifyDockWidget(self.docks["mechanism"], self.docks["generate"])
         self.tabifyDockWidget(self.docks["generate"], self.docks["gradcheck"])
+        self.tabifyDockWidget(self.docks["mechanism"], self.docks["classes"])  # raised for a classifier
         self.docks["mechanism"].raise_()  # the lessons' panel in front; "Gradients through time" one tab away
         # the curves below keep a readable height however tall the settings column grows
         self.resizeDocks([self.docks["loss"], self.docks["norm"]], [260, 260], Qt.Orientation.Vertical)
@@ -212,8 +215,8 @@ class MainWindow(QMainWindow):
     def figure_panels(self):
         """The panels that are figures (exportable as pictures and numbers)."""
         return (
-            self.heatmap, self.softmax, self.gradients, self.mechanism, self.loss_panel, self.norm_panel,
-            self.walkthrough,
+            self.heatmap, self.softmax, self.gradients, self.mechanism, self.classes, self.loss_panel,
+            self.norm_panel, self.walkthrough,
         )  # fmt: skip
 
     # -- layout persistence ---------------------------------------------------------------------
@@ -574,6 +577,9 @@ class MainWindow(QMainWindow):
             self.loss_panel.load_log(ev)
             self.norm_panel.load_log(ev)
             self.mechanism.load_log(ev)
+            self.classes.load_log(ev)
+        elif isinstance(ev, e.ClassReport):
+            self.classes.show_report(ev)
         elif isinstance(ev, e.HistoryInfo):
             self._history_infos[ev.run] = ev
             if ev.run == self.shown_run:  # the slider scrubs the run the panels show
@@ -615,7 +621,12 @@ class MainWindow(QMainWindow):
         for panel in (self.heatmap, self.softmax, self.gradients, self.loss_panel, self.norm_panel, self.text_strip,
                       self.mechanism, self.walkthrough, self.generate_panel, self.gradcheck_panel):  # fmt: skip
             panel.set_model(info)
-        self.docks["softmax"].setWindowTitle(wording_of(info).title)  # "Next word", "Predicted class"...
+        self.docks["softmax"].setWindowTitle(self.softmax.title)  # per task: "Next token", "Predicted language"...
+        self.classes.set_model(info)
+        if self.classes.active:  # in front for a classifier
+            self.docks["classes"].raise_()
+        elif not self.docks["classes"].visibleRegion().isEmpty():  # its tab was in front: the lessons' panel again
+            self.docks["mechanism"].raise_()
         cfg = TrainConfig.from_dict(info.config)
         self.settings_panel.show_config(cfg)
         self.clip_control.set_value(ClipConfig.parse(cfg.clip))

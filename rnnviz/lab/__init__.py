@@ -10,6 +10,8 @@ The app, the command line and the tests are front ends over it:
     probe.py      the probe sentence: a forward pass over the prefix read so far
     history.py    the bounded step history a paused user scrubs through
     presets.py    the lessons' starting settings
+    classes.py    a classifier's validation for the Classes panel: confusion matrix, per-class accuracy, names
+    wording.py    what the panels call things, per task ("Next token", "Predicted language")
     loop.py       the command loop of the app's training process
     blas.py       BLAS threads for a process that shares its cores with a window
 """

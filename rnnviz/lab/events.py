@@ -10,6 +10,7 @@
     StateChanged, Problem, EvalResult, Notice
     Generated     text a language model wrote (asked for, or sampled while training)
     GradientCheck analytic against numeric gradients of a few weights
+    ClassReport   a classifier's validation: confusion matrix, per-class accuracy, example names (lab.classes)
 
 Nothing here imports Qt; in the app these cross a pipe from the training process (pickled), and the
 window only reads them.
@@ -130,6 +131,26 @@ class EvalResult:
     loss: float
     accuracy: float | None
     perplexity: float | None = None  # language models: exp(loss), the engine's (training.evaluation)
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """A classifier's validation pass at ``step`` (sent after its EvalResult), made by ``lab.classes``.
+
+    K classes; rows are the true class, columns the predicted one. Small on purpose: at most
+    ``lab.classes.MAX_EXAMPLES`` names per cell.
+    """
+
+    run: str
+    step: int
+    confusion: np.ndarray  # (K, K) int64 counts: confusion[i, j] names of class i predicted as j
+    fractions: np.ndarray  # (K, K) float64 each row over its sum (zeros for a class with no names)
+    class_accuracy: np.ndarray  # (K,) the diagonal over the row sums; NaN for a class with no names
+    accuracy: float  # all classes together (the EvalResult's)
+    examples: tuple  # [i][j]: tuple of up to MAX_EXAMPLES names of class i predicted as j (() if unnamed)
+    train_counts: np.ndarray  # (K,) training examples per class (-1 where the task does not count them)
+    evaluated: int  # validation examples in this pass
+    total: int  # validation examples in the set (more than ``evaluated``: a partial pass)
 
 
 @dataclass(frozen=True)

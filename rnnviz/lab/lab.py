@@ -32,6 +32,7 @@ from rnnviz.engine.checkpoint import CheckpointError
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
+from rnnviz.lab.classes import class_report
 from rnnviz.lab.freerun import free_run_series
 from rnnviz.lab.generation import Sampling, generated
 from rnnviz.lab.gradient_check import check_gradients
@@ -517,6 +518,8 @@ class Lab:
                 ev = t.evaluate(max_batches=eval_batches(t))
                 if ev is not None:
                     self.emit(e.EvalResult(run.id, t.step, ev.loss, ev.accuracy, ev.perplexity))
+                if ev is not None and ev.confusion is not None:  # a classifier: the Classes panel's numbers
+                    self.emit(class_report(run.id, t.step, t.task, ev))
             if run.id == e.MAIN:
                 self.sampling.after_step(run, self.emit)
         return True

@@ -23,6 +23,9 @@ class EvalReport:
     accuracy: float | None
     confusion: np.ndarray | None  # (K, K) counts
     count: int  # tokens (lm, regress) or rows (classify) evaluated
+    # classify: (N,) the predicted class of each row evaluated, in the batches' order (the lab names the
+    # misclassified examples with it); None for the other heads
+    predictions: np.ndarray | None = None
 
 
 def evaluate_batches(
@@ -57,12 +60,12 @@ def _evaluate(params: dict[str, np.ndarray], cfg: ModelConfig, batches: Iterable
     if count == 0:
         return None
     mean = total / count
-    accuracy = confusion = None
+    accuracy = confusion = p = None
     if cfg.head == "classify":
         t, p = np.concatenate(y_true), np.concatenate(y_pred)
         accuracy = float(np.mean(t == p))
         confusion = confusion_matrix(t, p, cfg.n_out)
-    return EvalReport(mean, perplexity(mean) if cfg.head == "lm" else None, accuracy, confusion, int(count))
+    return EvalReport(mean, perplexity(mean) if cfg.head == "lm" else None, accuracy, confusion, int(count), p)
 
 
 def perplexity(loss: float) -> float:

@@ -116,7 +116,7 @@ def test_exported_pictures_show_the_figure_without_the_panels_controls(qtbot, ma
         path = tmp_path / f"{panel.title}.png"
         panel.export(path)
         image = QImage(str(path))
-        size = panel.figure().size() * panel.figure().devicePixelRatioF()
+        size = panel.figure().size() * panel.figure().devicePixelRatioF()  # the plot (Classes: plot and matrix)
         assert (image.width(), image.height()) == (size.width(), size.height()), panel.title
         assert image.height() < panel.height() * panel.devicePixelRatioF()
 
@@ -177,9 +177,10 @@ def test_the_classifier_and_the_sine_task_say_what_their_panels_show(qtbot, make
     w.controller.send(c.Reset(apply_preset("Names to languages: GRU classifier", TrainConfig())))
     qtbot.waitUntil(lambda: w.info.head == "classify" and w.state == m.IDLE, timeout=20000)
     train_steps(qtbot, w, 1)
-    assert w.docks["softmax"].windowTitle() == "Predicted class"
-    assert "true class:" in w.softmax.summary.text() and "true next" not in w.softmax.summary.text()
-    assert "(class " in w.text_strip.source.text()
+    assert w.docks["softmax"].windowTitle() == "Predicted language"
+    assert "true language:" in w.softmax.summary.text() and "true next" not in w.softmax.summary.text()
+    assert "if the name ended here" in w.softmax.summary.text()
+    assert "(language " in w.text_strip.source.text()
     w.controller.send(c.Reset(apply_preset("Sine wave: predict the next value (GRU)", TrainConfig())))
     qtbot.waitUntil(lambda: w.info.head == "regress" and w.state == m.IDLE, timeout=20000)
     train_steps(qtbot, w, 1)

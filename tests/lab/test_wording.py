@@ -2,27 +2,30 @@
 
 import pytest
 
-from rnnviz.lab.wording import wording
+from rnnviz.lab.wording import wording_for
+from rnnviz.training import TrainConfig
 
 
 @pytest.mark.parametrize(
-    "task, head, level, delay, title, target",
+    "changes, title, target, sep",
     [
-        ("lm", "lm", "word", 0, "Next word", "true next word"),
-        ("lm", "lm", "char", 0, "Next character", "true next character"),
-        ("toy", "lm", "word", 0, "Next token", "true next token"),
-        ("classify", "classify", "char", 0, "Predicted class", "true class"),
-        ("sine", "regress", "char", 0, "Next value of the wave", "true next value"),
-        ("echo", "regress", "char", 4, "Input from 4 steps ago", "input from 4 steps ago"),
+        (dict(task="lm", level="word"), "Next word", "true next word", " "),
+        (dict(task="lm", level="char"), "Next character", "true next character", ""),
+        (dict(task="toy"), "Next word", "true next word", " "),  # the toy sentence is read word by word
+        (dict(task="classify"), "Predicted language", "true language", ""),
+        (dict(task="longrange"), "Predicted symbol", "true symbol", ""),
+        (dict(task="sine"), "Next value of the wave", "true next value", " · "),
+        (dict(task="echo", delay=4), "Input from 4 steps ago", "input from 4 steps ago", " · "),
     ],
 )
-def test_each_task_names_what_its_panels_show(task, head, level, delay, title, target):
-    w = wording(task, head, level, delay)
-    assert (w.title, w.target) == (title, target)
-    if task == "echo":
-        assert "next" not in f"{w.title} {w.axis} {w.target} {w.hint} {w.prediction}"
-    assert wording("echo", "regress", delay=1).target == "input from 1 step ago"
+def test_each_task_names_what_its_panels_show(changes, title, target, sep):
+    w = wording_for(TrainConfig(**changes).to_dict())
+    assert (w.title, w.target, w.sep) == (title, target, sep)
+    assert w.help and w.hint and w.axis and w.steps
+    if changes["task"] in ("echo", "classify"):
+        assert "next" not in f"{w.title} {w.axis} {w.target} {w.hint} {w.prediction} {w.per_step}"
 
 
-def test_one_step_is_singular():
-    assert wording("echo", "regress", delay=1).title == "Input from 1 step ago"
+def test_one_step_is_singular_and_an_unknown_model_reads_characters():
+    assert wording_for(TrainConfig(task="echo", delay=1).to_dict()).title == "Input from 1 step ago"
+    assert wording_for(None).title == "Next character"

@@ -26,16 +26,12 @@ from rnnviz.gui.panels.base import (
 from rnnviz.gui.panels.freerun import FreeRunOverlay
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
-from rnnviz.lab.wording import Wording, wording, wording_of
+from rnnviz.lab.wording import Wording, wording_for
 
 
 class SoftmaxPanel(SequencePanel):
-    title = "Next token"
-    help_text = (
-        "The probability the network gives each possible next token after reading up to the chosen step "
-        "(the bars add up to 1 over the whole vocabulary; only the most likely are shown). Orange is the "
-        "token that really came next: -log p is the loss the network pays for it."
-    )
+    title = wording_for(None).title  # (and its other words) per task: rnnviz.lab.wording
+    help_text = wording_for(None).help
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -63,7 +59,7 @@ class SoftmaxPanel(SequencePanel):
         self.free_run = FreeRunOverlay(self.plot, self.summary)  # the sine task's closed loop, on request
         self.header.insertWidget(1, self.free_run.button)
         self.info: ModelInfo | None = None
-        self._words = wording("lm", "lm")  # what the panel calls what it shows: the model's task's (set_model)
+        self._words = wording_for(None)  # what the panel calls what it shows: the model's task's (set_model)
         self.shown_t: int | None = None  # the step the bars show now
         self._data: dict[str, np.ndarray] = {}
         self._ticks: list = []
@@ -74,7 +70,7 @@ class SoftmaxPanel(SequencePanel):
 
     def set_model(self, info: ModelInfo) -> None:
         self.info = info
-        self._words = wording_of(info)
+        self._words = wording_for(info.config)
         self.selected_t = self.shown_t = None
         self.snapshot = None
         item = self.plot.getPlotItem()
@@ -83,8 +79,11 @@ class SoftmaxPanel(SequencePanel):
         self.free_run.button.setVisible(info.config.get("task") == "sine")
         self.bars.setVisible(not regress)
         item.setLabel("left", "value" if regress else "probability")
-        item.setLabel("bottom", self.words.axis)
-        self.hint.setText(self.words.hint)
+        words = self.words
+        self.title = words.title
+        self.setToolTip(words.help)
+        item.setLabel("bottom", words.axis)
+        self.hint.setText(words.hint)
         self.bars.setOpts(x=[], height=[])
         self.true_marker.setVisible(False)
         self._ticks = []
@@ -159,12 +158,14 @@ class SoftmaxPanel(SequencePanel):
             self._ticks = ticks
             self.plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
         top = shown[0]
-        head = self.info.head
-        step = f"after {t + 1} {'characters' if head == 'classify' else 'tokens'} (last {after!r})"
+        words = self.words
+        step = f"after {t + 1} {words.steps} (last {after!r})"
+        if words.per_step:
+            step += f", {words.per_step}"
         text = f"{step}: most likely {labels[top]!r} (p = {heights[0]:.3f})"
         if true_id is not None:
             nll = "" if not math.isfinite(true_nll) else f"   -log p = {true_nll:.2f} nats"
-            text = f"{self.words.target}: {labels[true_id]!r}   p = {true_p:.3f}{nll}\n" + text
+            text = f"{words.target}: {labels[true_id]!r}   p = {true_p:.3f}{nll}\n" + text
         self.summary.setText(text)
         self._data = {
             "token_ids": np.array(shown),

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QStyl
 from rnnviz.gui.panels.base import SequencePanel, source_text
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
+from rnnviz.lab.wording import wording_for
 
 MAX_TOKENS = 400  # a very long sequence is shown around the current token
 READ, UNREAD, CURRENT_BG = QColor(20, 20, 20), QColor(158, 158, 158), QColor(255, 213, 79)
@@ -143,7 +144,8 @@ class TextStripPanel(SequencePanel):
         self.skipped.hide()
         self.probe_edit.returnPressed.connect(self._probe_entered)
         self.info: ModelInfo | None = None
-        self.sep = ""  # between tokens: nothing for characters, a space for words
+        self.sep = ""  # between tokens (lab.wording): nothing for characters, a space for words
+        self.words = wording_for(None)
 
     def _probe_entered(self) -> None:
         self.probe_changed.emit(self.probe_edit.text())
@@ -163,7 +165,8 @@ class TextStripPanel(SequencePanel):
             "Press Train (Space) to see the training text here, or Step token (Right arrow) to read the probe "
             "sentence below one token at a time."
         )
-        self.sep = " " if info.config.get("level") == "word" and info.head == "lm" else ""
+        self.words = wording_for(info.config)
+        self.sep = self.words.sep  # words (and the toy's) by a space, wave values by " · ", characters by nothing
         self.set_source(info.title)
 
     def show(self, snap: Snapshot) -> None:
@@ -172,7 +175,10 @@ class TextStripPanel(SequencePanel):
         unit = "values" if dense else "tokens"
         if snap.source == "train" and not dense and snap.head == "classify" and snap.target_ids is not None:
             target = int(snap.target_ids[-1]) if snap.length else -1
-            extra = f" (class {self.info.labels[target]})" if target >= 0 and self.info is not None else ""
+            if target >= 0 and self.info is not None:  # "(language Russian)": the task's word (lab.wording)
+                extra = f" ({self.words.axis} {self.info.labels[target]})"
+            else:
+                extra = ""
         else:
             extra = ""
         self.set_source(source_text(snap, unit) + extra)
@@ -180,8 +186,7 @@ class TextStripPanel(SequencePanel):
             current = None
         else:
             current = snap.length - 1 if self.selected_t is None else min(self.selected_t, snap.length - 1)
-        # numbers (the sine wave) are separated, so that they never run together; words by a space
-        self.strip.set_tokens(snap.input_labels, current, snap.length, " · " if dense else self.sep)
+        self.strip.set_tokens(snap.input_labels, current, snap.length, self.sep)
         if snap.skipped:
             shown = ", ".join(repr(s) for s in snap.skipped[:12])
             self.skipped.setText(f"Not in the model's vocabulary (read as <unk> if it has one, else left out): {shown}")
