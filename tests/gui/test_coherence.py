@@ -121,7 +121,7 @@ def test_a_selected_step_is_marked_in_every_panel(qtbot, make):
     snap = w.snapshot
     w.heatmap.time_selected.emit(4)  # what a click on the fifth column sends
     assert w.text_strip.strip.current == 4  # the highlighted token
-    assert w.softmax.shown_t == 4 and "after 5 tokens" in w.softmax.summary.text()
+    assert w.softmax.shown_t == 4 and "after 5 characters" in w.softmax.summary.text()
     assert int(w.softmax.true_marker.isVisible()) == int(snap.target_ids[4] >= 0)
     np.testing.assert_allclose(np.asarray(w.softmax.bars.opts["height"])[:10], snap.top_probs[4])
     assert w.gradients.selected_line.isVisible() and w.gradients.selected_line.value() == 5

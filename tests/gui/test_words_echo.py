@@ -59,7 +59,7 @@ def test_type_a_phrase_and_see_the_most_likely_next_words(qtbot, make):
     np.testing.assert_array_equal(data["probability"][:10], snap.top_probs[2])
     assert list(data["labels"][:10]) == [w.info.labels[i] for i in snap.top_ids[2]]
     summary = w.softmax.summary.text()
-    assert "true next word: '<unk>'" in summary and "after 3 tokens (last 'said')" in summary and "p = " in summary
+    assert "true next word: '<unk>'" in summary and "after 3 words (last 'said')" in summary and "p = " in summary
 
 
 def test_the_echo_preset_loads_and_its_panels_say_what_they_show(qtbot, make):
