@@ -244,3 +244,35 @@ def test_panels_leave_out_what_is_not_finite_without_warnings(qtbot):
     for item in (softmax.pred_curve, mechanism.eig_points, mechanism.growth_curve, mechanism.sat_curve, *blocks):
         x, y = item.getData()
         assert x is None or (np.isfinite(x).all() and np.isfinite(y).all())
+
+
+def test_heatmap_labels_its_columns_only_when_the_widest_label_fits_its_column(qtbot):
+    from rnnviz.gui.panels.heatmap import HeatmapPanel
+
+    panel = shown_panel(qtbot, HeatmapPanel)
+    qtbot.waitUntil(lambda: panel.plot.width() > 300)
+    panel._set_ticks(tuple("abcdefghij"), 10)  # ten characters fit: each column is labelled
+    assert [label for _, label in panel._ticks] == list("abcdefghij")
+    values = tuple(f"{v / 15 - 1:+.1f}" for v in range(30))  # a wave's values: "+0.7" is four characters
+    panel._set_ticks(values, 30)  # 30 of them would overlap (as the echo task's did): step numbers instead
+    assert all(label.isdigit() for _, label in panel._ticks) and len(panel._ticks) < 30
+
+
+def test_the_text_strip_draws_whole_lines_only_and_always_the_current_token(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from rnnviz.gui.panels.textstrip import TokenStrip
+
+    strip = TokenStrip()
+    qtbot.addWidget(strip)
+    fm = QFontMetrics(strip.font())
+    strip.resize(300, int(1.6 * (fm.height() + 4)))  # room for one line and a half (the echo task's was cut)
+    strip.show()
+    values = tuple(f"{v / 15 - 1:+.1f}" for v in range(30))
+    for current in (0, 12, 29):
+        strip.set_tokens(values, current, current + 1, " · ")
+        ellipsis, placed = strip._layout(fm, fm.horizontalAdvance(" · "))
+        assert current in [i for i, *_ in placed]  # the current value is drawn ...
+        assert all(y + fm.descent() <= strip.height() for _, _, y, _ in placed)  # ... on a whole line
+        assert (ellipsis is not None) == (placed[0][0] > 0)  # left-out values are marked with "…"
+    strip.grab()  # and it paints

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
 from rnnviz.gui.panels.base import SequencePanel, cache_axes, hint, pen, place_hint, source_text
@@ -76,6 +77,8 @@ class HeatmapPanel(SequencePanel):
         self._labels: tuple[str, ...] = ()
         self._frame: tuple | None = None  # (what, width, H) the axes were last set up for
         self._ticks: list = []
+        self._tick_labels: tuple = ()  # the labels whose widest was measured last, and its width (px)
+        self._label_px = 12
         self._what = "h"
         self.layer_box.currentIndexChanged.connect(self._redraw)
         self.what_box.currentIndexChanged.connect(self._redraw)
@@ -182,9 +185,13 @@ class HeatmapPanel(SequencePanel):
         return (lo, hi), self.sequential, f"{name} (sigmoid, 0..1)"
 
     def _set_ticks(self, labels, width: int) -> None:
-        """Token labels under their columns when there is room (~12 px each), else step numbers."""
+        """Token labels under their columns when the widest fits its column (at least ~12 px each; a wave's
+        "+0.7" needs more than a character), else step numbers."""
         pixels = max(self.plot.width() - 90, 100)
-        if len(labels) * 12 <= pixels:
+        if labels and labels != self._tick_labels:  # (measured once per sequence shown, not per frame)
+            fm = QFontMetrics(self.plot.getPlotItem().getAxis("bottom").font())
+            self._tick_labels, self._label_px = labels, max(12, max(fm.horizontalAdvance(str(x)) for x in labels) + 4)
+        if labels and len(labels) * self._label_px <= pixels:
             ticks = [(t + 0.5, lab) for t, lab in enumerate(labels)]
         else:
             every = next(e for e in (2, 5, 10, 20, 50, 100, 200, 500, 1000) if width / e * 32 <= pixels or e == 1000)

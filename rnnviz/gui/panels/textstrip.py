@@ -71,37 +71,54 @@ class TokenStrip(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         fm = QFontMetrics(self.font())
-        line, width = fm.height() + 4, self.width() - 8
         if self.placeholder:
             painter.setPen(UNREAD)
             painter.drawText(self.rect().adjusted(4, 2, -4, -2), Qt.TextFlag.TextWordWrap, self.placeholder)
             return
-        start = visible_window(len(self.labels), self.current)
-        x, y = 4, fm.ascent() + 2
         sep_w = fm.horizontalAdvance(self.sep) if self.sep else 0
-        if start:
-            painter.setPen(UNREAD)
-            painter.drawText(x, y, "…")
-            x += fm.horizontalAdvance("…")
-        for i in range(start, min(len(self.labels), start + MAX_TOKENS)):
-            text = self.labels[i]
+        ellipsis, placed = self._layout(fm, sep_w)
+        painter.setPen(UNREAD)
+        if ellipsis is not None:
+            painter.drawText(4, ellipsis, "…")
+        for i, x, y, w in placed:
             current = i == self.current
-            w = (QFontMetrics(self.bold) if current else fm).horizontalAdvance(text)
-            if x + w > width and x > 4:  # wrap
-                x, y = 4, y + line
-                if y - fm.ascent() > self.height():
-                    break
             if current:
                 painter.fillRect(x - 1, y - fm.ascent() - 1, w + 2, fm.height() + 2, CURRENT_BG)
                 painter.setFont(self.bold)
             painter.setPen(READ if i < self.read else UNREAD)
-            painter.drawText(x, y, text)
+            painter.drawText(x, y, self.labels[i])
             if current:
                 painter.setFont(self.font())
-            x += w + sep_w
             if self.sep and i + 1 < len(self.labels):
                 painter.setPen(UNREAD)
-                painter.drawText(x - sep_w, y, self.sep)
+                painter.drawText(x + w, y, self.sep)
+
+    def _layout(self, fm: QFontMetrics, sep_w: int) -> tuple[int | None, list[tuple[int, int, int, int]]]:
+        """Where each token goes, wrapped to the width, on whole lines only: ``(y of the "…" or None,
+        [(token, x, baseline y, width)])``. When the current token would fall below the last whole line,
+        the first lines are left out (an "…" says so) until it is on it: a half-cut line is never drawn."""
+        line, width = fm.height() + 4, self.width() - 8
+        lines = max(1, (self.height() - 2) // line)
+        bold = QFontMetrics(self.bold)
+        start = visible_window(len(self.labels), self.current)
+        while True:
+            placed, x, row = [], 4, 0
+            if start:
+                x += fm.horizontalAdvance("…")
+            for i in range(start, min(len(self.labels), start + MAX_TOKENS)):
+                w = (bold if i == self.current else fm).horizontalAdvance(self.labels[i])
+                if x + w > width and x > 4:  # wrap
+                    x, row = 4, row + 1
+                placed.append((i, x, row, w))
+                x += w + sep_w
+            rows = {i: r for i, _, r, _ in placed}
+            target = rows.get(self.current, 0) if self.current is not None else 0
+            if target < lines or start >= (self.current or 0):
+                break
+            start = next(i for i, r in rows.items() if r == 1)  # leave out the first line
+        y0 = fm.ascent() + 2
+        shown = [(i, x, y0 + r * line, w) for i, x, r, w in placed if r < lines]
+        return (y0 if start else None), shown
 
 
 class TextStripPanel(SequencePanel):
