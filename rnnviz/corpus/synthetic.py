@@ -142,7 +142,11 @@ class EchoTask(_DrawnEachBatch):
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return (f"Always answering 0 scores a loss of {self.zero_loss:.3f} (the variance of the input).",)
+        echoed = self.seq_len - self.delay
+        return (
+            f"Always answering 0 scores a loss of {self.zero_loss:.3f} (the input's variance, 1/3, on the {echoed} "
+            f"of {self.seq_len} steps that have an echo).",
+        )
 
     def make_batch(self, rng: np.random.Generator, epoch: int = 0, fraction: float = 1.0) -> Batch:
         """One batch of ``batch_size`` fresh random sequences and their echoes."""

@@ -10,9 +10,12 @@ of how many were checked.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnviz.engine.gradcheck import Problem, check_entries
+from rnnviz.engine.step import nonfinite_expected
 from rnnviz.lab import events as e
 from rnnviz.lab.run import Run
 
@@ -28,14 +31,19 @@ def verdict(worst: float, checked: int, total: int, what: str, unused: int = 0) 
     """Plain words for the largest relative error of ``checked`` of ``total`` weights of ``what``, of
     which ``unused`` had no gradient either way (the row never uses them: one-hot rows of characters
     it does not contain)."""
+    of = f"all {total:,}" if checked == total else f"{checked:,} of {total:,}"
+    where = "weights of the model" if what == RANDOM else f"entries of {what}"
+    if not math.isfinite(worst):  # diverged weights: NaN or infinity both ways, no error to measure
+        return (
+            f"The loss or its gradient is not finite with these weights (they have diverged): there is nothing "
+            f"to compare, and this says nothing about backpropagation. Checked {of} {where}; roll back or reset."
+        )
     if worst < RIGHT:
         meaning = "the gradients are right"
     elif worst < CLOSE:
         meaning = "close, but more than float64 rounding explains: look closer"
     else:
         meaning = "the gradients are WRONG (the backward pass disagrees with the loss)"
-    of = f"all {total:,}" if checked == total else f"{checked:,} of {total:,}"
-    where = "weights of the model" if what == RANDOM else f"entries of {what}"
     note = "" if checked == total else " (a random sample: checking every one would take too long)"
     zeros = f" {unused} of them are 0 in both: this row does not use them." if unused else ""
     return f"Max relative error {worst:.1e}: {meaning}. Checked {of} {where}{note}.{zeros}"
@@ -81,7 +89,8 @@ def check_gradients(run: Run, row: int, param: str = "", seed: int = 0) -> e.Gra
         class_weights=t.class_weights,
     )
     entries, total = _entries(t.params, param, np.random.default_rng(seed))
-    check = check_entries(t.model_cfg, t.params, problem, entries)
+    with nonfinite_expected():  # diverged weights: their NaN is reported in words (verdict), not warned about
+        check = check_entries(t.model_cfg, t.params, problem, entries)
     worst = float(check.errors.max())
     return e.GradientCheck(
         run.id, t.step, row, what, check.names, check.index, check.analytic, check.numeric, check.errors, total,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnnviz.corpus import CorpusError, bundled_corpus
+from rnnviz.corpus import CorpusError, EchoTask, bundled_corpus
 from rnnviz.training import TrainConfig
 
 
@@ -69,6 +69,9 @@ NEXT_WORD_UNIGRAM = 5.4
 # steps (validation loss below a tenth of the zero answer's within 500 updates) but not one of 40
 # (within 2% of the zero answer's loss after 1,500 updates; a GRU or LSTM did no better for seed 0).
 ECHO_DELAY, ECHO_FAR = 10, 40
+ECHO_SEQ_LEN = 60
+# what answering 0 scores: the task's own number (the input's variance on the steps with an echo)
+ECHO_ZERO_LOSS = EchoTask(delay=ECHO_DELAY, seq_len=ECHO_SEQ_LEN).zero_loss
 
 PRESET_LIST: tuple[Preset, ...] = (
     Preset(
@@ -213,13 +216,14 @@ PRESET_LIST: tuple[Preset, ...] = (
         f"Echo: remember the input {ECHO_DELAY} steps back (vanilla RNN)",
         f"a vanilla RNN that says again the input it read {ECHO_DELAY} steps ago",
         f"Each step brings a random value between -1 and 1; the target is the value from {ECHO_DELAY} steps ago, so "
-        "only memory helps. Always answering 0 scores a loss of 0.278 (the variance of the input); within 500 "
+        f"only memory helps. Always answering 0 scores a loss of {ECHO_ZERO_LOSS:.3f} (the input's variance, 1/3, "
+        f"on the {ECHO_SEQ_LEN - ECHO_DELAY} of {ECHO_SEQ_LEN} steps that have an echo); within 500 "
         f"updates the RNN's validation loss falls below a tenth of that. Then set the delay d to {ECHO_FAR} and "
         "Reset: in 1,500 updates the loss stays at the loss of answering 0.",
         dict(
             task="echo",
             delay=ECHO_DELAY,
-            seq_len=60,
+            seq_len=ECHO_SEQ_LEN,
             cell="rnn",
             hidden=32,
             layers=1,

@@ -48,3 +48,16 @@ def test_the_config_builds_it_with_its_delay_and_the_helper_zero_fills():
     assert echo_targets(x, 2)[0, :, 0].tolist() == [0, 0, 1, 2, 3]
     with pytest.raises(ValueError, match="delay"):
         TrainConfig(task="echo", delay=-1)
+
+
+def test_the_echo_lesson_states_its_own_tasks_zero_loss_and_what_it_is():
+    """The lesson's "loss of answering 0" is the preset's task's own number, and it is not called the
+    input's variance (1/3): it is that variance on the steps that have an echo only."""
+    from rnnviz.lab.presets import BY_KEY, apply_preset
+
+    task = build_task(apply_preset("echo", TrainConfig()), np.random.default_rng(0))
+    lesson = BY_KEY["echo"].lesson
+    assert f"{task.zero_loss:.3f}" in lesson and task.zero_loss < 1 / 3
+    for text in (lesson, task.notes[0]):
+        assert "(the variance of the input)" not in text
+        assert f"on the {task.seq_len - task.delay} of {task.seq_len} steps" in text

@@ -146,3 +146,14 @@ def test_check_gradients_works_for_the_other_heads(task):
     lab.handle(c.CheckGradients(""))
     check = of(events, e.GradientCheck)[-1]
     assert not check.error and check.errors.max() < RIGHT, check.verdict
+
+
+def test_check_gradients_on_diverged_weights_says_they_are_not_finite_not_that_backprop_is_wrong():
+    """Weights that overflowed give NaN gradients both ways: nothing to compare. The verdict must not
+    blame the backward pass (a student would think the engine is broken), and nothing may raise."""
+    lab, events = make_lab(TrainConfig(task="toy"))
+    lab.train_steps(1)
+    lab.main.trainer.params["layer0.W_hh"][0, 0] = np.nan  # as a run paused on a NaN step may hold
+    lab.handle(c.CheckGradients("layer0.W_hh"))
+    check = of(events, e.GradientCheck)[-1]
+    assert "WRONG" not in check.verdict and "not finite" in check.verdict, check.verdict

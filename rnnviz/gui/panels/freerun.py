@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QPushButton
 
 from rnnviz.gui.panels.base import PlotCaption, pen
+from rnnviz.lab import freerun as freerun_lab
 from rnnviz.lab.freerun import FreeRunSeries
 
 
@@ -26,8 +27,8 @@ class FreeRunOverlay(QObject):
         self.plot, self.caption = plot, caption
         self.button = QPushButton("Free run")
         self.button.setToolTip(
-            "Read 20 values of the wave, then feed the network its own predictions as inputs: does it go on "
-            "drawing the wave, or drift away?"
+            f"Read {freerun_lab.FREE_RUN_PRIME} values of the wave, then feed the network its own predictions as "
+            "inputs: does it go on drawing the wave, or drift away?"
         )
         self.button.clicked.connect(self.requested.emit)
         self.curve = plot.plot(pen=pen("green", 2), name="free run")

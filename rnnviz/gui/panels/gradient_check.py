@@ -33,7 +33,7 @@ COLUMN_TIPS = (
     "The parameter and the entry checked, indexed as the matrix (row, column)",
     "a = dL/dw from backpropagation (the backward pass the training uses)",
     "n = (L(w + eps) - L(w - eps)) / (2 eps): the slope measured by nudging the weight",
-    "|a - n| / max(|a| + |n|, 1e-6); 0 when both are 0 (a weight this row does not use)",
+    f"|a - n| / max(|a| + |n|, {TINY:g}); 0 when both are 0 (a weight this row does not use)",
 )
 HOW = (
     f"float64, eps = 1e-5, dropout off. Relative error |a − n| / max(|a| + |n|, {TINY:g}): a finite "

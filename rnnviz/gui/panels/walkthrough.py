@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from rnnviz.gui.panels.base import Panel
 from rnnviz.lab import events as e
+from rnnviz.lab import walkthrough as walkthrough_lab
 from rnnviz.lab.walkthrough import (
     GRADIENT_FORMULAS,
     TUTORIAL_NAMES,
@@ -95,12 +96,15 @@ def _item(text: str, tip: str = "", align_right: bool = True) -> QTableWidgetIte
 
 class WalkthroughPanel(Panel):
     title = "Walkthrough"
-    help_text = (
-        "Every number of one training iteration of a small model (at most 16 hidden units): the forward pass "
-        "step by step, the loss, the backward pass step by step, the gradients, clipping and the update, with "
-        "the weights as they are (the update is shown, not made). N steps through the stages one at a time, "
-        "Shift+N goes back; hover a number for its formula."
-    )
+
+    @property
+    def help_text(self) -> str:  # (the limit is the lab's: lab.walkthrough.MAX_UNITS, read here, not copied)
+        return (
+            f"Every number of one training iteration of a small model (at most {walkthrough_lab.MAX_UNITS} hidden "
+            "units): the forward pass step by step, the loss, the backward pass step by step, the gradients, "
+            "clipping and the update, with the weights as they are (the update is shown, not made). N steps "
+            "through the stages one at a time, Shift+N goes back; hover a number for its formula."
+        )
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
