@@ -161,8 +161,7 @@ class TextStripPanel(SequencePanel):
         self.skipped.hide()
         self.probe_edit.returnPressed.connect(self._probe_entered)
         self.info: ModelInfo | None = None
-        self.sep = ""  # between tokens (lab.wording): nothing for characters, a space for words
-        self.words = wording_for(None)
+        self.words = wording_for(None)  # the task's words, and .sep between tokens (lab.wording)
 
     def _probe_entered(self) -> None:
         self.probe_changed.emit(self.probe_edit.text())
@@ -182,8 +181,7 @@ class TextStripPanel(SequencePanel):
             "Press Train (Space) to see the training text here, or Step token (Right arrow) to read the probe "
             "sentence below one token at a time."
         )
-        self.words = wording_for(info.config)
-        self.sep = self.words.sep  # words (and the toy's) by a space, wave values by " · ", characters by nothing
+        self.words = wording_for(info.config)  # .sep: words by a space, wave values by " · ", characters by nothing
         self.set_source(info.title)
 
     def show(self, snap: Snapshot) -> None:
@@ -203,7 +201,7 @@ class TextStripPanel(SequencePanel):
             current = None
         else:
             current = snap.length - 1 if self.selected_t is None else min(self.selected_t, snap.length - 1)
-        self.strip.set_tokens(snap.input_labels, current, snap.length, self.sep)
+        self.strip.set_tokens(snap.input_labels, current, snap.length, self.words.sep)
         if snap.skipped:
             shown = ", ".join(repr(s) for s in snap.skipped[:12])
             self.skipped.setText(f"Not in the model's vocabulary (read as <unk> if it has one, else left out): {shown}")
