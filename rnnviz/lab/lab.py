@@ -268,11 +268,14 @@ class Lab:
 
     def free_run(self, run: str = e.MAIN) -> None:
         """The sine task's free run of ``run`` with its current weights (paused or stepping: read only)."""
-        if self.ready and run in self.runs:
+
+        def answer(r: Run) -> None:
             try:
-                self.emit(free_run_series(run, self.runs[run].trainer))
+                self.emit(free_run_series(r.id, r.trainer))
             except ValueError as err:
                 self.emit(e.Problem("error", f"No free run: {err}."))
+
+        self._for_run(run, answer)
 
     def set_row(self, row: int) -> None:
         """Follow batch row ``row`` (clamped to the batch). Paused, the newest step is shown for it at once."""
