@@ -12,6 +12,7 @@ numbers are the engine's own (``lab.walkthrough``); the text and CSV layouts are
 from __future__ import annotations
 
 import csv
+from contextlib import nullcontext
 import sys
 
 from rnnviz.lab.presets import apply_preset
@@ -60,10 +61,12 @@ def run_walkthrough(args) -> int:
         )  # fmt: skip
     except WalkthroughRefused as e:
         raise InputError(f"{what}: {e}") from None
-    sys.stdout.write(format_text(w, title=f"Walkthrough of one training iteration of {what}"))
-    if args.csv:
-        rows = csv_rows(w)
-        with open(args.csv, "w", newline="", encoding="utf-8") as f:
+    # the CSV file is opened first: a path that cannot be written fails (cli.main says why) before
+    # pages of numbers scroll its message out of sight
+    with open(args.csv, "w", newline="", encoding="utf-8") if args.csv else nullcontext() as f:
+        sys.stdout.write(format_text(w, title=f"Walkthrough of one training iteration of {what}"))
+        if f is not None:
+            rows = csv_rows(w)
             csv.writer(f).writerows(rows)
-        print(f"wrote {len(rows) - 1:,} numbers to {args.csv}", file=sys.stderr)
+            print(f"wrote {len(rows) - 1:,} numbers to {args.csv}", file=sys.stderr)
     return EXIT_OK

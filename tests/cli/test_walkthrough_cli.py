@@ -71,3 +71,13 @@ def test_a_model_too_large_is_refused_with_exit_code_2(tmp_path):
     assert r.returncode == 2 and "not both" in r.stderr
     r = run_cli("walkthrough", "--steps", "0")
     assert r.returncode == 2 and "--steps" in r.stderr
+
+
+def test_a_csv_path_that_cannot_be_written_fails_before_any_table_is_printed(tmp_path):
+    """The message must not scroll away under pages of numbers: nothing is printed, the exit code says
+    the input was bad, and the message names the file."""
+    bad = tmp_path / "no such folder" / "w.csv"
+    r = run_cli("walkthrough", "--csv", bad)
+    assert r.returncode != 0 and r.stdout == ""
+    assert "w.csv" in r.stderr and "Traceback" not in r.stderr
+    assert not bad.exists()
