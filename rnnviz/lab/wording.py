@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rnnviz.training.config import TrainConfig
+
 
 @dataclass(frozen=True)
 class Wording:
@@ -68,7 +70,7 @@ def wording_for(config: dict | None) -> Wording:
     cfg = config or {}
     task = cfg.get("task", "lm")
     if task == "echo":
-        delay = int(cfg.get("delay", 0))
+        delay = int(cfg.get("delay", TrainConfig.delay))  # (a config saved without it had the default)
         ago = f"input from {delay} step{'' if delay == 1 else 's'} ago"
         return replace(
             _SINE, title=ago[0].upper() + ago[1:], target=ago, hint=f"the {ago}, as recalled",

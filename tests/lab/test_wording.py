@@ -29,3 +29,8 @@ def test_each_task_names_what_its_panels_show(changes, title, target, sep):
 def test_one_step_is_singular_and_an_unknown_model_reads_characters():
     assert wording_for(TrainConfig(task="echo", delay=1).to_dict()).title == "Input from 1 step ago"
     assert wording_for(None).title == "Next character"
+
+
+def test_an_echo_config_without_its_delay_is_worded_with_the_default_delay():
+    """A saved config that predates the field trains with TrainConfig's default: the panels say that one."""
+    assert wording_for({"task": "echo"}).title == f"Input from {TrainConfig().delay} steps ago"
