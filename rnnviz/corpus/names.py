@@ -134,17 +134,25 @@ def load_names(
 def stratified_split(
     labels: np.ndarray, val_fraction: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(train_idx, val_idx)``, each sorted: every class keeps ``round(val_fraction * n_c)`` of its
-    examples for validation, but always at least one for training."""
+    """``(train_idx, val_idx)``: every class keeps ``round(val_fraction * n_c)`` of its examples for
+    validation, but always at least one for training. ``train_idx`` is sorted; ``val_idx`` interleaves
+    the classes in proportion (each class's k-th of n_c examples sits at fraction (k + 1/2) / n_c of
+    the list), so that any prefix of it is stratified too: the app validates a large set in part, and
+    sorted (the file's order, language by language) its first batches held the first languages only."""
     labels = np.asarray(labels)
     train: list[np.ndarray] = []
     val: list[np.ndarray] = []
+    place: list[np.ndarray] = []  # per validation example: where in the interleaved list it belongs
     for c in np.unique(labels).tolist():
         members = rng.permutation(np.flatnonzero(labels == c))
         n_val = min(int(np.floor(val_fraction * len(members) + 0.5)), len(members) - 1)
-        val.append(members[:n_val])
+        chosen = np.sort(members[:n_val])
+        val.append(chosen)
+        place.append((np.arange(n_val) + 0.5) / max(n_val, 1))
         train.append(members[n_val:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+    val_idx = np.concatenate(val)
+    order = np.argsort(np.concatenate(place), kind="stable")  # ties: the classes in label order
+    return np.sort(np.concatenate(train)), val_idx[order]
 
 
 class NamesTask:

@@ -178,3 +178,16 @@ def test_from_folder(tmp_path):
     folder = make_folder(tmp_path, {"A.txt": b"Ann\nAnna\nAnnie\n", "B.txt": b"Bob\nBobby\n"})
     task = NamesTask.from_folder(folder, rng(), val_fraction=0.0, batch_size=2)
     assert task.spec.class_names == ("A", "B") and len(task.train_idx) == 5 and list(task.val_batches()) == []
+
+
+def test_every_prefix_of_the_validation_order_is_stratified():
+    """The app validates a large set in part (its first batches): each class must be there in
+    proportion, not the file's first languages only. The whole set is unchanged by the order."""
+    task = NamesTask(BUNDLED, rng(3))
+    labels = BUNDLED.labels[task.val_idx]
+    per_class = np.bincount(labels)
+    for n in (len(labels) // 10, len(labels) // 3, len(labels)):
+        got = np.bincount(labels[:n], minlength=len(per_class))
+        np.testing.assert_allclose(got, per_class * n / len(labels), atol=1.5)
+    assert sorted(task.val_idx.tolist()) == sorted(set(task.val_idx.tolist()))  # no name twice
+    assert not set(task.val_idx.tolist()) & set(task.train_idx.tolist())

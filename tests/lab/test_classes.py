@@ -128,6 +128,12 @@ def test_a_partial_pass_says_how_much_it_read():
     rep = class_report("A", 0, t.task, ev)
     assert rep.evaluated == 3 * NAMES.batch_size < rep.total == len(t.task.val_idx)
     assert sum(len(c) for row in rep.examples for c in row) <= rep.evaluated
+    # the part read is stratified: every language expected twice or more in it has a row, not only
+    # the first languages of the file
+    labels = t.task.dataset.labels[t.task.val_idx]
+    expected = np.bincount(labels) * rep.evaluated / len(labels)
+    rows = rep.confusion.sum(axis=1)
+    assert (rows[expected >= 2] > 0).all() and (rows > 0).sum() > len(rows) // 2
 
 
 def test_names_task_is_what_the_preset_trains():
