@@ -254,8 +254,8 @@ class Trainer:
 
     def first_sequence(self) -> tuple[np.ndarray, np.ndarray]:
         """``(x (T,), y)``: the first row of the data's first batch, as a fresh run's data order starts
-        (the walkthrough's sequence before any step)."""
-        batch = next(self.task.train_batches(np.random.default_rng(0)))
+        (the walkthrough's sequence before any step): drawn from the run's own data-order stream."""
+        batch = next(self.task.train_batches(np.random.default_rng(_seed_streams(self.cfg.seed)[1])))
         return np.array(batch.x[0]), np.array(batch.y[0])
 
     def newest_sequence(self, row: int = 0) -> tuple[np.ndarray, np.ndarray, State | None, int | None]:

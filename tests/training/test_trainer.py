@@ -150,3 +150,16 @@ def test_a_damaged_run_checkpoint_is_reported_as_corrupted(tmp_path, alice_small
     with pytest.raises(CheckpointError) as info:
         load_trainer(tmp_path / "damaged.npz", task=alice_small)
     assert info.value.kind == "corrupted" and "damaged" in str(info.value)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_the_first_sequence_is_the_one_the_first_step_trains_on(seed):
+    """The walkthrough before any step shows the sequence the run's data order starts with (its seed's
+    stream), not one from a fixed seed: after one step, the newest batch's first row is that one."""
+    t = Trainer(TrainConfig(task="sine", hidden=8, batch_size=4, seq_len=8, seed=seed))
+    x, y = t.first_sequence()
+    t.train_step()
+    x1, y1, _, step = t.newest_sequence(0)
+    assert step == 1
+    np.testing.assert_array_equal(x, x1)
+    np.testing.assert_array_equal(y, y1)
