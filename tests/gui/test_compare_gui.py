@@ -3,6 +3,7 @@ for the sequence panels, End compare keeps the chosen run, and a comparison from
 
 import numpy as np
 
+from rnnviz.gui.panels.mechanism import SATURATED_FLOOR
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as m
 from rnnviz.lab.presets import EXPLODING_PRESET, apply_preset
@@ -113,7 +114,8 @@ def test_the_mechanism_panel_draws_the_snapshots_numbers_for_both_runs(qtbot, ma
     assert h["sigma_h"][-1] == a.sigma_max and h["growth"][-1] == a.growth and h["saturated"][-1] == a.saturated
     # B, an LSTM: each gate block's rho and sigma_max, in the cell's gate order
     assert [hb[f"rho_{g}"][-1] for g in "ifgo"] == list(b.block_radius) and max(b.block_sigma) == b.sigma_max
-    np.testing.assert_array_equal(w.mechanism.sat_curve.yData, h["saturated"])  # (yData: before the log axis)
+    # (yData: before the log axis; a share of 0 is drawn at the floor, not dropped)
+    np.testing.assert_array_equal(w.mechanism.sat_curve.yData, np.maximum(h["saturated"], SATURATED_FLOOR))
     w.mechanism.set_main_run("B")  # the run switch: B's series, and A's kept for the way back
     np.testing.assert_array_equal(w.mechanism.block_curves["f"][0].yData, hb["rho_f"])
     assert not w.mechanism.block_curves["h"][0].isVisible() and w.mechanism.over_training["A"].n == 3

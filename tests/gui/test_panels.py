@@ -199,3 +199,12 @@ def test_the_loss_panel_says_the_newest_validation_with_perplexity_or_accuracy(q
     assert panel.val_note.text() == "validation at step 200: loss 1.386, perplexity 4"
     panel.add_eval(ev_.EvalResult("A", 400, 0.7, 0.75))  # a classifier: accuracy, no perplexity
     assert "75.0% right" in panel.val_note.text() and "perplexity" not in panel.val_note.text()
+
+
+def test_a_saturated_share_of_0_is_drawn_at_the_floor_not_dropped():
+    """The log axis over training has no 0: a healthy run (no unit saturated) would show no dots at all."""
+    from rnnviz.gui.panels.mechanism import SATURATED_FLOOR, saturated_shown
+
+    shown = saturated_shown(np.array([0.0, 0.25, np.nan, 1e-5]))
+    np.testing.assert_array_equal(shown[[0, 1, 3]], [SATURATED_FLOOR, 0.25, SATURATED_FLOOR])
+    assert np.isnan(shown[2])  # a diverged view stays undrawn

@@ -29,6 +29,17 @@ from rnnviz.training.log import Columns, mechanism_columns
 
 LAYER_COLORS = ("purple", "green", "blue")  # layer 0, 1, 2 (a colour per quantity; runs differ by dash)
 BLOCK_COLORS = ("purple", "blue", "green", "grey")  # the gate blocks of W_hh in the cell's order
+# The share of saturated units is often exactly 0 (a healthy run): a log axis has no 0, and a missing
+# dot reads as "no data", so a share below this is drawn at it (the title says so).
+SATURATED_FLOOR = 1e-3
+
+
+def saturated_shown(share: np.ndarray) -> np.ndarray:
+    """The saturated shares as drawn on the log axis: at least SATURATED_FLOOR (NaN stays NaN)."""
+    share = np.asarray(share, float)
+    return np.where(np.isfinite(share), np.maximum(share, SATURATED_FLOOR), share)
+
+
 REGIME_WORDS = {"exploding": "EXPLODING", "vanishing": "VANISHING", "saturated": "SATURATED", "stable": "STABLE",
                 "unknown": "?"}  # fmt: skip
 
@@ -202,7 +213,7 @@ class MechanismPanel(Panel):
         h = self.over_training.get(self.main_run)
         if h is None:
             return
-        series = [(self.growth_curve, h["growth"]), (self.sat_curve, h["saturated"])]
+        series = [(self.growth_curve, h["growth"]), (self.sat_curve, saturated_shown(h["saturated"]))]
         for k, gate in enumerate(self.gates[self.main_run]):
             rho, sigma = self._block_curves(gate, k)
             series += [(rho, h[f"rho_{gate}"]), (sigma, h[f"sigma_{gate}"])]
@@ -221,7 +232,7 @@ class MechanismPanel(Panel):
         block = f"W_hh blocks {blocks}" if len(labels) > 1 else "W_hh"  # (the vanilla RNN's one block: W_hh)
         return (
             f"{block}: ρ solid, σ_max dashed · <span style='color:red'>growth per step</span> · "
-            "<span style='color:#e67814'>● share saturated</span>"
+            f"<span style='color:#e67814'>● share saturated (0 drawn at {SATURATED_FLOOR:g})</span>"
         )
 
     def _block_curves(self, gate: str, k: int):
