@@ -12,8 +12,8 @@ numbers are the engine's own (``lab.walkthrough``); the text and CSV layouts are
 from __future__ import annotations
 
 import csv
-from contextlib import nullcontext
 import sys
+from contextlib import nullcontext
 
 from rnnviz.lab.presets import apply_preset
 from rnnviz.lab.walkthrough import MAX_UNITS, WalkthroughRefused, build_walkthrough
