@@ -276,3 +276,27 @@ def test_the_text_strip_draws_whole_lines_only_and_always_the_current_token(qtbo
         assert all(y + fm.descent() <= strip.height() for _, _, y, _ in placed)  # ... on a whole line
         assert (ellipsis is not None) == (placed[0][0] > 0)  # left-out values are marked with "…"
     strip.grab()  # and it paints
+
+
+def test_the_text_strip_measures_tokens_in_the_font_it_draws_with(qtbot):
+    """Token widths are cached (a frame measured all 64 again); a larger font (a projector) must not reuse them."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from rnnviz.gui.panels.textstrip import TokenStrip
+
+    strip = TokenStrip()
+    qtbot.addWidget(strip)
+    strip.resize(2000, 200)
+    strip.set_tokens(("hello", "world"), 1, 2, " ")
+    fm = QFontMetrics(strip.font())
+    _, placed = strip._layout(fm, fm.horizontalAdvance(" "))
+    assert placed[0][3] == fm.horizontalAdvance("hello")
+    big = QFont(strip.font())
+    big.setPointSize(3 * strip.font().pointSize())
+    strip.setFont(big)
+    strip.bold = QFont(big)
+    strip.bold.setBold(True)
+    fm = QFontMetrics(strip.font())
+    _, placed = strip._layout(fm, fm.horizontalAdvance(" "))
+    assert placed[0][3] == fm.horizontalAdvance("hello")
+    assert placed[1][3] == QFontMetrics(strip.bold).horizontalAdvance("world")  # the current token: bold
