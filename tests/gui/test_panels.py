@@ -208,3 +208,43 @@ def test_a_saturated_share_of_0_is_drawn_at_the_floor_not_dropped():
     shown = saturated_shown(np.array([0.0, 0.25, np.nan, 1e-5]))
     np.testing.assert_array_equal(shown[[0, 1, 3]], [SATURATED_FLOOR, 0.25, SATURATED_FLOOR])
     assert np.isnan(shown[2])  # a diverged view stays undrawn
+
+
+def test_the_bar_label_axis_lays_out_its_labels_as_pyqtgraph_does(qtbot):
+    """The bars' axis lays out its labels itself (cheaper on every frame): the same ticks, label boxes
+    and axis line as pyqtgraph's general layout, with a label that is new and one seen before."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage, QPainter
+
+    from rnnviz.gui.panels.softmax import BarLabelAxis
+
+    axis = BarLabelAxis(orientation="bottom")
+    plot = pg.PlotWidget(axisItems={"bottom": axis})
+    qtbot.addWidget(plot)
+    plot.resize(600, 200)
+    plot.show()
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    cases = [
+        (right, labels)
+        for right in (11.1, 10.52)
+        for labels in (
+            ["␣", "e", "t", "o", "a", "r", "i", "n", "s", "h", "W"],
+            ["e", "␣", "the", "o", "a", "r", "x", "n", "s", "h", "k"],
+        )
+    ]
+    for right, labels in cases:  # 11.1 as the panel sets it (the last bar + 0.6); 10.52: the last label sticks out
+        plot.setXRange(-0.6, right, padding=0)
+        ticks = [(float(k) + (0.5 if k == 10 else 0), s) for k, s in enumerate(labels)]
+        axis.setTicks([ticks, []])
+        qtbot.wait(10)  # laid out
+        painter = QPainter(image)
+        ours = axis.generateDrawSpecs(painter)
+        theirs = pg.AxisItem.generateDrawSpecs(axis, painter)
+        painter.end()
+        (pen, a1, a2), ticks_ours, texts_ours = ours
+        assert (a1, a2) == (theirs[0][1], theirs[0][2])
+        assert [(p1, p2) for _, p1, p2 in ticks_ours] == [(p1, p2) for _, p1, p2 in theirs[1]]
+        assert [t for *_, t in texts_ours] == [t for *_, t in theirs[2]] == (labels if right > 11 else labels[:-1])
+        for (r1, f1, _), (r2, f2, _) in zip(texts_ours, theirs[2], strict=True):
+            assert f1 == f2 and abs(r1.x() - r2.x()) < 1e-6 and abs(r1.width() - r2.width()) < 1e-6
+            assert abs(r1.y() - r2.y()) < 1e-6 and abs(r1.height() - r2.height()) < 1e-6

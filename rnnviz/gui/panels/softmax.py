@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
 
 from rnnviz.gui.panels.base import (
     COLORS,
@@ -29,13 +30,71 @@ from rnnviz.lab.snapshot import Snapshot
 from rnnviz.lab.wording import Wording, wording_for
 
 
+class BarLabelAxis(pg.AxisItem):
+    """The bars' bottom axis: one label under each bar, laid out directly.
+
+    Its labels (the most likely tokens) change with every training frame, and pyqtgraph's general tick
+    layout (per level: a font measure per label, overlap and crowding checks) cost ~1.3 ms a frame of the
+    window's ~12 (profiled, bench/gui.py), time the training process could use. Bar labels need none of
+    it: one level, a label per bar, each measured once. A range or ticks of another kind: pyqtgraph's.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sizes: dict[str, tuple[float, float]] = {}  # label -> (width, height) in the tick font
+
+    def generateDrawSpecs(self, p):  # noqa: N802 (pyqtgraph's name)
+        levels = self._tickLevels
+        lo, hi = self.range
+        if (
+            self.orientation != "bottom"
+            or not levels
+            or not levels[0]
+            or len(levels) > 2
+            or hi == lo
+            or (len(levels) == 2 and levels[1])
+        ):
+            return super().generateDrawSpecs(p)
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        bounds = self.mapRectFromParent(self.geometry())
+        scale = bounds.width() / (hi - lo)
+        top, tick = bounds.top(), self.style["tickLength"]
+        pen = self.tickPen()
+        below = top + max(0, tick) + self.style["tickTextOffset"][1]
+        flags = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextDontClip
+        ticks, texts, tallest, room = [], [], 0.0, self.boundingRect()
+        for value, label in levels[0]:
+            x = (value - lo) * scale
+            if not 0 <= x <= bounds.width():
+                continue
+            ticks.append((pen, QPointF(x, top), QPointF(x, top + tick)))
+            size = self._sizes.get(label)
+            if size is None:
+                if len(self._sizes) > 50_000:  # a word-level vocabulary over a long run: bounded
+                    self._sizes.clear()
+                r = p.boundingRect(QRectF(0, 0, 100, 100), Qt.AlignmentFlag.AlignCenter, label)
+                size = self._sizes[label] = (r.width(), 0.8 * r.height())  # (pyqtgraph's 0.8: a bit too tall)
+            rect = QRectF(x - size[0] / 2, below, size[0], size[1])
+            if room & rect == rect:  # (pyqtgraph's rule: a label that does not fit is left out)
+                texts.append((rect, flags, label))
+            tallest = max(tallest, size[1])
+        self._updateMaxTextSize(tallest)
+        axis = (self.pen(), QPointF(bounds.left() - 1, top + 1), QPointF(bounds.right() + 1, top + 1))
+        return axis, ticks, texts
+
+    def setTickFont(self, font) -> None:  # noqa: N802 (pyqtgraph's name)
+        self._sizes.clear()
+        super().setTickFont(font)
+
+
 class SoftmaxPanel(SequencePanel):
     title = wording_for(None).title  # (and its other words) per task: rnnviz.lab.wording
     help_text = wording_for(None).help
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"bottom": BarLabelAxis(orientation="bottom")})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
