@@ -77,6 +77,29 @@ def cache_axes(plot: pg.PlotWidget) -> pg.PlotWidget:
     return plot
 
 
+class TextSizes:
+    """Sizes of labels in one font, each measured once: a training frame draws tens of labels, and
+    measuring them all again on every frame cost as much as drawing them (profiled, bench/gui.py).
+    Bounded, for a word-level vocabulary over a long run; ``clear()`` when the font changes."""
+
+    LIMIT = 50_000
+
+    def __init__(self):
+        self._sizes: dict = {}
+
+    def __call__(self, key, measure: Callable, *args):
+        """The size kept for ``key``, or ``measure(*args)`` (kept) the first time it is asked for."""
+        size = self._sizes.get(key)
+        if size is None:
+            if len(self._sizes) >= self.LIMIT:
+                self._sizes.clear()
+            size = self._sizes[key] = measure(*args)
+        return size
+
+    def clear(self) -> None:
+        self._sizes.clear()
+
+
 class LogAxis(pg.AxisItem):
     """A log axis that labels only 1, 2 and 5 times a power of ten (pyqtgraph labels every 2..9
     between the powers when the range is narrow, and they overlap)."""

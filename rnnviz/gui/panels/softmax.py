@@ -18,6 +18,7 @@ from rnnviz.gui.panels.base import (
     COLORS,
     PlotCaption,
     SequencePanel,
+    TextSizes,
     cache_axes,
     hint,
     pen,
@@ -41,19 +42,12 @@ class BarLabelAxis(pg.AxisItem):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._sizes: dict[str, tuple[float, float]] = {}  # label -> (width, height) in the tick font
+        self._sizes = TextSizes()  # label -> (width, height) in the tick font
 
     def generateDrawSpecs(self, p):  # noqa: N802 (pyqtgraph's name)
         levels = self._tickLevels
         lo, hi = self.range
-        if (
-            self.orientation != "bottom"
-            or not levels
-            or not levels[0]
-            or len(levels) > 2
-            or hi == lo
-            or (len(levels) == 2 and levels[1])
-        ):
+        if self.orientation != "bottom" or not levels or not levels[0] or any(levels[1:]) or hi == lo:
             return super().generateDrawSpecs(p)
         if self.style["tickFont"] is not None:
             p.setFont(self.style["tickFont"])
@@ -69,12 +63,7 @@ class BarLabelAxis(pg.AxisItem):
             if not 0 <= x <= bounds.width():
                 continue
             ticks.append((pen, QPointF(x, top), QPointF(x, top + tick)))
-            size = self._sizes.get(label)
-            if size is None:
-                if len(self._sizes) > 50_000:  # a word-level vocabulary over a long run: bounded
-                    self._sizes.clear()
-                r = p.boundingRect(QRectF(0, 0, 100, 100), Qt.AlignmentFlag.AlignCenter, label)
-                size = self._sizes[label] = (r.width(), 0.8 * r.height())  # (pyqtgraph's 0.8: a bit too tall)
+            size = self._sizes(label, _label_box, p, label)
             rect = QRectF(x - size[0] / 2, below, size[0], size[1])
             if room & rect == rect:  # (pyqtgraph's rule: a label that does not fit is left out)
                 texts.append((rect, flags, label))
@@ -86,6 +75,13 @@ class BarLabelAxis(pg.AxisItem):
     def setTickFont(self, font) -> None:  # noqa: N802 (pyqtgraph's name)
         self._sizes.clear()
         super().setTickFont(font)
+
+
+def _label_box(p, label: str) -> tuple[float, float]:
+    """``(width, height)`` of a tick label as pyqtgraph measures it, with the painter (and its 0.8: the
+    bounding height is a bit too tall)."""
+    r = p.boundingRect(QRectF(0, 0, 100, 100), Qt.AlignmentFlag.AlignCenter, label)
+    return r.width(), 0.8 * r.height()
 
 
 class SoftmaxPanel(SequencePanel):

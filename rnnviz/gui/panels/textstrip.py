@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QStyle, QWidget
 
-from rnnviz.gui.panels.base import SequencePanel, source_text
+from rnnviz.gui.panels.base import SequencePanel, TextSizes, source_text
 from rnnviz.lab.events import ModelInfo
 from rnnviz.lab.snapshot import Snapshot
 from rnnviz.lab.wording import wording_for
@@ -37,9 +37,9 @@ class TokenStrip(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        # Each token's width in pixels, (bold, label) -> width: measuring all 64 on every training frame
-        # was 128 font-metric calls, ~0.4 ms a frame (profiled, bench/gui.py). Emptied when the font changes.
-        self._widths: dict[tuple[bool, str], int] = {}
+        # each token's width in pixels, (bold, label) -> width: all 64 measured on every training frame
+        # were 128 font-metric calls, ~0.4 ms a frame (profiled, bench/gui.py)
+        self._widths = TextSizes()
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setPointSize(13)
         self.setFont(font)
@@ -56,15 +56,6 @@ class TokenStrip(QWidget):
         if event.type() == QEvent.Type.FontChange:
             self._widths.clear()
         super().changeEvent(event)
-
-    def _width(self, fm: QFontMetrics, bold: QFontMetrics, label: str, is_bold: bool) -> int:
-        key = (is_bold, label)
-        w = self._widths.get(key)
-        if w is None:
-            if len(self._widths) > 50_000:  # a word-level vocabulary over a long run: bounded
-                self._widths.clear()
-            w = self._widths[key] = (bold if is_bold else fm).horizontalAdvance(label)
-        return w
 
     def set_tokens(self, labels: tuple[str, ...], current: int | None, read: int, sep: str = "") -> None:
         if (labels, current, read, sep) == (self.labels, self.current, self.read, self.sep) and not self.placeholder:
@@ -123,7 +114,8 @@ class TokenStrip(QWidget):
             if start:
                 x += fm.horizontalAdvance("…")
             for i in range(start, min(len(self.labels), start + MAX_TOKENS)):
-                w = self._width(fm, bold, self.labels[i], i == self.current)
+                current, label = i == self.current, self.labels[i]
+                w = self._widths((current, label), (bold if current else fm).horizontalAdvance, label)
                 if x + w > width and x > 4:  # wrap
                     x, row = 4, row + 1
                 placed.append((i, x, row, w))
