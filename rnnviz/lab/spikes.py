@@ -14,6 +14,7 @@ Without clipping the two norms are the same number.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from dataclasses import dataclass
@@ -72,8 +73,9 @@ def find_spike(trainer: Trainer, report: StepReport) -> Spike | None:
     if n >= WARMUP:
         rules.insert(0, ("gradient norm", norm_now, norms, cfg.spike_norm))
     for what, now, recent, factor in rules:
-        finite = recent[np.isfinite(recent)]  # (np.nanmedian is twice as slow, on every step)
-        median = float(np.median(finite)) if finite.size else float("nan")
+        # on every step: statistics.median of a list of 50 is ~10x faster than np.median (the same number)
+        finite = [v for v in recent.tolist() if math.isfinite(v)]
+        median = float(statistics.median(finite)) if finite else float("nan")
         if np.isfinite(now) and median > 0 and now > factor * median:
             if what == "loss" and not _undoes_half(now, median, float(steps["loss"][0])):
                 continue
