@@ -52,7 +52,7 @@ class LayerMechanism:
 def mechanism_views(params: dict[str, np.ndarray], fp: ForwardPass, row: int) -> tuple[LayerMechanism, ...]:
     """Every layer's :class:`LayerMechanism` for batch row ``row`` of ``fp`` (run with ``params``).
     Costs 40-50 ms for the LSTM at H = 128, T = 64 (the Jacobian curves ~25 ms, the W_hh spectra ~20 ms): callers make
-    it every second or two (``lab.MECHANISM_SHARE``)."""
+    it every few seconds (``lab.MECHANISM_SHARE``)."""
     from rnnviz.engine import mechanism as mech  # (engine.mechanism imports this module's neighbours)
 
     jac = mech.state_jacobian_norms(params, fp, row)

@@ -57,10 +57,11 @@ SNAPSHOT_RATE = 30.0  # per second
 # both Jacobian curves, ~25 ms), and twice that on a busy machine: made once a second it took 5-10%
 # of the training loop. While running, a run's snapshot carries it at most once a second and at most
 # MECHANISM_SHARE of the time: after a view that took d seconds the next is due d / MECHANISM_SHARE
-# later (the default model: every ~2 s; a small one: every second). The mechanism panel says which
-# step it shows; paused, stepping or probing, every snapshot carries it.
+# later (the default model: every ~5 s; a small one: every second). At 2% it was the largest cost of
+# the Lab's loop beyond the steps themselves (0.905 of a plain loop's speed; at 1%, 0.927). The
+# mechanism panel says which step it shows; paused, stepping or probing, every snapshot carries it.
 MECHANISM_INTERVAL = 1.0  # seconds, at least
-MECHANISM_SHARE = 0.02  # of the running time, at most
+MECHANISM_SHARE = 0.01  # of the running time, at most
 EVAL_EVERY = 200  # training steps between validation passes
 EVAL_BATCHES = 8  # validation batches of the default model per pass (a pass must not stall the loop) ...
 # ... and for other models as many as cost the same (batch x length x gates x H^2 multiply-adds per
@@ -560,7 +561,7 @@ class Lab:
                 continue
             shown = run.snapshot
             # stale: another step or row, or a live snapshot made without the mechanism view (made
-            # only every second or two while running; a paused step shows it whole)
+            # only every few seconds while running; a paused step shows it whole)
             stale = (
                 shown is None or (shown.step, shown.row) != (t.step, t.clamp_row(self.row)) or shown.mechanism is None
             )

@@ -75,7 +75,7 @@ def test_an_expensive_view_is_made_less_often_so_that_it_takes_a_bounded_share_o
     with_view = [s.step for s in snapshots(events) if s.live and s.mechanism is not None]
     spent = 0.1 * len(with_view)
     assert spent <= MECHANISM_SHARE * clock.now + 0.1  # at most the share of the time (one view's slack)
-    gap = 0.1 / MECHANISM_SHARE  # seconds between views: 5, i.e. 50 steps, not 10 (once a second)
+    gap = 0.1 / MECHANISM_SHARE  # seconds between views: 10, i.e. 100 steps, not 10 (once a second)
     assert all(b - a >= gap / 0.1 - 1 for a, b in zip(with_view, with_view[1:], strict=False))
     assert len(with_view) >= 3  # still made while training
     lab.handle(c.Pause())

@@ -5,7 +5,7 @@ What it draws comes whole from the snapshot (``Snapshot.mechanism``, made by
 lag ``T - t`` on a log axis (the LSTM's ``||dh_T/dc_t||`` dashed: the path through its cell state),
 and a caption that names the regime from those numbers with sigma_max(W_hh) and the saturation. In
 compare mode run B's curves are drawn dashed over A's, in the same colours. While training runs the
-view is refreshed every second or two (lab.MECHANISM_SHARE: at most 2% of the time); the caption says which step it is.
+view is refreshed every few seconds (lab.MECHANISM_SHARE: at most 1% of the time); the caption says which step it is.
 """
 
 from __future__ import annotations
