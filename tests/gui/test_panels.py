@@ -248,3 +248,42 @@ def test_the_bar_label_axis_lays_out_its_labels_as_pyqtgraph_does(qtbot):
         for (r1, f1, _), (r2, f2, _) in zip(texts_ours, theirs[2], strict=True):
             assert f1 == f2 and abs(r1.x() - r2.x()) < 1e-6 and abs(r1.width() - r2.width()) < 1e-6
             assert abs(r1.y() - r2.y()) < 1e-6 and abs(r1.height() - r2.height()) < 1e-6
+
+
+def test_a_plot_caption_changes_its_text_without_moving_the_plot(qtbot):
+    """The per-frame captions (bars, gradients, mechanism): a new text, short or long, leaves the plot's
+    layout alone; a line too wide is cut short with the whole text in the tooltip; a third line makes
+    the caption's row taller."""
+    import pyqtgraph as pg
+
+    from rnnviz.gui.panels.base import PlotCaption
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    caption = PlotCaption(plot)
+    caption.setText("true next: 'e'   p = 0.123\nafter 64 tokens (last 'h')")
+    qtbot.wait(10)
+    view = plot.getPlotItem().vb
+    before = view.sceneBoundingRect()
+    assert caption.shown_lines() == ["true next: 'e'   p = 0.123", "after 64 tokens (last 'h')"]
+    for item in caption.items:  # centred in the plot's width, inside it
+        r = item.sceneBoundingRect()
+        assert r.width() == 0 or (0 <= r.left() and r.right() <= 500 and abs(r.center().x() - 250) < 30)
+    wide = "a very long line, " * 20
+    caption.setText(wide)
+    qtbot.wait(10)
+    assert view.sceneBoundingRect() == before  # the layout did not change
+    assert caption.text() == wide and caption.row.toolTip() == wide.strip()
+    (shown,) = caption.shown_lines()
+    assert shown.endswith("…") and wide.startswith(shown[:-1]) and caption.items[0].sceneBoundingRect().right() <= 500
+    caption.setText("one\ntwo\nthree")
+    qtbot.wait(10)
+    assert caption.shown_lines() == ["one", "two", "three"]
+    assert view.sceneBoundingRect().top() > before.top()  # room for the third line
+    first, last = caption.items[0].sceneBoundingRect(), caption.items[2].sceneBoundingRect()
+    assert first.top() >= 0 and last.bottom() <= view.sceneBoundingRect().top() + 2
+    caption.setText("back to one")
+    qtbot.wait(10)
+    assert view.sceneBoundingRect() == before and caption.shown_lines() == ["back to one"]

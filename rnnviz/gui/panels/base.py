@@ -9,7 +9,6 @@ panel with no size on screen) is one :class:`ExportError` in plain words, shown 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import time
 from collections.abc import Callable
@@ -19,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QFileDialog,
     QGraphicsItem,
+    QGraphicsSimpleTextItem,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -184,26 +184,71 @@ class StickyRange:
 
 
 class PlotCaption:
-    """A line or two of text above a plot, drawn in the plot's own scene (its title).
+    """A line or two of text above a plot, drawn in the plot's own scene, in its title row.
 
-    For text that changes with every training frame: a QLabel beside the plot cost ~1.4 ms a repaint,
-    the plot's title ~0.4 (measured, gui panels), because it is painted with the plot that is redrawn
-    anyway. Newlines in the text start new lines; ``text()`` gives it back as set.
+    For text that changes with every training frame. A QLabel beside the plot cost ~1.4 ms a repaint;
+    the plot's title (pyqtgraph's LabelItem) ~1.2 ms a frame: it parses HTML and re-lays out the whole
+    plot for every new text (its minimum width is the text's). Here each line is a plain text item in
+    the title row, whose size never changes, so a new text only repaints it. A line wider than the plot
+    is cut short with "…" (the whole text is in the tooltip). Newlines in the text start new lines;
+    ``text()`` gives it back as set.
     """
 
+    LINES = 2  # pyqtgraph's title row (30 px) holds two lines of 9 pt; a third makes the row taller
+
     def __init__(self, plot: pg.PlotWidget, size: str = "9pt", color: str = "#333"):
-        self.item = plot.getPlotItem()
-        self.size, self.color = size, color
+        self.plot_item = plot.getPlotItem()
+        self.plot_item.setTitle(" ")  # shows pyqtgraph's title row: the lines are drawn over it
+        self.row = self.plot_item.titleLabel
+        font = QFont()
+        font.setPointSizeF(float(size.removesuffix("pt")))
+        self.metrics = QFontMetricsF(font)
+        self.items: list[QGraphicsSimpleTextItem] = []
+        for _ in range(self.LINES):
+            self._add_item(font, QColor(color))
         self._text = ""
-        self.setText(" ")
+        self._rows = self.LINES
+        self.row.geometryChanged.connect(self._place)
+
+    def _add_item(self, font: QFont, color: QColor) -> None:
+        item = QGraphicsSimpleTextItem(self.row)
+        item.setFont(font)
+        item.setBrush(color)
+        self.items.append(item)
 
     def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name, so panels treat both alike)
-        if text != self._text:
-            self._text = text
-            self.item.setTitle(html.escape(text).replace("\n", "<br>"), size=self.size, color=self.color)
+        if text == self._text:
+            return
+        self._text = text
+        lines = text.split("\n")
+        while len(self.items) < len(lines):
+            self._add_item(self.items[0].font(), self.items[0].brush().color())
+        rows = max(self.LINES, len(lines))
+        if rows != self._rows:  # (a re-layout of the plot, only when the number of lines changes)
+            self._rows = rows
+            height = 30 if rows == self.LINES else int(rows * self.metrics.lineSpacing()) + 4
+            self.row.setMaximumHeight(height)
+            self.plot_item.layout.setRowFixedHeight(0, height)
+        self.row.setToolTip(text.strip())
+        self._place()
+
+    def _place(self) -> None:
+        """Each line centred in the row (cut short with an ellipsis to fit), the lines centred as a block."""
+        lines = self._text.split("\n") if self._text else []
+        width, spacing = self.row.size().width(), self.metrics.lineSpacing()
+        top = (self.row.size().height() - len(lines) * spacing) / 2
+        for i, item in enumerate(self.items):
+            line = lines[i] if i < len(lines) else ""
+            shown = self.metrics.elidedText(line, Qt.TextElideMode.ElideRight, max(width - 4, 0))
+            item.setText(shown)
+            item.setPos(max((width - self.metrics.horizontalAdvance(shown)) / 2, 2), top + i * spacing)
 
     def text(self) -> str:
         return self._text
+
+    def shown_lines(self) -> list[str]:
+        """The lines as drawn (cut short where they do not fit)."""
+        return [item.text() for item in self.items if item.text()]
 
 
 def finite_positive(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
