@@ -101,6 +101,8 @@ class SoftmaxPanel(SequencePanel):
         # A triangle over the true next token's bar: with p near 0 the bar itself is too thin to find.
         # (A text item: moving it costs far less than re-plotting a scatter point every frame.)
         self.true_marker = pg.TextItem("▼", color=COLORS["orange"], anchor=(0.5, 1.0))
+        # made once: a new QBrush per bar per frame cost ~0.3 ms of every frame
+        self._bar_brush, self._true_brush = pg.mkBrush(*COLORS["blue"]), pg.mkBrush(*COLORS["orange"])
         self.plot.addItem(self.true_marker, ignoreBounds=True)
         self.true_marker.setVisible(False)
         self.pred_curve = self.plot.plot(pen=pen("blue", 2), name="prediction")
@@ -197,7 +199,7 @@ class SoftmaxPanel(SequencePanel):
         if gap:
             shown.append(true_id)
             heights.append(true_p)
-        brushes = [pg.mkBrush(*(COLORS["orange"] if i == true_id else COLORS["blue"])) for i in shown]
+        brushes = [self._true_brush if i == true_id else self._bar_brush for i in shown]
         x = np.arange(len(shown), dtype=float)
         if gap:
             x[-1] += 0.5  # a small gap: the true token is not among the most likely
