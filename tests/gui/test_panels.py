@@ -287,3 +287,35 @@ def test_a_plot_caption_changes_its_text_without_moving_the_plot(qtbot):
     caption.setText("back to one")
     qtbot.wait(10)
     assert view.sceneBoundingRect() == before and caption.shown_lines() == ["back to one"]
+
+
+@pytest.mark.parametrize("panel_name", ["LossPanel", "NormHistoryPanel"])
+def test_a_long_runs_curves_are_drawn_at_one_bin_per_pixel_keeping_every_peak(qtbot, panel_name):
+    """A run's curves grow with every step; drawn at ~5 points per pixel column they cost more with
+    every minute of training (the p99 lateness doubled in 4 minutes). One min/max bin per pixel keeps
+    the drawing bounded and still shows the highest and lowest step of each column."""
+    from rnnviz.gui.panels import history
+
+    panel = getattr(history, panel_name)()
+    qtbot.addWidget(panel)
+    panel.resize(700, 260)
+    panel.show()
+    rng = np.random.default_rng(0)
+    n = 20_000
+    norms = rng.lognormal(0.0, 0.5, n)
+    norms[12_345] = 400.0  # one exploding step: it must stay visible
+    panel.add_steps([
+        m.StepScalars("A", k + 1, (k + 1) / 1000, 3.0 + float(norms[k]) / 100, float(norms[k]), float(norms[k]),
+                      False, 2e-3, 2048)
+        for k in range(n)
+    ])  # fmt: skip
+    panel.refresh()
+    qtbot.wait(50)  # laid out and painted
+    width = panel.plot.getPlotItem().vb.width()
+    lines = (panel.raw, panel.smooth) if panel_name == "LossPanel" else (panel.pre, panel.post)
+    for curve in lines:
+        x, y = curve.getData()  # what is drawn
+        assert 0 < len(x) <= 2 * width + 8
+    drawn = lines[0].getData()[1]
+    top = 10 ** drawn.max() if panel_name == "NormHistoryPanel" else drawn.max()  # (a log axis draws log10)
+    assert top == pytest.approx(400.0 if panel_name == "NormHistoryPanel" else 7.0)
