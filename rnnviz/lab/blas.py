@@ -4,6 +4,9 @@ The app's window needs about a third of a core. Measured on 2 cores (bench/gui.p
 live): one BLAS thread throughout, 52-54k tokens/s; two throughout, 48k (between the small products of
 the time loops the idle thread spin-waits on the window's core); two for the large once-per-step
 products, one in the time loops and idle threads asleep at once (OPENBLAS_THREAD_TIMEOUT), 56-58k.
+Measured again with the current, faster engine (60 s runs in turns, five each): the split 77.5k, one
+thread throughout 80.4k on 0.17 fewer cores, the same within this machine's noise (±5k); two
+throughout (two shorter runs) 66-70k. The split stays until a measurement tells them apart.
 The split is a ``Runtime.loop_context`` (``rnnviz.engine.runtime``) made here with threadpoolctl.
 """
 
