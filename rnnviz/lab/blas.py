@@ -6,7 +6,8 @@ the time loops the idle thread spin-waits on the window's core); two for the lar
 products, one in the time loops and idle threads asleep at once (OPENBLAS_THREAD_TIMEOUT), 56-58k.
 Measured again with the current, faster engine (60 s runs in turns, five each): the split 77.5k, one
 thread throughout 80.4k on 0.17 fewer cores, the same within this machine's noise (±5k); two
-throughout (two shorter runs) 66-70k. The split stays until a measurement tells them apart.
+throughout (two shorter runs) 66-70k. The split stays: no measurement has put
+one thread ahead by more than the noise, though it uses fewer cores (worth measuring again).
 The split is a ``Runtime.loop_context`` (``rnnviz.engine.runtime``) made here with threadpoolctl.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -201,13 +202,17 @@ class PlotCaption:
         self.plot_item.setTitle(" ")  # shows pyqtgraph's title row: the lines are drawn over it
         self.row = self.plot_item.titleLabel
         font = QFont()
-        font.setPointSizeF(float(size.removesuffix("pt")))
+        if size.endswith("px"):
+            font.setPixelSize(round(float(size.removesuffix("px"))))
+        else:
+            font.setPointSizeF(float(size.removesuffix("pt")))
         self.metrics = QFontMetricsF(font)
         self.items: list[QGraphicsSimpleTextItem] = []
         for _ in range(self.LINES):
             self._add_item(font, QColor(color))
         self._text = ""
-        self._rows = self.LINES
+        self._rows = 0
+        self._fit_rows(self.LINES)
         self.row.geometryChanged.connect(self._place)
 
     def _add_item(self, font: QFont, color: QColor) -> None:
@@ -223,14 +228,18 @@ class PlotCaption:
         lines = text.split("\n")
         while len(self.items) < len(lines):
             self._add_item(self.items[0].font(), self.items[0].brush().color())
-        rows = max(self.LINES, len(lines))
-        if rows != self._rows:  # (a re-layout of the plot, only when the number of lines changes)
-            self._rows = rows
-            height = 30 if rows == self.LINES else int(rows * self.metrics.lineSpacing()) + 4
-            self.row.setMaximumHeight(height)
-            self.plot_item.layout.setRowFixedHeight(0, height)
+        self._fit_rows(max(self.LINES, len(lines)))
         self.row.setToolTip(text.strip())
         self._place()
+
+    def _fit_rows(self, rows: int) -> None:
+        """A title row tall enough for ``rows`` lines, at least pyqtgraph's 30 px (a re-layout of the plot:
+        only when the number of lines changes)."""
+        if rows != self._rows:
+            self._rows = rows
+            height = max(30, math.ceil(rows * self.metrics.lineSpacing()) + 2)
+            self.row.setMaximumHeight(height)
+            self.plot_item.layout.setRowFixedHeight(0, height)
 
     def _place(self) -> None:
         """Each line centred in the row (cut short with an ellipsis to fit), the lines centred as a block."""

@@ -28,20 +28,72 @@ SMOOTHING = 0.95  # exponential moving average of the training loss, about the l
 MAX_CLIP_MARKERS = 4000  # beyond this many clipped steps, markers are merged (every clipped step stays marked)
 
 
-# pyqtgraph's automatic downsampling keeps ~5 points per pixel column (the item option
-# 'autoDownsampleFactor', which has no setter), and in "peak" mode draws each kept bin as its lowest
-# and highest value: a jagged curve of 10,000 steps was ~6,500 line segments piled over ~650 px, 19 ms
-# a paint, growing with the run (bench/gui.py --seconds 240: p99 lateness 14 ms in the first minute,
-# 34 ms in the fourth). One bin per pixel draws the same envelope on screen, at a cost that stops
-# growing with the run (4-10 ms a paint from 1,000 to 200,000 steps). Only for lines: markers (clipped
-# steps, spikes, validation points) are never downsampled away.
-BINS_PER_PIXEL = 1.0
+class PixelEnvelope(pg.PlotDataItem):
+    """A line of a whole run's steps, drawn as one min/max pair per pixel column of the x range shown.
+
+    pyqtgraph's own downsampling keeps ~5 points per pixel column, each bin drawn as its min and max:
+    at 10,000 steps the gradient-norm curve was ~6,500 line segments piled over ~650 px, 19 ms a
+    paint, growing with the run (bench/gui.py --seconds 240: p99 lateness 14 ms in the first minute,
+    34 ms in the fourth). And its bins drop the last ``len % ds`` points: the newest steps, where a
+    spike would be. Here the bins cover every point of the visible range, the newest included, and are
+    made again when the range or the plot's width changes (a zoom shows the detail). Same envelope on
+    screen, a cost that no longer grows with the run. ``full_data()`` gives what was set.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._full = (np.zeros(0), np.zeros(0))
+        self._view = None
+        super().__init__(*args, **kwargs)
+
+    def setDownsampling(self, *args, **kwargs) -> None:  # noqa: N802 (pyqtgraph's name)
+        """Ignored: the envelope is this item's own downsampling (the plot offers its settings to every item)."""
+
+    def setData(self, *args, **kwargs) -> None:  # noqa: N802 (pyqtgraph's name)
+        if len(args) == 2 and not kwargs:  # (x, y): the panels' calls
+            self._full = (np.asarray(args[0], float), np.asarray(args[1], float))
+            self._watch_view()
+            super().setData(*self._envelope())
+        else:  # pyqtgraph's own calls (construction, styles)
+            super().setData(*args, **kwargs)
+
+    def full_data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._full
+
+    def _watch_view(self) -> None:
+        view = self.getViewBox()
+        if view is not None and view is not self._view:
+            self._view = view
+            view.sigXRangeChanged.connect(self._redraw)
+            view.sigResized.connect(self._redraw)
+
+    def _redraw(self, *_) -> None:
+        super().setData(*self._envelope())
+
+    def _envelope(self) -> tuple[np.ndarray, np.ndarray]:
+        """The visible points (and one beyond each edge), at most two per pixel column: each column's
+        highest then lowest value, at the column's first step."""
+        x, y = self._full
+        view = self._view
+        if view is None or len(x) < 2:
+            return x, y
+        (left, right), _ = view.viewRange()
+        start = max(int(np.searchsorted(x, left)) - 1, 0)
+        stop = min(int(np.searchsorted(x, right, side="right")) + 1, len(x))
+        x, y = x[start:stop], y[start:stop]
+        columns = int(view.width())
+        if columns < 1 or len(x) <= 2 * columns:
+            return x, y
+        edges = np.linspace(x[0], x[-1], columns + 1)[:-1]
+        first = np.unique(np.searchsorted(x, edges))  # each non-empty column's first point
+        top, bottom = np.maximum.reduceat(y, first), np.minimum.reduceat(y, first)
+        return np.repeat(x[first], 2), np.column_stack([top, bottom]).reshape(-1)
 
 
-def draw_per_pixel(*curves: pg.PlotDataItem) -> None:
-    """Downsample these line curves to one min/max bin per pixel column (see BINS_PER_PIXEL)."""
-    for curve in curves:
-        curve.opts["autoDownsampleFactor"] = BINS_PER_PIXEL
+def envelope_line(plot: pg.PlotWidget, **opts) -> PixelEnvelope:
+    """A :class:`PixelEnvelope` line added to ``plot`` (as ``plot.plot(**opts)`` would add a curve)."""
+    line = PixelEnvelope(**opts)
+    plot.addItem(line)
+    return line
 
 
 def _history_plot(y_label: str, log_y: bool) -> pg.PlotWidget:
@@ -122,15 +174,15 @@ class LossPanel(CompareOverlay, Panel):
         self.plot = _history_plot("loss", log_y=False)
         item = self.plot.getPlotItem()
         self.legend = item.addLegend(offset=(-5, 5), labelTextSize="8pt", **LEGEND_STYLE)
-        self.raw = self.plot.plot(pen=pen("grey", 1, alpha=120), name="train (each step)")
-        self.smooth = self.plot.plot(pen=pen("blue", 2), name="train (moving average)")
+        self.raw = envelope_line(self.plot, pen=pen("grey", 1, alpha=120), name="train (each step)")
+        self.smooth = envelope_line(self.plot, pen=pen("blue", 2), name="train (moving average)")
         self.val = self.plot.plot(
             pen=pen("orange", 1), symbol="o", symbolSize=6, symbolBrush=(230, 120, 20), name="validation"
         )
         # run B of a comparison: its moving average and validation, dashed (hidden until comparing)
         # 1 px: Qt strokes a wider dashed line of many points slowly (compare mode's p99 lateness went
         # from 28 to 50 ms with 2 px dashes on the two history panels)
-        self.b_smooth = self.plot.plot(pen=pen("blue", 1, dash=True))
+        self.b_smooth = envelope_line(self.plot, pen=pen("blue", 1, dash=True))
         self.b_val = self.plot.plot(
             pen=pen("orange", 1, dash=True), symbol="t", symbolSize=7, symbolBrush=(230, 120, 20)
         )
@@ -147,7 +199,6 @@ class LossPanel(CompareOverlay, Panel):
         self.y_range = StickyRange(self.plot, log=False)
         self.shown_step = ShownStep(self.plot)
         self._dirty = False
-        draw_per_pixel(self.raw, self.smooth, self.b_smooth)
         self.set_compare(None)
 
     @property
@@ -313,10 +364,10 @@ class NormHistoryPanel(CompareOverlay, Panel):
         # Opaque: Qt fills a wide translucent line as one self-intersecting polygon, and a jagged curve of
         # thousands of steps then took ~40 ms a paint after a minute of training and ~160 ms by 2,000
         # steps (measured); an opaque pen stays at a few milliseconds however long the run.
-        self.pre = self.plot.plot(pen=pen("light blue", 3), name="before clipping")
+        self.pre = envelope_line(self.plot, pen=pen("light blue", 3), name="before clipping")
         # Where clipping acts, the clipped norm lies exactly on the threshold: drawn 2 px wide above the
         # (thin, dashed) threshold line, so it shows instead of hiding under it.
-        self.post = self.plot.plot(pen=pen("orange", 2), name="after clipping")
+        self.post = envelope_line(self.plot, pen=pen("orange", 2), name="after clipping")
         self.post.setZValue(5)
         self.events = self.plot.plot(
             pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=(214, 39, 40), name="clipped step"
@@ -337,8 +388,8 @@ class NormHistoryPanel(CompareOverlay, Panel):
         self.threshold.setZValue(-5)
         self.threshold.setVisible(False)
         # run B of a comparison, dashed (hidden until comparing)
-        self.b_pre = self.plot.plot(pen=pen("blue", 1, dash=True))  # 1 px dashes: see LossPanel
-        self.b_post = self.plot.plot(pen=pen("orange", 1, dash=True))
+        self.b_pre = envelope_line(self.plot, pen=pen("blue", 1, dash=True))  # 1 px dashes: see LossPanel
+        self.b_post = envelope_line(self.plot, pen=pen("orange", 1, dash=True))
         self.b_post.setZValue(5)
         self.layout_.addWidget(cache_axes(self.plot), 1)
         self.summary = QLabel(" ")
@@ -355,7 +406,6 @@ class NormHistoryPanel(CompareOverlay, Panel):
         self._threshold: float | None = None  # norm clipping: kept inside the y range
         self._clipped_total = 0
         self._steps_total = 0
-        draw_per_pixel(self.pre, self.post, self.b_pre, self.b_post)
         self.set_compare(None)
 
     def b_items(self) -> tuple:
