@@ -45,9 +45,6 @@ class PixelEnvelope(pg.PlotDataItem):
         self._view = None
         super().__init__(*args, **kwargs)
 
-    def setDownsampling(self, *args, **kwargs) -> None:  # noqa: N802 (pyqtgraph's name)
-        """Ignored: the envelope is this item's own downsampling (the plot offers its settings to every item)."""
-
     def setData(self, *args, **kwargs) -> None:  # noqa: N802 (pyqtgraph's name)
         if len(args) == 2 and not kwargs:  # (x, y): the panels' calls
             self._full = (np.asarray(args[0], float), np.asarray(args[1], float))
@@ -103,7 +100,8 @@ def _history_plot(y_label: str, log_y: bool) -> pg.PlotWidget:
     item.setLabel("bottom", "training step")
     item.setLabel("left", y_label)
     item.showGrid(x=False, y=True, alpha=0.2)
-    item.setDownsampling(auto=True, mode="peak")
+    # No pyqtgraph downsampling: the lines are PixelEnvelopes, which bin themselves (pyqtgraph's bins
+    # would drop their newest points), and the markers are few (clip_markers keeps at most 4,000).
     item.setClipToView(True)
     # Ranges are set by the panel when it refreshes (autorange would rescan every point at every paint).
     item.enableAutoRange(x=False, y=False)
