@@ -62,6 +62,31 @@ def test_heatmap_levels_are_fixed_and_its_hover_reads_a_value(trained, qtbot):
     assert h.colorbar.levels() == (0.0, 1.0)
 
 
+def test_the_heatmap_picture_has_the_colour_maps_colours_in_the_painters_own_format(trained):
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage, qAlpha
+
+    h = trained.heatmap
+    q = h.image.qimage
+    # premultiplied ARGB32 is what the raster painter blends without converting every pixel per paint
+    assert q.format() == QImage.Format.Format_ARGB32_Premultiplied
+    assert (q.width(), q.height()) == (64, 128)  # a pixel per (t, unit)
+    plain = pg.ImageItem(h._matrix, axisOrder="row-major", levels=(-1.0, 1.0), lut=h.image.lut)
+    plain.render()  # pyqtgraph's own picture of the same matrix: an indexed image
+    assert plain.qimage.format() == QImage.Format.Format_Indexed8
+    lut = h.image.lut
+    for unit, t in [(0, 0), (5, 17), (64, 33), (127, 63)]:
+        assert q.pixel(t, unit) == plain.qimage.pixel(t, unit)
+        v = h._matrix[unit, t]  # the colour map's colour of the value: -1..1 over the table's 256 rows
+        r, g, b = lut[min(int((v + 1.0) / 2.0 * len(lut)), len(lut) - 1)][:3]
+        assert q.pixelColor(t, unit).getRgb()[:3] == (r, g, b)
+    nan = h._matrix.copy()
+    nan[3, 4] = np.nan  # a NaN cell stays transparent (see-through to the white plot), not a colour
+    h.image.setImage(nan, levels=(-1.0, 1.0), autoLevels=False)
+    h.image.render()
+    assert qAlpha(h.image.qimage.pixel(4, 3)) == 0 and qAlpha(h.image.qimage.pixel(5, 3)) == 255
+
+
 def test_the_clip_threshold_line_is_labelled_with_its_current_value(qtbot):
     from rnnviz.engine.clipping import ClipConfig
     from rnnviz.gui.panels.history import NormHistoryPanel
