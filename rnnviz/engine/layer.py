@@ -92,8 +92,7 @@ def layer_forward(
 
     ``ax``: input pre-activations ``(G, T, B, H)``, or a :class:`OneHotInput`. ``h0 (B, H)`` initial
     state (``c0`` likewise for the LSTM, else ignored). Buffers come from ``runtime.pool`` (see
-    ``buffers``), so a returned trace is never overwritten while anyone still holds it; the loop runs
-    inside ``runtime.loop_context()``.
+    ``buffers``), so a returned trace is never overwritten while anyone still holds it.
     """
     cell = get_cell(cell_name)
     G = len(cell.GATES)
@@ -113,15 +112,14 @@ def layer_forward(
     W4 = gate_major(W_hh, G)  # (G, H, H)
     b4 = None if b_hh is None else np.ascontiguousarray(np.broadcast_to(b_hh.reshape(G, 1, H), (G, B, H)))
     step_forward = cell.step_forward
-    with runtime.loop_context():
-        if isinstance(ax, OneHotInput):
-            ax_t = np.empty((G, B, H), dtype)
-            for t in range(T):
-                np.take(ax.table, ax.ids[t], axis=1, out=ax_t)
-                step_forward(ax_t, W4, b4, trace.step(t))
-        else:
-            for t in range(T):
-                step_forward(ax[:, t], W4, b4, trace.step(t))
+    if isinstance(ax, OneHotInput):
+        ax_t = np.empty((G, B, H), dtype)
+        for t in range(T):
+            np.take(ax.table, ax.ids[t], axis=1, out=ax_t)
+            step_forward(ax_t, W4, b4, trace.step(t))
+    else:
+        for t in range(T):
+            step_forward(ax[:, t], W4, b4, trace.step(t))
     return trace
 
 
@@ -174,24 +172,21 @@ def layer_backward(
     dh_above = dh_out.copy() if record else None
     dh_prev = np.empty_like(dh_out) if record else None
     dc_prev = np.empty_like(dh_out) if record and cell.HAS_CELL_STATE else None
-    with runtime.loop_context():
-        for t in range(T - 1, -1, -1):
-            dh = dh_out[t]
-            if dh_next is not None:
-                dh += dh_next  # total dL/dh_t = from the output at t + from the future
-            dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh_T, dax[t], dah[t])
-            if record:
-                dh_prev[t] = dh_next
-                if dc_prev is not None:
-                    dc_prev[t] = dc_next
+    for t in range(T - 1, -1, -1):
+        dh = dh_out[t]
+        if dh_next is not None:
+            dh += dh_next  # total dL/dh_t = from the output at t + from the future
+        dh_next, dc_next = step_backward(dh, dc_next, trace.step(t), W_hh_T, dax[t], dah[t])
+        if record:
+            dh_prev[t] = dh_next
+            if dc_prev is not None:
+                dc_prev[t] = dc_next
     return LayerGrads(
         dax=dax, dah=dah, dh=dh_out, dh0=dh_next, dc0=dc_next, dh_above=dh_above, dh_prev=dh_prev, dc_prev=dc_prev
     )
 
 
-def layer_backward_states(
-    trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray, runtime: Runtime = DEFAULT
-) -> LayerGrads:
+def layer_backward_states(trace: LayerTrace, W_hh: np.ndarray, dh_out: np.ndarray) -> LayerGrads:
     """BPTT through one layer for the states only, via the cell's precomputed Jacobian coefficients.
 
     Same result as :func:`layer_backward` (to rounding) but with far fewer operations per step, which
@@ -207,10 +202,9 @@ def layer_backward_states(
     dax = np.empty((T, B, G * H), dh_out.dtype)
     jacobian_step = cell.jacobian_step
     dh_next = dc_next = None
-    with runtime.loop_context():
-        for t in range(T - 1, -1, -1):
-            dh = dh_out[t]
-            if dh_next is not None:
-                dh += dh_next
-            dh_next, dc_next = jacobian_step(dh, dc_next, coeffs, t, W_hh_T, dax[t])
+    for t in range(T - 1, -1, -1):
+        dh = dh_out[t]
+        if dh_next is not None:
+            dh += dh_next
+        dh_next, dc_next = jacobian_step(dh, dc_next, coeffs, t, W_hh_T, dax[t])
     return LayerGrads(dax=dax, dah=None, dh=dh_out, dh0=dh_next, dc0=dc_next)

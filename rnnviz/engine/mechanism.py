@@ -389,10 +389,9 @@ def state_jacobian_norms(
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {', '.join(NORMS)}, not {norm!r}")
     out = []
-    with fp.runtime.loop_context():
-        for layer in range(len(fp.layers)):
-            chain, T, has_c = _chain(params, fp, row, layer)
-            out.append(_measure(chain, T, has_c and cell_state, norm, rtol, max_iter))
+    for layer in range(len(fp.layers)):
+        chain, T, has_c = _chain(params, fp, row, layer)
+        out.append(_measure(chain, T, has_c and cell_state, norm, rtol, max_iter))
     return tuple(out)
 
 
@@ -467,7 +466,7 @@ def state_jacobians(
     dh_all = np.empty((T, H, H))
     dc_all = np.empty((T, H, H)) if has_c else None
     exponent = 0
-    with fp.runtime.loop_context(), np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):
         for t, dh, dc in chain:
             np.ldexp(dh, exponent, out=dh_all[t], dtype=np.float64)
             size = float(np.max(np.abs(dh)))

@@ -56,7 +56,7 @@ class ForwardPass:
     out: np.ndarray  # head output: logits (T, B, V) | logits (B, K) | predictions (T, B, O)
     probs: np.ndarray | None  # softmax of the logits; None for regression
     log_z: np.ndarray | None  # log-sum-exp of the logits, (T, B) or (B,)
-    runtime: Runtime = DEFAULT  # where loss and backward take their scratch arrays, how loops run (see runtime)
+    runtime: Runtime = DEFAULT  # where loss and backward take their scratch arrays, how large products run
 
     @property
     def T(self) -> int:
@@ -130,8 +130,8 @@ def forward(
     ``lengths (B,)``: real lengths for the classification head (all T if None). Dropout is on only if
     ``cfg.dropout > 0`` and either ``dropout_rng`` (draws fresh masks: training) or ``dropout_masks``
     (reuses given masks: gradient checks) is given; evaluation passes neither. ``runtime``: where the
-    large arrays come from (a ``BufferPool`` reuses them between steps) and what the time loops run
-    inside (see ``runtime``).
+    large arrays come from (a ``BufferPool`` reuses them between steps) and what the large products
+    (here the input projections of layers not fed by one-hot ids) run inside (see ``runtime``).
     """
     xt = _time_major(x, cfg)
     T, B = xt.shape[:2]
@@ -170,7 +170,8 @@ def forward(
                         mask = (dropout_rng.random((T, B, H)) >= p).astype(dtype) / dtype.type(1.0 - p)
                     inp = inp * mask
             ax = pool.empty((G, T, B, H), dtype)  # gate-major input pre-activations
-            np.matmul(inp.reshape(T * B, -1), gate_major(W_xh, G), out=ax.reshape(G, T * B, H))
+            with runtime.wide_context():
+                np.matmul(inp.reshape(T * B, -1), gate_major(W_xh, G), out=ax.reshape(G, T * B, H))
             ax += b_h.reshape(G, 1, 1, H)
         h0, c0 = state[layer]
         b_hh = params.get(f"layer{layer}.b_hh")
@@ -313,27 +314,30 @@ def backward(
         if param_grads:
             lg = layer_backward(lt, params[f"layer{layer}.W_hh"], dh_above, fp.runtime, record=record_steps)
         else:
-            lg = layer_backward_states(lt, params[f"layer{layer}.W_hh"], dh_above, fp.runtime)
+            lg = layer_backward_states(lt, params[f"layer{layer}.W_hh"], dh_above)
         layer_grads[layer] = lg
         GH = lg.dax.shape[-1]
         if param_grads:
             pre = f"layer{layer}."
-            grads[pre + "W_hh"] = lt.hs[:-1].reshape(-1, H).T @ lg.dah.reshape(-1, GH)
+            inp = fp.inputs[layer]
+            with fp.runtime.wide_context():  # the large products: over all T*B rows, G*H columns
+                grads[pre + "W_hh"] = lt.hs[:-1].reshape(-1, H).T @ lg.dah.reshape(-1, GH)
+                if inp is None:  # one-hot input: the gradient of a row lookup is a scatter-add
+                    grads[pre + "W_xh"] = scatter_add_rows(fp.x, lg.dax, cfg.vocab_size, pool)
+                else:
+                    grads[pre + "W_xh"] = inp.reshape(-1, inp.shape[-1]).T @ lg.dax.reshape(-1, GH)
             grads[pre + "b_h"] = sum_rows(lg.dax)
             if pre + "b_hh" in params:
                 grads[pre + "b_hh"] = sum_rows(lg.dah)
-            inp = fp.inputs[layer]
-            if inp is None:  # one-hot input: the gradient of a row lookup is a scatter-add
-                grads[pre + "W_xh"] = scatter_add_rows(fp.x, lg.dax, cfg.vocab_size, pool)
-            else:
-                grads[pre + "W_xh"] = inp.reshape(-1, inp.shape[-1]).T @ lg.dax.reshape(-1, GH)
         if layer > 0:
-            dh_above = matmul_rows(lg.dax, W_xh.T, out=pool.empty((T, B, H), lg.dax.dtype))  # dL/d(layer input)
+            with fp.runtime.wide_context():  # dL/d(layer input)
+                dh_above = matmul_rows(lg.dax, W_xh.T, out=pool.empty((T, B, H), lg.dax.dtype))
             if fp.masks[layer] is not None:
                 dh_above *= fp.masks[layer]
         elif cfg.input == "embedding" and param_grads:
-            d_emb = matmul_rows(lg.dax, W_xh.T)  # (T, B, D)
-            grads["embed.E"] = scatter_add_rows(fp.x, d_emb, cfg.vocab_size, pool)
+            with fp.runtime.wide_context():
+                d_emb = matmul_rows(lg.dax, W_xh.T)  # (T, B, D)
+                grads["embed.E"] = scatter_add_rows(fp.x, d_emb, cfg.vocab_size, pool)
     if param_grads:
         grads = {name: grads[name] for name in params}  # the params' order
     return Backward(grads, layer_grads)
@@ -348,9 +352,9 @@ def backward_states(params: dict[str, np.ndarray], fp: ForwardPass, dh_top: np.n
     out: list[LayerGrads] = [None] * cfg.num_layers  # type: ignore[list-item]
     dh_above = dh_top
     for layer in range(cfg.num_layers - 1, -1, -1):
-        lg = layer_backward_states(fp.layers[layer], params[f"layer{layer}.W_hh"], dh_above, fp.runtime)
+        lg = layer_backward_states(fp.layers[layer], params[f"layer{layer}.W_hh"], dh_above)
         out[layer] = lg
-        if layer > 0:
+        if layer > 0:  # (not a wide product: the traces and the probe pass one row here)
             dh_above = matmul_rows(lg.dax, params[f"layer{layer}.W_xh"].T)
             if fp.masks[layer] is not None:
                 dh_above *= fp.masks[layer]

@@ -1,15 +1,18 @@
 """How the engine runs, as opposed to what it computes: one small object passed in explicitly.
 
-    runtime = Runtime(pool=BufferPool(), loop_context=one_blas_thread)
+    runtime = Runtime(pool=BufferPool(), wide_context=two_blas_threads)
     fp = forward(params, cfg, x, runtime=runtime)
 
 ``pool`` is where the large per-step arrays come from: ``FRESH`` (a new array each time, the default)
 or a :class:`~rnnviz.engine.buffers.BufferPool` that hands released arrays out again (a training run
-owns one). ``loop_context`` is a factory of context managers that every time loop (forward, BPTT,
-the one-row BPTT of a trace) runs inside. Each step of a loop multiplies small matrices, where a
-second BLAS thread gains little and, idle between the steps, spin-waits on its core, while the large
-once-per-step products gain from it; so the app's training process, which shares two cores with the
-window, passes one that runs the loops on a single BLAS thread (``rnnviz.lab.blas``). Neither
+owns one). ``wide_context`` is a factory of context managers that the engine's few large products
+run inside: those over all T*B rows of a batch at once (a layer's input projection, the weight
+gradients of W_hh and W_xh, the gradient passed down to a lower layer), where a second BLAS thread
+gains most. Everything else, the time loops above all (each step multiplies small matrices), the
+head's products, the bias sums and the gradient norms, runs on the BLAS threads the process has. So
+the app's training process, which shares two cores with the window, runs on one BLAS thread and
+passes a ``wide_context`` that gives these products two (``rnnviz.lab.blas``): a second thread woken
+for a small product costs more than it saves whenever the window holds the other core. Neither
 changes a single bit of the results (tests/engine/test_determinism.py).
 
 The engine never changes a runtime and keeps no runtime of its own: whoever trains decides.
@@ -28,7 +31,7 @@ from rnnviz.engine.buffers import FRESH
 @dataclass(frozen=True)
 class Runtime:
     pool: object = FRESH  # .empty(shape, dtype) / .zeros(shape, dtype): FRESH or a BufferPool
-    loop_context: Callable[[], AbstractContextManager] = contextlib.nullcontext
+    wide_context: Callable[[], AbstractContextManager] = contextlib.nullcontext
 
 
-DEFAULT = Runtime()  # fresh arrays, loops on whatever BLAS threads the process has
+DEFAULT = Runtime()  # fresh arrays, every product on whatever BLAS threads the process has

@@ -1,14 +1,18 @@
 """BLAS threads for a training process that shares its cores with a window (no Qt here).
 
-The app's window needs about a third of a core. Measured on 2 cores (bench/gui.py, LSTM H=128, panels
-live): one BLAS thread throughout, 52-54k tokens/s; two throughout, 48k (between the small products of
-the time loops the idle thread spin-waits on the window's core); two for the large once-per-step
-products, one in the time loops and idle threads asleep at once (OPENBLAS_THREAD_TIMEOUT), 56-58k.
-Measured again with the current, faster engine (60 s runs in turns, five each): the split 77.5k, one
-thread throughout 80.4k on 0.17 fewer cores, the same within this machine's noise (±5k); two
-throughout (two shorter runs) 66-70k. The split stays: no measurement has put
-one thread ahead by more than the noise, though it uses fewer cores (worth measuring again).
-The split is a ``Runtime.loop_context`` (``rnnviz.engine.runtime``) made here with threadpoolctl.
+The app's window needs about a third of a core. On 2 cores the training process is started with two
+BLAS threads and then runs on one, except inside ``Runtime.wide_context`` (``rnnviz.engine.runtime``):
+the few large products over a whole batch (the weight gradients of W_hh and W_xh, input projections),
+where the second thread gains a third (2.8 against 3.3 ms for W_hh's gradient, LSTM H=128, B=32,
+T=64, with a stand-in for the window busy a third of the time). Everywhere else a second thread is
+woken for a product too small to repay it, and whenever the window holds the other core the product
+waits for it: under that load the gradient norms took 0.74 ms on two threads against 0.12 on one (means
+of 300), the head's products 0.61-0.65 against 0.47-0.55. Idle threads sleep at once
+(OPENBLAS_THREAD_TIMEOUT), so they take nothing from the window between the products using them.
+
+History (bench/gui.py, panels live): one thread throughout 52-54k tokens/s and two throughout 48k on the
+first engine; on the current one, two threads for everything but the time loops 77.5-87k, one
+throughout 73-80k, two throughout 66-70k, the spinning threads' default timeout lower still.
 """
 
 from __future__ import annotations
@@ -27,30 +31,33 @@ def blas_controllers() -> list:
     return [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
 
 
-def one_blas_thread_context():
-    """A ``loop_context`` that runs the engine's time loops on one BLAS thread and restores the thread
-    count after; None (change nothing) where no BLAS library can be steered."""
+def widening_context():
+    """Put this process's BLAS on one thread now and return a ``wide_context`` that gives the large
+    products the threads it had (see the module docstring); None (change nothing) where no BLAS
+    library can be steered."""
     blas = blas_controllers()
     if not blas:
         return None
     threads = [c.num_threads for c in blas]
+    for c in blas:
+        c.set_num_threads(1)
 
     @contextmanager
-    def one_thread():
-        for c in blas:
-            c.set_num_threads(1)
+    def wide():
+        for c, n in zip(blas, threads, strict=True):
+            c.set_num_threads(n)
         try:
             yield
         finally:
-            for c, n in zip(blas, threads, strict=True):
-                c.set_num_threads(n)
+            for c in blas:
+                c.set_num_threads(1)
 
-    return one_thread
+    return wide
 
 
 def engine_blas_threads(cpus: int | None = None, steerable: bool | None = None) -> tuple[int, bool]:
-    """``(threads, split)``: BLAS threads for the training process, and whether its time loops run on
-    one of them (see the module docstring). With 3 cores or more there is room for two throughout.
+    """``(threads, split)``: BLAS threads for the training process, and whether it runs on one of them
+    except for the large products (see the module docstring). With 3 cores or more there is room for two throughout.
     Where the thread count cannot be changed at run time (``steerable`` False), one thread on 2 cores.
     """
     if cpus is None:
@@ -66,14 +73,15 @@ def engine_blas_threads(cpus: int | None = None, steerable: bool | None = None) 
 
 @contextmanager
 def blas_environment(threads: int, split: bool):
-    """While a training process is started: ``threads`` BLAS threads in its environment; ``split``: its
-    time loops will run on one (see ``engine_blas_threads``)."""
+    """While a training process is started: ``threads`` BLAS threads in its environment; ``split``: it
+    will run on one of them but for the large products (see ``engine_blas_threads``)."""
     names = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")
     saved = {k: os.environ.get(k) for k in names}
     os.environ.update({k: str(threads) for k in names[:3]})
     if split:
         # An idle OpenBLAS thread spins for 2**28 cycles (~0.1 s) before it sleeps; 2**4 (the least)
-        # sends it to sleep at once, so it takes no time from the window between the products using it.
+        # sends it to sleep at once, so it takes no time from the window between the products using it
+        # (2**20, ~0.4 ms: the app trained at 0.77 of headless against 0.84, three short runs each).
         os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
     try:
         yield

@@ -26,7 +26,7 @@ from rnnviz.engine.buffers import BufferPool
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
-from rnnviz.lab.blas import one_blas_thread_context
+from rnnviz.lab.blas import widening_context
 from rnnviz.lab.lab import LOAD_ERRORS, Lab
 from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig, Trainer
@@ -199,13 +199,14 @@ class LabLoop:
         threading.Thread(target=load, name="rnnviz-loader", daemon=True).start()
 
 
-def lab_main(cmd_conn, data_conn, config: TrainConfig, fallback: TrainConfig | None, one_thread_loops: bool) -> None:
+def lab_main(cmd_conn, data_conn, config: TrainConfig, fallback: TrainConfig | None, split_blas: bool) -> None:
     """Entry point of the training process: commands arrive on ``cmd_conn``, events leave on
-    ``data_conn`` (two one-way pipes, so no connection is used by two threads at once)."""
+    ``data_conn`` (two one-way pipes, so no connection is used by two threads at once). ``split_blas``:
+    run on one BLAS thread but for the large products (``rnnviz.lab.blas``)."""
     # Ctrl-C in the terminal that started the app reaches this process too: the app decides what to do
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    loop_context = one_blas_thread_context() if one_thread_loops else None
-    runtime = Runtime(pool=BufferPool(), **({"loop_context": loop_context} if loop_context else {}))
+    wide = widening_context() if split_blas else None
+    runtime = Runtime(pool=BufferPool(), **({"wide_context": wide} if wide else {}))
     outbox = Outbox(data_conn.send)
     loop = LabLoop(outbox.put, config, fallback, runtime=runtime)
 

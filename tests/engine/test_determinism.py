@@ -44,20 +44,39 @@ def test_different_seed_different_weights():
     assert any(p1[k].tobytes() != p2[k].tobytes() for k in p1)
 
 
-def test_the_time_loops_run_inside_the_loop_context_and_it_changes_no_bits():
-    # The app's training process runs the time loops on one BLAS thread (a Runtime's loop_context);
-    # the engine must enter that context around every loop and compute exactly the same numbers in it.
+def test_only_the_large_products_run_in_the_wide_context_and_it_changes_no_bits(monkeypatch):
+    # The app's training process runs on one BLAS thread and gives the large once-per-step products two
+    # (a Runtime's wide_context). The engine must enter it around those products only, never around a
+    # step of a time loop, and compute exactly the same numbers in it.
+    from rnnviz.engine.cells import lstm
+
     p_plain, t_plain = run(7)
-    entered = []
+    inside, entered, loop_steps = [False], [], []
 
     @contextlib.contextmanager
-    def counting():
+    def wide():
+        assert not inside[0]  # (not nested)
+        inside[0] = True
         entered.append(1)
         yield
+        inside[0] = False
 
-    p_ctx, t_ctx = run(7, Runtime(loop_context=counting))
-    # per training step and layer: the forward loop, BPTT, and the one-row BPTT of the trace
-    assert len(entered) == 5 * 2 * 3
+    def watched(step):
+        def f(*args, **kwargs):
+            loop_steps.append(inside[0])
+            return step(*args, **kwargs)
+
+        return f
+
+    monkeypatch.setattr(lstm, "step_forward", watched(lstm.step_forward))
+    monkeypatch.setattr(lstm, "step_backward", watched(lstm.step_backward))
+    p_ctx, t_ctx = run(7, Runtime(wide_context=wide))
+    # per training step of the 2-layer model on one-hot ids: layer 1's input projection (forward); layer
+    # 1's weight gradients and the gradient into layer 0; layer 0's weight gradients (backward). Not the
+    # trace's one-row BPTT: nothing in it is large.
+    assert len(entered) == 5 * 4
+    assert loop_steps and not any(loop_steps)  # 5 steps x 2 layers x 9 time steps, forward and back
+    assert len(loop_steps) == 5 * 2 * 9 * 2
     for k in p_plain:
         assert p_plain[k].tobytes() == p_ctx[k].tobytes()
     assert t_plain[-1].layers[0].dlast_norm.tobytes() == t_ctx[-1].layers[0].dlast_norm.tobytes()
