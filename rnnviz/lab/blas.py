@@ -3,16 +3,17 @@
 The app's window needs about a third of a core. On 2 cores the training process is started with two
 BLAS threads and then runs on one, except inside ``Runtime.wide_context`` (``rnnviz.engine.runtime``):
 the few large products over a whole batch (the weight gradients of W_hh and W_xh, input projections),
-where the second thread gains a third (2.8 against 3.3 ms for W_hh's gradient, LSTM H=128, B=32,
-T=64, with a stand-in for the window busy a third of the time). Everywhere else a second thread is
+where the second thread saves 15-35% (W_hh's gradient, LSTM H=128, B=32, T=64: 2.8 against 3.3 ms
+with a stand-in for the window busy a third of the time, 2.2 against 3.5 ms without). Everywhere else a second thread is
 woken for a product too small to repay it, and whenever the window holds the other core the product
 waits for it: under that load the gradient norms took 0.74 ms on two threads against 0.12 on one (means
 of 300), the head's products 0.61-0.65 against 0.47-0.55. Idle threads sleep at once
 (OPENBLAS_THREAD_TIMEOUT), so they take nothing from the window between the products using them.
 
-History (bench/gui.py, panels live): one thread throughout 52-54k tokens/s and two throughout 48k on the
-first engine; on the current one, two threads for everything but the time loops 77.5-87k, one
-throughout 73-80k, two throughout 66-70k, the spinning threads' default timeout lower still.
+Measured with bench/gui.py (panels live; three short runs each, in turns, within the hour): this
+layout trains at 0.83-0.91 of headless; the one before it (two threads for everything but the time
+loops) 0.76-0.79; one thread throughout 0.73-0.79; two throughout was clearly worst (66-70k tokens/s
+against 77.5k, an earlier engine).
 """
 
 from __future__ import annotations
