@@ -19,7 +19,7 @@ recurrence: its input from the layer below is held fixed (the gradient that leav
 input is a separate path).
 
 Cost and accuracy of :func:`state_jacobian_norms` (H = 128, T = 64, float32, one layer, one BLAS thread
-as the app's loops run; best of 15 runs in each of three sessions on the development machine, a 2-core
+as the app's training process runs; best of 15 runs in each of three sessions on the development machine, a 2-core
 VM that other jobs were using at the time, so read them as upper bounds):
 
     cell   spectral (default)          of which the products   norm="rms"   SVD of every lag instead

@@ -170,7 +170,7 @@ def forward(
                         mask = (dropout_rng.random((T, B, H)) >= p).astype(dtype) / dtype.type(1.0 - p)
                     inp = inp * mask
             ax = pool.empty((G, T, B, H), dtype)  # gate-major input pre-activations
-            with runtime.wide_context():
+            with runtime.wide(B):
                 np.matmul(inp.reshape(T * B, -1), gate_major(W_xh, G), out=ax.reshape(G, T * B, H))
             ax += b_h.reshape(G, 1, 1, H)
         h0, c0 = state[layer]
@@ -320,7 +320,7 @@ def backward(
         if param_grads:
             pre = f"layer{layer}."
             inp = fp.inputs[layer]
-            with fp.runtime.wide_context():  # the large products: over all T*B rows, G*H columns
+            with fp.runtime.wide(B):  # the large products: over all T*B rows, G*H columns
                 grads[pre + "W_hh"] = lt.hs[:-1].reshape(-1, H).T @ lg.dah.reshape(-1, GH)
                 if inp is None:  # one-hot input: the gradient of a row lookup is a scatter-add
                     grads[pre + "W_xh"] = scatter_add_rows(fp.x, lg.dax, cfg.vocab_size, pool)
@@ -330,12 +330,12 @@ def backward(
             if pre + "b_hh" in params:
                 grads[pre + "b_hh"] = sum_rows(lg.dah)
         if layer > 0:
-            with fp.runtime.wide_context():  # dL/d(layer input)
+            with fp.runtime.wide(B):  # dL/d(layer input)
                 dh_above = matmul_rows(lg.dax, W_xh.T, out=pool.empty((T, B, H), lg.dax.dtype))
             if fp.masks[layer] is not None:
                 dh_above *= fp.masks[layer]
         elif cfg.input == "embedding" and param_grads:
-            with fp.runtime.wide_context():
+            with fp.runtime.wide(B):
                 d_emb = matmul_rows(lg.dax, W_xh.T)  # (T, B, D)
                 grads["embed.E"] = scatter_add_rows(fp.x, d_emb, cfg.vocab_size, pool)
     if param_grads:
@@ -354,7 +354,7 @@ def backward_states(params: dict[str, np.ndarray], fp: ForwardPass, dh_top: np.n
     for layer in range(cfg.num_layers - 1, -1, -1):
         lg = layer_backward_states(fp.layers[layer], params[f"layer{layer}.W_hh"], dh_above)
         out[layer] = lg
-        if layer > 0:  # (not a wide product: the traces and the probe pass one row here)
+        if layer > 0:  # (not a wide product: the traces pass one row here)
             dh_above = matmul_rows(lg.dax, params[f"layer{layer}.W_xh"].T)
             if fp.masks[layer] is not None:
                 dh_above *= fp.masks[layer]

@@ -3,7 +3,7 @@
 The app's window needs about a third of a core. On 2 cores the training process is started with two
 BLAS threads and then runs on one, except inside ``Runtime.wide_context`` (``rnnviz.engine.runtime``):
 the few large products over a whole batch (the weight gradients of W_hh and W_xh, input projections),
-where the second thread saves 15-35% (W_hh's gradient, LSTM H=128, B=32, T=64: 2.8 against 3.3 ms
+where the second thread saves 15-37% (W_hh's gradient, LSTM H=128, B=32, T=64: 2.8 against 3.3 ms
 with a stand-in for the window busy a third of the time, 2.2 against 3.5 ms without). Everywhere else a second thread is
 woken for a product too small to repay it, and whenever the window holds the other core the product
 waits for it: under that load the gradient norms took 0.74 ms on two threads against 0.12 on one (means
@@ -32,7 +32,7 @@ def blas_controllers() -> list:
     return [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
 
 
-def widening_context():
+def narrow_blas():
     """Put this process's BLAS on one thread now and return a ``wide_context`` that gives the large
     products the threads it had (see the module docstring); None (change nothing) where no BLAS
     library can be steered."""

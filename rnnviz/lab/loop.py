@@ -26,7 +26,7 @@ from rnnviz.engine.buffers import BufferPool
 from rnnviz.engine.runtime import Runtime
 from rnnviz.lab import commands as c
 from rnnviz.lab import events as e
-from rnnviz.lab.blas import widening_context
+from rnnviz.lab.blas import narrow_blas
 from rnnviz.lab.lab import LOAD_ERRORS, Lab
 from rnnviz.lab.snapshot import Snapshot
 from rnnviz.training import TrainConfig, Trainer
@@ -205,7 +205,7 @@ def lab_main(cmd_conn, data_conn, config: TrainConfig, fallback: TrainConfig | N
     run on one BLAS thread but for the large products (``rnnviz.lab.blas``)."""
     # Ctrl-C in the terminal that started the app reaches this process too: the app decides what to do
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    wide = widening_context() if split_blas else None
+    wide = narrow_blas() if split_blas else None
     runtime = Runtime(pool=BufferPool(), **({"wide_context": wide} if wide else {}))
     outbox = Outbox(data_conn.send)
     loop = LabLoop(outbox.put, config, fallback, runtime=runtime)

@@ -76,7 +76,7 @@ class Trainer:
     effect from the next step. Only one thread may use a Trainer at a time (in the app: the training process's loop).
 
     ``runtime``: how the engine runs (see ``rnnviz.engine.runtime``); by default a buffer pool of the
-    trainer's own and the time loops on the process's BLAS threads.
+    trainer's own and every product on the process's BLAS threads.
     """
 
     def __init__(self, cfg: TrainConfig, task: Task | None = None, runtime: Runtime | None = None):

@@ -58,8 +58,10 @@ def test_only_the_large_products_run_in_the_wide_context_and_it_changes_no_bits(
         assert not inside[0]  # (not nested)
         inside[0] = True
         entered.append(1)
-        yield
-        inside[0] = False
+        try:
+            yield
+        finally:
+            inside[0] = False
 
     def watched(step):
         def f(*args, **kwargs):
@@ -80,3 +82,12 @@ def test_only_the_large_products_run_in_the_wide_context_and_it_changes_no_bits(
     for k in p_plain:
         assert p_plain[k].tobytes() == p_ctx[k].tobytes()
     assert t_plain[-1].layers[0].dlast_norm.tobytes() == t_ctx[-1].layers[0].dlast_norm.tobytes()
+    # one row (the probe's forward and backward) is never widened
+    from rnnviz.engine.model import backward, forward
+
+    entered.clear()
+    cfg = ModelConfig(cell="lstm", vocab_size=13, hidden_size=16, num_layers=2, dtype="float32")
+    params = init_params(cfg, np.random.default_rng(0))
+    fp = forward(params, cfg, np.arange(9)[None] % 13, runtime=Runtime(wide_context=wide))
+    backward(params, fp, fp.probs.copy(), param_grads=False)
+    assert entered == []
