@@ -19,8 +19,8 @@ recurrence: its input from the layer below is held fixed (the gradient that leav
 input is a separate path).
 
 Cost and accuracy of :func:`state_jacobian_norms` (H = 128, T = 64, float32, one layer, one BLAS thread
-as the app's training process runs; best of 15 runs in each of three sessions on the development machine, a 2-core
-VM that other jobs were using at the time, so read them as upper bounds):
+as the app's training process runs; best of 15 runs in each of three sessions on the development
+machine, a 2-core VM that other jobs were using at the time, so read them as upper bounds):
 
     cell   spectral (default)          of which the products   norm="rms"   SVD of every lag instead
     rnn    14-18 ms                    2.6 ms                  4-5 ms       ~65 ms

@@ -4,10 +4,10 @@ The app's window needs about a third of a core. On 2 cores the training process 
 BLAS threads and then runs on one, except inside ``Runtime.wide_context`` (``rnnviz.engine.runtime``):
 the few large products over a whole batch (the weight gradients of W_hh and W_xh, input projections),
 where the second thread saves 15-37% (W_hh's gradient, LSTM H=128, B=32, T=64: 2.8 against 3.3 ms
-with a stand-in for the window busy a third of the time, 2.2 against 3.5 ms without). Everywhere else a second thread is
-woken for a product too small to repay it, and whenever the window holds the other core the product
-waits for it: under that load the gradient norms took 0.74 ms on two threads against 0.12 on one (means
-of 300), the head's products 0.61-0.65 against 0.47-0.55. Idle threads sleep at once
+with a stand-in for the window busy a third of the time, 2.2 against 3.5 ms without). Everywhere else
+a second thread is woken for a product too small to repay it, and whenever the window holds the
+other core the product waits for it: under that load the gradient norms took 0.74 ms on two threads
+against 0.12 on one (means of 300), the head's products 0.61-0.65 against 0.47-0.55. Idle threads sleep at once
 (OPENBLAS_THREAD_TIMEOUT), so they take nothing from the window between the products using them.
 
 Measured with bench/gui.py (panels live; three short runs each, in turns, within the hour): this
@@ -58,7 +58,8 @@ def narrow_blas():
 
 def engine_blas_threads(cpus: int | None = None, steerable: bool | None = None) -> tuple[int, bool]:
     """``(threads, split)``: BLAS threads for the training process, and whether it runs on one of them
-    except for the large products (see the module docstring). With 3 cores or more there is room for two throughout.
+    except for the large products (see the module docstring). With 3 cores or more there is room for
+    two throughout.
     Where the thread count cannot be changed at run time (``steerable`` False), one thread on 2 cores.
     """
     if cpus is None:
